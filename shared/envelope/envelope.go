@@ -1,0 +1,79 @@
+// Package envelope defines the command and event envelopes that travel on
+// Prism's queues and live in its event store (DESIGN.md "Envelopes"), with
+// their validation and size limits.
+package envelope
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// MaxBytes is the largest encoded envelope Prism accepts. Storage Queues take
+// 64 KiB per message; 4 KiB stay free so a poisoned message still fits beside
+// the record of why it failed.
+const MaxBytes = 60 * 1024
+
+// Command is a request to change one aggregate, as prism-api enqueues it.
+type Command struct {
+	CommandID     string          `json:"commandId"`
+	Type          string          `json:"type"`
+	AggregateType string          `json:"aggregateType"`
+	AggregateID   string          `json:"aggregateId"`
+	Payload       json.RawMessage `json:"payload"`
+	Metadata      CommandMetadata `json:"metadata"`
+}
+
+// CommandMetadata carries who sent a command and how to trace it.
+type CommandMetadata struct {
+	CorrelationID  string    `json:"correlationId"`
+	CausationID    string    `json:"causationId,omitempty"`
+	UserID         string    `json:"userId"`
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	Traceparent    string    `json:"traceparent,omitempty"`
+	IssuedAt       time.Time `json:"issuedAt"`
+}
+
+// Event is a fact recorded in an aggregate's stream.
+type Event struct {
+	EventID       string          `json:"eventId"`
+	Type          string          `json:"type"`
+	SchemaVersion int             `json:"schemaVersion"`
+	AggregateType string          `json:"aggregateType"`
+	AggregateID   string          `json:"aggregateId"`
+	Version       int64           `json:"version"`
+	OccurredAt    time.Time       `json:"occurredAt"`
+	Data          json.RawMessage `json:"data"`
+	Metadata      EventMetadata   `json:"metadata"`
+}
+
+// EventMetadata links an event to the command that caused it.
+type EventMetadata struct {
+	CommandID     string `json:"commandId"`
+	CorrelationID string `json:"correlationId"`
+	CausationID   string `json:"causationId,omitempty"`
+	UserID        string `json:"userId"`
+	Traceparent   string `json:"traceparent,omitempty"`
+}
+
+// StreamID is the event-store stream (and Table partition) of an aggregate:
+// "<aggregateType>-<aggregateId>".
+func StreamID(aggregateType, aggregateID string) string {
+	return aggregateType + "-" + aggregateID
+}
+
+// StreamID returns the stream the command's aggregate lives in.
+func (c Command) StreamID() string { return StreamID(c.AggregateType, c.AggregateID) }
+
+// StreamID returns the stream the event belongs to.
+func (e Event) StreamID() string { return StreamID(e.AggregateType, e.AggregateID) }
+
+// MetadataFor returns the metadata of an event caused by cmd.
+func MetadataFor(cmd Command) EventMetadata {
+	return EventMetadata{
+		CommandID:     cmd.CommandID,
+		CorrelationID: cmd.Metadata.CorrelationID,
+		CausationID:   cmd.CommandID,
+		UserID:        cmd.Metadata.UserID,
+		Traceparent:   cmd.Metadata.Traceparent,
+	}
+}

@@ -1,0 +1,92 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/storage"
+)
+
+// DefaultSnapshotTable is the snapshot table's name (DESIGN.md).
+const DefaultSnapshotTable = "snapshots"
+
+// snapshotRowKey is the RowKey of a stream's one snapshot row.
+const snapshotRowKey = "snapshot"
+
+// Snapshot is an aggregate's folded state at a version. It is an optimisation
+// only: the events are the truth, and a snapshot whose StateVersion differs
+// from the code's is ignored.
+type Snapshot struct {
+	Stream       string
+	Version      int64
+	StateVersion int
+	State        json.RawMessage
+	TakenAt      time.Time
+}
+
+// Snapshots stores one snapshot per stream in a table.
+type Snapshots struct {
+	table *aztables.Client
+}
+
+// NewSnapshots returns the snapshot store over the named table.
+func NewSnapshots(account *storage.Account, table string) *Snapshots {
+	return &Snapshots{table: account.Tables.NewClient(table)}
+}
+
+type snapshotRow struct {
+	PartitionKey string `json:"PartitionKey"`
+	RowKey       string `json:"RowKey"`
+	Version      int64  `json:"Version,string"`
+	VersionT     string `json:"Version@odata.type"`
+	StateVersion int    `json:"StateVersion"`
+	State        string `json:"State"`
+	TakenAt      string `json:"TakenAt"`
+	TakenAtT     string `json:"TakenAt@odata.type"`
+}
+
+// Get returns the stream's snapshot if one exists with the given state version.
+func (s *Snapshots) Get(ctx context.Context, stream string, stateVersion int) (Snapshot, bool, error) {
+	resp, err := s.table.GetEntity(ctx, stream, snapshotRowKey, nil)
+	if storage.HasStatus(err, http.StatusNotFound) {
+		return Snapshot{}, false, nil
+	}
+	if err != nil {
+		return Snapshot{}, false, storage.Classify(err, "read snapshot")
+	}
+	var row snapshotRow
+	if err := json.Unmarshal(resp.Value, &row); err != nil {
+		return Snapshot{}, false, nil // unreadable snapshot: ignore it, the events are the truth
+	}
+	if row.StateVersion != stateVersion || !json.Valid([]byte(row.State)) {
+		return Snapshot{}, false, nil
+	}
+	at, _ := time.Parse(time.RFC3339Nano, row.TakenAt)
+	return Snapshot{Stream: stream, Version: row.Version, StateVersion: row.StateVersion, State: json.RawMessage(row.State), TakenAt: at}, true, nil
+}
+
+// Put stores snap as the stream's snapshot (replacing any older one).
+func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
+	if len(snap.State) > MaxPropertyBytes {
+		return apperr.New(apperr.TooLarge, "snapshot state of %s is %d bytes; the limit is %d", snap.Stream, len(snap.State), MaxPropertyBytes)
+	}
+	if snap.TakenAt.IsZero() {
+		snap.TakenAt = time.Now()
+	}
+	b, err := json.Marshal(snapshotRow{
+		PartitionKey: snap.Stream, RowKey: snapshotRowKey,
+		Version: snap.Version, VersionT: "Edm.Int64",
+		StateVersion: snap.StateVersion, State: string(snap.State),
+		TakenAt: snap.TakenAt.UTC().Format(time.RFC3339Nano), TakenAtT: "Edm.DateTime",
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.table.UpsertEntity(ctx, b, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
+	return storage.Classify(err, "write snapshot")
+}

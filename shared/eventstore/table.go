@@ -1,0 +1,332 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/storage"
+)
+
+// DefaultTable is the event table's name (DESIGN.md).
+const DefaultTable = "events"
+
+// commandRowPrefix starts the RowKey of a command's marker row. It sorts after
+// every zero-padded version, so version ranges never see marker rows.
+const commandRowPrefix = "cmd-"
+
+// batchOverheadBytes is a generous per-action allowance for the multipart
+// headers around each entity in a transaction body.
+const batchOverheadBytes = 512
+
+// TableStore is the Store on Azure Table Storage: PartitionKey = stream id,
+// RowKey = version zero-padded to 10 digits, plus one "cmd-<commandId>" row
+// per applied command.
+type TableStore struct {
+	table     *aztables.Client
+	upcasters *Upcasters
+}
+
+var _ Store = (*TableStore)(nil)
+
+// NewTableStore returns a store over the named table. upcasters may be nil.
+func NewTableStore(account *storage.Account, table string, upcasters *Upcasters) *TableStore {
+	if upcasters == nil {
+		upcasters = NewUpcasters()
+	}
+	return &TableStore{table: account.Tables.NewClient(table), upcasters: upcasters}
+}
+
+// RowKey is the RowKey of the event at version v.
+func RowKey(v int64) string { return fmt.Sprintf("%010d", v) }
+
+type eventRow struct {
+	PartitionKey  string `json:"PartitionKey"`
+	RowKey        string `json:"RowKey"`
+	EventID       string `json:"EventId"`
+	EventType     string `json:"EventType"`
+	SchemaVersion int    `json:"SchemaVersion"`
+	AggregateType string `json:"AggregateType"`
+	AggregateID   string `json:"AggregateId"`
+	Data          string `json:"Data"`
+	Metadata      string `json:"Metadata"`
+	OccurredAt    string `json:"OccurredAt"`
+	OccurredAtT   string `json:"OccurredAt@odata.type,omitempty"`
+}
+
+// commandRow marks a command as applied. Int64 properties travel as strings
+// with an Edm.Int64 annotation.
+type commandRow struct {
+	PartitionKey  string `json:"PartitionKey"`
+	RowKey        string `json:"RowKey"`
+	FirstVersion  int64  `json:"FirstVersion,string"`
+	FirstVersionT string `json:"FirstVersion@odata.type"`
+	LastVersion   int64  `json:"LastVersion,string"`
+	LastVersionT  string `json:"LastVersion@odata.type"`
+	EventCount    int    `json:"EventCount"`
+	AppliedAt     string `json:"AppliedAt"`
+	AppliedAtT    string `json:"AppliedAt@odata.type"`
+}
+
+func toRow(e envelope.Event) (eventRow, error) {
+	meta, err := json.Marshal(e.Metadata)
+	if err != nil {
+		return eventRow{}, err
+	}
+	return eventRow{
+		PartitionKey:  e.StreamID(),
+		RowKey:        RowKey(e.Version),
+		EventID:       e.EventID,
+		EventType:     e.Type,
+		SchemaVersion: e.SchemaVersion,
+		AggregateType: e.AggregateType,
+		AggregateID:   e.AggregateID,
+		Data:          string(e.Data),
+		Metadata:      string(meta),
+		OccurredAt:    e.OccurredAt.UTC().Format(time.RFC3339Nano),
+		OccurredAtT:   "Edm.DateTime",
+	}, nil
+}
+
+func fromRow(r eventRow) (envelope.Event, error) {
+	v, err := strconv.ParseInt(r.RowKey, 10, 64)
+	if err != nil {
+		return envelope.Event{}, fmt.Errorf("row %s/%s: bad version: %w", r.PartitionKey, r.RowKey, err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, r.OccurredAt)
+	if err != nil {
+		return envelope.Event{}, fmt.Errorf("row %s/%s: bad OccurredAt: %w", r.PartitionKey, r.RowKey, err)
+	}
+	e := envelope.Event{
+		EventID:       r.EventID,
+		Type:          r.EventType,
+		SchemaVersion: r.SchemaVersion,
+		AggregateType: r.AggregateType,
+		AggregateID:   r.AggregateID,
+		Version:       v,
+		OccurredAt:    at,
+		Data:          json.RawMessage(r.Data),
+	}
+	if e.SchemaVersion == 0 {
+		e.SchemaVersion = 1
+	}
+	if r.Metadata != "" {
+		if err := json.Unmarshal([]byte(r.Metadata), &e.Metadata); err != nil {
+			return envelope.Event{}, fmt.Errorf("row %s/%s: bad Metadata: %w", r.PartitionKey, r.RowKey, err)
+		}
+	}
+	return e, nil
+}
+
+// Append implements Store. The command's marker row goes first in the batch, so
+// a failure at index 0 means "already applied" and any later index means
+// "version taken" (DESIGN.md "Known pitfalls").
+func (s *TableStore) Append(ctx context.Context, stream string, expectedVersion int64, events []envelope.Event, commandID string) error {
+	if err := validateAppend(stream, expectedVersion, events, commandID); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	marker := commandRow{
+		PartitionKey: stream, RowKey: commandRowPrefix + commandID,
+		FirstVersion: expectedVersion + 1, FirstVersionT: "Edm.Int64",
+		LastVersion: expectedVersion + int64(len(events)), LastVersionT: "Edm.Int64",
+		EventCount: len(events), AppliedAt: now, AppliedAtT: "Edm.DateTime",
+	}
+	actions := make([]aztables.TransactionAction, 0, len(events)+1)
+	sizes := make([]eventRowSize, 0, len(events)+1)
+	mb, err := json.Marshal(marker)
+	if err != nil {
+		return err
+	}
+	actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: mb})
+	sizes = append(sizes, eventRowSize{entity: len(mb) + batchOverheadBytes})
+	for _, e := range events {
+		row, err := toRow(e)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(row)
+		if err != nil {
+			return err
+		}
+		actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: b})
+		sizes = append(sizes, eventRowSize{entity: len(b) + batchOverheadBytes, properties: map[string]int{"Data": len(row.Data), "Metadata": len(row.Metadata)}})
+	}
+	if err := checkEntitySizes(sizes); err != nil {
+		return err
+	}
+
+	start := time.Now()
+	_, err = s.table.SubmitTransaction(ctx, actions, nil)
+	appendSeconds.Observe(time.Since(start).Seconds())
+	if err == nil {
+		return nil
+	}
+	return s.transactionError(ctx, stream, expectedVersion, commandID, err)
+}
+
+var (
+	failedIndexPattern = regexp.MustCompile(`"value"\s*:\s*"(\d+):`)
+	errorCodePattern   = regexp.MustCompile(`"code"\s*:\s*"([A-Za-z]+)"`)
+	innerStatusPattern = regexp.MustCompile(`HTTP/1\.[01] (\d{3})`)
+)
+
+// transactionFailure is what a failed entity-group transaction says about itself.
+type transactionFailure struct {
+	status int    // inner status of the failing action, or the outer one
+	code   string // storage error code, e.g. EntityAlreadyExists
+	index  int    // index of the failing action, -1 when not given
+}
+
+// decodeTransactionFailure reads the failing action's index, code and status
+// from the response body. Azurite answers 202 with an empty ErrorCode and
+// carries them only in the multipart body; Azure does the same.
+func decodeTransactionFailure(err error) (transactionFailure, bool) {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return transactionFailure{}, false
+	}
+	f := transactionFailure{status: re.StatusCode, code: re.ErrorCode, index: -1}
+	if re.RawResponse != nil {
+		if body, perr := runtime.Payload(re.RawResponse); perr == nil {
+			text := string(body)
+			if m := innerStatusPattern.FindStringSubmatch(text); m != nil {
+				f.status, _ = strconv.Atoi(m[1])
+			}
+			if m := errorCodePattern.FindStringSubmatch(text); m != nil {
+				f.code = m[1]
+			}
+			if m := failedIndexPattern.FindStringSubmatch(text); m != nil {
+				f.index, _ = strconv.Atoi(m[1])
+			}
+		}
+	}
+	return f, true
+}
+
+func (s *TableStore) transactionError(ctx context.Context, stream string, expectedVersion int64, commandID string, err error) error {
+	f, ok := decodeTransactionFailure(err)
+	if !ok {
+		return storage.Classify(err, "append to "+stream)
+	}
+	if f.code != "EntityAlreadyExists" && f.status != http.StatusConflict {
+		return storage.Classify(fmt.Errorf("transaction failed (status %d, code %q, index %d): %w", f.status, f.code, f.index, err), "append to "+stream)
+	}
+	switch {
+	case f.index == 0:
+		appendDuplicates.Inc()
+		return s.duplicate(ctx, stream, commandID)
+	case f.index > 0:
+		appendConflicts.Inc()
+		return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
+	}
+	// No index in the body: ask the table which row was there.
+	if _, gerr := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil); gerr == nil {
+		appendDuplicates.Inc()
+		return s.duplicate(ctx, stream, commandID)
+	}
+	appendConflicts.Inc()
+	return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
+}
+
+// duplicate loads the events commandID recorded, for re-publishing.
+func (s *TableStore) duplicate(ctx context.Context, stream, commandID string) error {
+	resp, err := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil)
+	if err != nil {
+		return storage.Classify(err, "read command marker")
+	}
+	var row commandRow
+	if err := json.Unmarshal(resp.Value, &row); err != nil {
+		return fmt.Errorf("command marker %s/%s: %w", stream, commandID, err)
+	}
+	dup := &DuplicateCommandError{Stream: stream, CommandID: commandID}
+	if row.EventCount > 0 {
+		events, err := s.LoadRange(ctx, stream, row.FirstVersion, row.LastVersion)
+		if err != nil {
+			return err
+		}
+		dup.Events = events
+	}
+	return dup
+}
+
+// Load implements Store.
+func (s *TableStore) Load(ctx context.Context, stream string, fromVersion int64) ([]envelope.Event, error) {
+	return s.LoadRange(ctx, stream, fromVersion, 0)
+}
+
+// LoadRange returns the stream's events with from <= Version <= to (to = 0:
+// no upper bound), following continuation tokens past the 1,000-row pages.
+func (s *TableStore) LoadRange(ctx context.Context, stream string, from, to int64) ([]envelope.Event, error) {
+	if from < 1 {
+		from = 1
+	}
+	upper := "9999999999"
+	if to > 0 {
+		upper = RowKey(to)
+	}
+	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", escapeODataString(stream), RowKey(from), upper)
+	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	var events []envelope.Event
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, storage.Classify(err, "load "+stream)
+		}
+		for _, raw := range page.Entities {
+			var row eventRow
+			if err := json.Unmarshal(raw, &row); err != nil {
+				return nil, fmt.Errorf("decode event row of %s: %w", stream, err)
+			}
+			e, err := fromRow(row)
+			if err != nil {
+				return nil, err
+			}
+			if e, err = s.upcasters.Upcast(e); err != nil {
+				return nil, err
+			}
+			events = append(events, e)
+		}
+	}
+	return events, nil
+}
+
+// ListStreams calls fn with the id of every stream whose aggregate type is
+// aggregateType, in PartitionKey order. It reads each stream's first row only
+// via a filtered scan; rebuilds use it to find what to replay.
+func (s *TableStore) ListStreams(ctx context.Context, aggregateType string, fn func(stream string) error) error {
+	lo := aggregateType + "-"
+	hi := aggregateType + "."
+	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey lt '%s' and RowKey eq '%s'", escapeODataString(lo), escapeODataString(hi), RowKey(1))
+	sel := "PartitionKey"
+	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return storage.Classify(err, "list streams")
+		}
+		for _, raw := range page.Entities {
+			var row struct{ PartitionKey string }
+			if err := json.Unmarshal(raw, &row); err != nil {
+				return err
+			}
+			if err := fn(row.PartitionKey); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func escapeODataString(s string) string { return strings.ReplaceAll(s, "'", "''") }

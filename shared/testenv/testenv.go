@@ -1,0 +1,260 @@
+// Package testenv starts a private Azurite and redis-server on free ports for
+// one test package (or one tool run) and tears them down afterwards, so tests
+// never depend on whatever happens to be running on the machine.
+//
+//	var env *testenv.Env
+//
+//	func TestMain(m *testing.M) { testenv.Main(m, &env) }
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// AccountKey is Azurite's well-known development account key.
+const AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+// Env is a running private Azurite and redis-server.
+type Env struct {
+	// ConnString is the storage connection string of the private Azurite.
+	ConnString string
+	// RedisURL is the URL of the private redis-server.
+	RedisURL string
+
+	dir        string
+	mu         sync.Mutex
+	azurite    *exec.Cmd
+	redis      *exec.Cmd
+	azPorts    [3]int
+	redisPort  int
+	azuriteBin string
+	redisBin   string
+}
+
+// Main starts an Env, stores it in *env, runs the package's tests and exits
+// with their status after stopping the Env.
+func Main(m *testing.M, env **Env) {
+	e, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(2)
+	}
+	*env = e
+	code := m.Run()
+	e.Stop()
+	os.Exit(code)
+}
+
+// Start launches Azurite and redis-server in a fresh temporary directory.
+func Start() (*Env, error) {
+	azBin, err := findAzurite()
+	if err != nil {
+		return nil, err
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, errors.New("redis-server not found on PATH: run `make deps` (installs it with apt-get)")
+	}
+	dir, err := os.MkdirTemp("", "prism-testenv-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{dir: dir, azuriteBin: azBin, redisBin: redisBin}
+	for i := range e.azPorts {
+		if e.azPorts[i], err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if e.redisPort, err = FreePort(); err != nil {
+		return nil, err
+	}
+	e.ConnString = ConnectionString(e.azPorts[1], e.azPorts[2])
+	e.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", e.redisPort)
+	if err := e.StartAzurite(); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	if err := e.StartRedis(); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// ConnectionString is the Azurite development account on the given queue and
+// table ports.
+func ConnectionString(queuePort, tablePort int) string {
+	return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AccountKey + ";" +
+		fmt.Sprintf("QueueEndpoint=http://127.0.0.1:%d/devstoreaccount1;", queuePort) +
+		fmt.Sprintf("TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", tablePort)
+}
+
+// StartAzurite (re)starts Azurite on the Env's ports and data directory and
+// waits until its queue and table endpoints accept connections.
+func (e *Env) StartAzurite() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.azurite != nil {
+		return nil
+	}
+	data := filepath.Join(e.dir, "azurite")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command(e.azuriteBin, AzuriteArgs(data, e.azPorts[0], e.azPorts[1], e.azPorts[2])...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = logFile(filepath.Join(e.dir, "azurite.log"))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start azurite: %w", err)
+	}
+	e.azurite = cmd
+	return waitListening(30*time.Second, e.azPorts[1], e.azPorts[2])
+}
+
+// AzuriteArgs are the flags Prism runs Azurite with: on-disk data (in-memory
+// mode makes deletes slow), no API-version check, no telemetry (no internet
+// here) and keep-alive longer than the Go client's idle timeout.
+func AzuriteArgs(dataDir string, blobPort, queuePort, tablePort int) []string {
+	return []string{
+		"--silent", "--location", dataDir, "--skipApiVersionCheck", "--disableTelemetry",
+		"--blobPort", strconv.Itoa(blobPort), "--queuePort", strconv.Itoa(queuePort), "--tablePort", strconv.Itoa(tablePort),
+		"--blobKeepAliveTimeout", "120", "--queueKeepAliveTimeout", "120", "--tableKeepAliveTimeout", "120",
+	}
+}
+
+// StopAzurite kills Azurite (SIGKILL), keeping its data for a restart.
+func (e *Env) StopAzurite() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kill(e.azurite)
+	e.azurite = nil
+}
+
+// StartRedis (re)starts redis-server on the Env's port, without persistence.
+func (e *Env) StartRedis() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.redis != nil {
+		return nil
+	}
+	cmd := exec.Command(e.redisBin, "--port", strconv.Itoa(e.redisPort), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", e.dir, "--protected-mode", "no")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = logFile(filepath.Join(e.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	e.redis = cmd
+	if err := waitListening(10*time.Second, e.redisPort); err != nil {
+		return err
+	}
+	opt, _ := redis.ParseURL(e.RedisURL)
+	c := redis.NewClient(opt)
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := c.Ping(context.Background()).Err(); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("redis-server on %d does not answer PING: %w", e.redisPort, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// StopRedis kills redis-server (SIGKILL); its data is lost.
+func (e *Env) StopRedis() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kill(e.redis)
+	e.redis = nil
+}
+
+// Stop kills both servers and removes their data.
+func (e *Env) Stop() {
+	e.StopAzurite()
+	e.StopRedis()
+	if e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+func kill(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+}
+
+func logFile(path string) (*os.File, *os.File) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil
+	}
+	return f, f
+}
+
+// FreePort asks the kernel for a free TCP port on the loopback interface.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(timeout time.Duration, ports ...int) error {
+	deadline := time.Now().Add(timeout)
+	for _, p := range ports {
+		for {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("nothing listens on port %d after %s", p, timeout)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// findAzurite locates the pinned Azurite: $PRISM_AZURITE_BIN, or
+// azurite/node_modules/.bin/azurite in this directory or any parent.
+func findAzurite() (string, error) {
+	if p := os.Getenv("PRISM_AZURITE_BIN"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "azurite", "node_modules", ".bin", "azurite")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("azurite not found (azurite/node_modules/.bin/azurite): run `make deps` (npm ci in azurite/)")
+		}
+		dir = parent
+	}
+}
