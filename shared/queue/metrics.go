@@ -1,0 +1,57 @@
+package queue
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	sentTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_messages_sent_total",
+		Help: "Messages sent to a queue.",
+	}, []string{"queue"})
+	receivedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_messages_received_total",
+		Help: "Messages received from a queue.",
+	}, []string{"queue"})
+	// EmptyReceivesTotal counts receives that found the queue empty (the cost
+	// of idle polling; tests use it to know a consumer has gone idle).
+	EmptyReceivesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_empty_receives_total",
+		Help: "Receives that found the queue empty.",
+	}, []string{"queue"})
+	completedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_messages_completed_total",
+		Help: "Messages handled and deleted.",
+	}, []string{"queue"})
+	retriedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_messages_retried_total",
+		Help: "Handler failures that left the message for a later retry.",
+	}, []string{"queue"})
+	abandonedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_messages_abandoned_total",
+		Help: "Messages released unfinished at shutdown.",
+	}, []string{"queue"})
+	poisonTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_poison_moves_total",
+		Help: "Messages moved to the poison queue.",
+	}, []string{"queue"})
+	dequeueCount = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "prism_queue_dequeue_count",
+		Help:    "Dequeue count of received messages (1 = first delivery).",
+		Buckets: []float64{1, 2, 3, 4, 5, 6},
+	}, []string{"queue"})
+	handlerSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "prism_queue_handler_duration_seconds",
+		Help:    "Time a handler spent on one message.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+	}, []string{"queue", "outcome"})
+	depthGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "prism_queue_depth",
+		Help: "Approximate number of messages waiting in a queue (sampled by its consumers).",
+	}, []string{"queue"})
+	inFlightGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "prism_queue_in_flight",
+		Help: "Messages being handled right now by this process.",
+	}, []string{"queue"})
+)
