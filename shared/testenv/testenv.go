@@ -46,8 +46,13 @@ type Env struct {
 
 // Main starts an Env, stores it in *env, runs the package's tests and exits
 // with their status after stopping the Env.
-func Main(m *testing.M, env **Env) {
-	e, err := Start()
+func Main(m *testing.M, env **Env) { runMain(m, env, true) }
+
+// MainRedis is Main for packages that need only Redis (ConnString stays empty).
+func MainRedis(m *testing.M, env **Env) { runMain(m, env, false) }
+
+func runMain(m *testing.M, env **Env, withAzurite bool) {
+	e, err := start(withAzurite)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		os.Exit(2)
@@ -58,11 +63,28 @@ func Main(m *testing.M, env **Env) {
 	os.Exit(code)
 }
 
-// Start launches Azurite and redis-server in a fresh temporary directory.
-func Start() (*Env, error) {
-	azBin, err := findAzurite()
+// Redis returns a client of the Env's redis-server, closed when t ends.
+func (e *Env) Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(e.RedisURL)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Start launches Azurite and redis-server in a fresh temporary directory.
+func Start() (*Env, error) { return start(true) }
+
+func start(withAzurite bool) (*Env, error) {
+	var azBin string
+	if withAzurite {
+		var err error
+		if azBin, err = findAzurite(); err != nil {
+			return nil, err
+		}
 	}
 	redisBin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -81,11 +103,13 @@ func Start() (*Env, error) {
 	if e.redisPort, err = FreePort(); err != nil {
 		return nil, err
 	}
-	e.ConnString = ConnectionString(e.azPorts[1], e.azPorts[2])
 	e.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", e.redisPort)
-	if err := e.StartAzurite(); err != nil {
-		e.Stop()
-		return nil, err
+	if withAzurite {
+		e.ConnString = ConnectionString(e.azPorts[1], e.azPorts[2])
+		if err := e.StartAzurite(); err != nil {
+			e.Stop()
+			return nil, err
+		}
 	}
 	if err := e.StartRedis(); err != nil {
 		e.Stop()

@@ -1,0 +1,133 @@
+package idempotency_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/idempotency"
+	"github.com/prism-es/prism/shared/redisconn"
+	"github.com/prism-es/prism/shared/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { testenv.MainRedis(m, &env) }
+
+func TestFingerprintIgnoresJSONKeyOrderAndSpacing(t *testing.T) {
+	a := idempotency.Fingerprint("POST", "/api/carts/1/items", []byte(`{"sku":"A","quantity":2}`))
+	b := idempotency.Fingerprint("POST", "/api/carts/1/items", []byte(` { "quantity" : 2, "sku":"A" } `))
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a, idempotency.Fingerprint("POST", "/api/carts/1/items", []byte(`{"sku":"A","quantity":3}`)))
+	assert.NotEqual(t, a, idempotency.Fingerprint("POST", "/api/carts/2/items", []byte(`{"sku":"A","quantity":2}`)))
+	assert.NotEqual(t, a, idempotency.Fingerprint("PUT", "/api/carts/1/items", []byte(`{"sku":"A","quantity":2}`)))
+	big := idempotency.Fingerprint("POST", "/x", []byte(`{"n":12345678901234567890123}`))
+	assert.NotEqual(t, big, idempotency.Fingerprint("POST", "/x", []byte(`{"n":12345678901234567890124}`)), "large numbers are not rounded")
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s := idempotency.New(env.Redis(t))
+	user, key := "u-"+uuid.NewString(), uuid.NewString()
+
+	out, _, err := s.Begin(ctx, user, key, "fp1")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Claimed, out)
+
+	out, _, err = s.Begin(ctx, user, key, "fp1")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.InFlight, out)
+
+	out, _, err = s.Begin(ctx, user, key, "fp2")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Mismatch, out, "a different request under an in-flight key")
+
+	resp := idempotency.Response{Status: 202, Location: "/api/commands/c1", Body: json.RawMessage(`{"commandId":"c1"}`)}
+	require.NoError(t, s.Complete(ctx, user, key, "fp1", resp))
+
+	out, got, err := s.Begin(ctx, user, key, "fp1")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Replay, out)
+	require.NotNil(t, got)
+	assert.Equal(t, 202, got.Status)
+	assert.Equal(t, "/api/commands/c1", got.Location)
+	assert.JSONEq(t, `{"commandId":"c1"}`, string(got.Body))
+
+	out, _, err = s.Begin(ctx, user, key, "fp2")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Mismatch, out)
+
+	// Keys are per user: another user may use the same key.
+	out, _, err = s.Begin(ctx, "other-"+user, key, "fp2")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Claimed, out)
+
+	// A completed key cannot be abandoned.
+	require.NoError(t, s.Abandon(ctx, user, key, "fp1"))
+	out, _, err = s.Begin(ctx, user, key, "fp1")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Replay, out)
+}
+
+func TestAbandonReleasesTheKey(t *testing.T) {
+	ctx := context.Background()
+	s := idempotency.New(env.Redis(t))
+	user, key := "u", uuid.NewString()
+	out, _, err := s.Begin(ctx, user, key, "fp")
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Claimed, out)
+	require.NoError(t, s.Abandon(ctx, user, key, "other-fp"), "someone else's abandon is a no-op")
+	out, _, _ = s.Begin(ctx, user, key, "fp")
+	assert.Equal(t, idempotency.InFlight, out)
+	require.NoError(t, s.Abandon(ctx, user, key, "fp"))
+	out, _, err = s.Begin(ctx, user, key, "fp")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Claimed, out)
+}
+
+func TestConcurrentBeginsClaimExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	s := idempotency.New(env.Redis(t))
+	user, key := "u", uuid.NewString()
+	const n = 50
+	outcomes := make([]idempotency.Outcome, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			o, _, err := s.Begin(ctx, user, key, "fp")
+			assert.NoError(t, err)
+			outcomes[i] = o
+		}()
+	}
+	close(start)
+	wg.Wait()
+	claimed := 0
+	for _, o := range outcomes {
+		if o == idempotency.Claimed {
+			claimed++
+		} else {
+			assert.Equal(t, idempotency.InFlight, o)
+		}
+	}
+	assert.Equal(t, 1, claimed)
+}
+
+func TestRedisDownIsUnavailable(t *testing.T) {
+	port, err := testenv.FreePort() // nothing listens there
+	require.NoError(t, err)
+	c, err := redisconn.Connect(fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+	require.NoError(t, err)
+	_, _, err = idempotency.New(c).Begin(context.Background(), "u", "k", "fp")
+	assert.Equal(t, apperr.Unavailable, apperr.KindOf(err), "%v", err)
+}
