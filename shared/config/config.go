@@ -1,0 +1,152 @@
+// Package config reads service configuration from the environment. Every
+// setting has a default that works against the local stack (DESIGN.md
+// "Configuration and ports"), so `make up` needs no environment at all.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prism-es/prism/shared/redisconn"
+	"github.com/prism-es/prism/shared/storage"
+)
+
+// Reader reads typed settings and collects every problem, so a service
+// reports all bad settings at once.
+type Reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+// FromEnv returns a Reader over the process environment.
+func FromEnv() *Reader { return &Reader{lookup: os.LookupEnv} }
+
+// FromMap returns a Reader over m (for tests).
+func FromMap(m map[string]string) *Reader {
+	return &Reader{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+func (r *Reader) raw(key string) (string, bool) {
+	v, ok := r.lookup(key)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+// String returns the setting or def.
+func (r *Reader) String(key, def string) string {
+	if v, ok := r.raw(key); ok {
+		return v
+	}
+	return def
+}
+
+// Int returns the setting or def; a non-integer is an error.
+func (r *Reader) Int(key string, def int) int {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: not an integer", key, v))
+		return def
+	}
+	return n
+}
+
+// Duration returns the setting (Go syntax, e.g. "10s") or def.
+func (r *Reader) Duration(key string, def time.Duration) time.Duration {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: not a duration (e.g. 10s, 500ms)", key, v))
+		return def
+	}
+	return d
+}
+
+// Bool returns the setting (true/false/1/0) or def.
+func (r *Reader) Bool(key string, def bool) bool {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: not a boolean", key, v))
+		return def
+	}
+	return b
+}
+
+// List returns the comma-separated setting or def.
+func (r *Reader) List(key string, def []string) []string {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Fail records a problem found while validating settings.
+func (r *Reader) Fail(format string, args ...any) { r.errs = append(r.errs, fmt.Errorf(format, args...)) }
+
+// Err returns every problem found, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// Common is what every Prism service reads.
+type Common struct {
+	// Service is the service's name, in logs and metrics.
+	Service string
+	// HTTPAddr is where /healthz, /readyz, /metrics (and the API) listen.
+	HTTPAddr string
+	// StorageConnectionString is AZURE_STORAGE_CONNECTION_STRING (default: local Azurite).
+	StorageConnectionString string
+	// RedisURL is REDIS_URL (default: local redis-server).
+	RedisURL string
+	// LogLevel is PRISM_LOG_LEVEL: debug, info, warn or error.
+	LogLevel string
+	// ShutdownTimeout bounds graceful shutdown (PRISM_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// Tables and queues by role.
+	EventsTable, SnapshotsTable, CommandsQueue string
+}
+
+// LoadCommon reads the common settings of service, listening on defaultPort.
+func LoadCommon(r *Reader, service string, defaultPort int) Common {
+	c := Common{
+		Service:                 service,
+		HTTPAddr:                r.String("PRISM_HTTP_ADDR", fmt.Sprintf(":%d", defaultPort)),
+		StorageConnectionString: r.String("AZURE_STORAGE_CONNECTION_STRING", storage.AzuriteConnectionString),
+		RedisURL:                r.String("REDIS_URL", redisconn.DefaultURL),
+		LogLevel:                r.String("PRISM_LOG_LEVEL", "info"),
+		ShutdownTimeout:         r.Duration("PRISM_SHUTDOWN_TIMEOUT", 25*time.Second),
+		EventsTable:             r.String("PRISM_EVENTS_TABLE", "events"),
+		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
+		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),
+	}
+	if strings.Contains(strings.ToLower(c.StorageConnectionString), "usedevelopmentstorage=true") {
+		r.Fail("AZURE_STORAGE_CONNECTION_STRING: UseDevelopmentStorage=true is not understood by the Go SDK; spell the Azurite account out (leave it unset for the local default)")
+	}
+	return c
+}
+
+// EventQueue names the queue of an event subscriber ("readmodel" → "events-readmodel").
+func EventQueue(subscriber string) string { return "events-" + subscriber }
+
+// Subscribers are the event subscribers of the whole system; each has its
+// own queue because Storage Queues do not fan out.
+var Subscribers = []string{"readmodel"}

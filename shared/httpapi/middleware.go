@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/logging"
+)
+
+// CorrelationHeader carries the correlation id in and out.
+const CorrelationHeader = "X-Correlation-Id"
+
+var correlationPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+type correlationKey struct{}
+
+// CorrelationID returns the request's correlation id.
+func CorrelationID(r *http.Request) string {
+	id, _ := r.Context().Value(correlationKey{}).(string)
+	return id
+}
+
+// Correlate takes X-Correlation-Id from the request (when well-formed) or
+// makes one, sets it on the response and in the context's log attributes.
+func Correlate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(CorrelationHeader)
+		if !correlationPattern.MatchString(id) {
+			id = uuid.NewString()
+		}
+		w.Header().Set(CorrelationHeader, id)
+		ctx := logging.With(r.Context(), slog.String("correlationId", id))
+		if tid := logging.TraceID(r.Header.Get("traceparent")); tid != "" {
+			ctx = logging.With(ctx, slog.String("traceId", tid))
+		}
+		ctx = context.WithValue(ctx, correlationKey{}, id)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// Recover turns a panic into a logged 500 problem instead of a dropped
+// connection.
+func Recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				slog.ErrorContext(r.Context(), "panic in handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				WriteError(w, r, apperr.New(apperr.Internal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+var (
+	requestsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_http_requests_total",
+		Help: "HTTP requests answered, by route template, method and status code.",
+	}, []string{"route", "method", "code"})
+	requestSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "prism_http_request_duration_seconds",
+		Help:    "Time to answer an HTTP request (to the first byte for streams).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"route", "method"})
+)
+
+// Instrument records metrics and an access log line per request. route
+// returns the matched route template (never the raw path, to keep label
+// cardinality bounded).
+func Instrument(route func(*http.Request) string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rec, r)
+			name := route(r)
+			if name == "" {
+				name = "unmatched"
+			}
+			elapsed := time.Since(start)
+			requestsTotal.WithLabelValues(name, r.Method, strconv.Itoa(rec.status)).Inc()
+			requestSeconds.WithLabelValues(name, r.Method).Observe(min(elapsed, rec.firstByte(start)).Seconds())
+			level := slog.LevelDebug
+			if rec.status >= 500 {
+				level = slog.LevelWarn
+			}
+			slog.Log(r.Context(), level, "http request", "method", r.Method, "route", name, "status", rec.status, "durationMs", float64(elapsed.Microseconds())/1000)
+		})
+	}
+}
+
+// PatternRoute names the route matched by a net/http ServeMux.
+func PatternRoute(r *http.Request) string { return r.Pattern }
+
+// statusRecorder remembers the status code and when the first byte went out.
+// It passes Flush and Hijack through, so SSE keeps working behind it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status  int
+	wrote   bool
+	firstAt time.Time
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote, s.firstAt = code, true, time.Now()
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wrote {
+		s.wrote, s.firstAt = true, time.Now()
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) firstByte(start time.Time) time.Duration {
+	if s.firstAt.IsZero() {
+		return time.Since(start)
+	}
+	return s.firstAt.Sub(start)
+}
+
+// Flush implements http.Flusher.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack implements http.Hijacker.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := s.ResponseWriter.(http.Hijacker); ok {
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("hijack not supported")
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
