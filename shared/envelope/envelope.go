@@ -5,7 +5,10 @@ package envelope
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // MaxBytes is the largest encoded envelope Prism accepts. Storage Queues take
@@ -76,4 +79,15 @@ func MetadataFor(cmd Command) EventMetadata {
 		UserID:        cmd.Metadata.UserID,
 		Traceparent:   cmd.Metadata.Traceparent,
 	}
+}
+
+// derivedNamespace scopes DerivedID's name-based UUIDs to Prism.
+var derivedNamespace = uuid.MustParse("6f1c1b3e-5a0d-4c1e-9d51-7c0c5e7c9a11")
+
+// DerivedID returns a deterministic id (a name-based UUID) for parts, such as
+// (orderId, "reserve", sku). Commands sent in reaction to an event use it, so
+// a redelivered event produces the same command again and the event store
+// recognises it as a duplicate.
+func DerivedID(parts ...string) string {
+	return uuid.NewSHA1(derivedNamespace, []byte(strings.Join(parts, "\x1f"))).String()
 }

@@ -22,6 +22,9 @@ type Store interface {
 	// moved past expectedVersion and a *DuplicateCommandError when commandID was
 	// applied before.
 	Append(ctx context.Context, stream string, expectedVersion int64, events []envelope.Event, commandID string) error
+	// Recorded reports whether commandID was applied to stream and returns
+	// the events it recorded then.
+	Recorded(ctx context.Context, stream, commandID string) ([]envelope.Event, bool, error)
 }
 
 // ConflictError says the stream already holds a version the append wanted to

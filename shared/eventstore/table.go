@@ -232,33 +232,48 @@ func (s *TableStore) transactionError(ctx context.Context, stream string, expect
 		return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
 	}
 	// No index in the body: ask the table which row was there.
-	if _, gerr := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil); gerr == nil {
+	if events, found, gerr := s.Recorded(ctx, stream, commandID); gerr == nil && found {
 		appendDuplicates.Inc()
-		return s.duplicate(ctx, stream, commandID)
+		return &DuplicateCommandError{Stream: stream, CommandID: commandID, Events: events}
 	}
 	appendConflicts.Inc()
 	return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
 }
 
-// duplicate loads the events commandID recorded, for re-publishing.
+// duplicate answers an append of an applied command with the events it
+// recorded, for re-publishing.
 func (s *TableStore) duplicate(ctx context.Context, stream, commandID string) error {
-	resp, err := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil)
+	events, found, err := s.Recorded(ctx, stream, commandID)
 	if err != nil {
-		return storage.Classify(err, "read command marker")
+		return err
+	}
+	if !found {
+		// The marker vanished between the failed append and this read:
+		// only a deleted table does that. Let the caller retry.
+		return &ConflictError{Stream: stream}
+	}
+	return &DuplicateCommandError{Stream: stream, CommandID: commandID, Events: events}
+}
+
+// Recorded reports whether commandID was applied to stream and, if so,
+// returns the events it recorded.
+func (s *TableStore) Recorded(ctx context.Context, stream, commandID string) ([]envelope.Event, bool, error) {
+	resp, err := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil)
+	if storage.HasStatus(err, http.StatusNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, storage.Classify(err, "read command marker")
 	}
 	var row commandRow
 	if err := json.Unmarshal(resp.Value, &row); err != nil {
-		return fmt.Errorf("command marker %s/%s: %w", stream, commandID, err)
+		return nil, false, fmt.Errorf("command marker %s/%s: %w", stream, commandID, err)
 	}
-	dup := &DuplicateCommandError{Stream: stream, CommandID: commandID}
-	if row.EventCount > 0 {
-		events, err := s.LoadRange(ctx, stream, row.FirstVersion, row.LastVersion)
-		if err != nil {
-			return err
-		}
-		dup.Events = events
+	if row.EventCount == 0 {
+		return nil, true, nil
 	}
-	return dup
+	events, err := s.LoadRange(ctx, stream, row.FirstVersion, row.LastVersion)
+	return events, true, err
 }
 
 // Load implements Store.

@@ -139,6 +139,15 @@ func TestReappendingACommandIsADuplicateWithItsEvents(t *testing.T) {
 	got, err := store.Load(ctx, stream, 1)
 	require.NoError(t, err)
 	assert.Len(t, got, 3)
+
+	rec, found, err := store.Recorded(ctx, stream, "cmd-b")
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Len(t, rec, 1)
+	assert.Equal(t, int64(3), rec[0].Version)
+	_, found, err = store.Recorded(ctx, stream, "never-sent")
+	require.NoError(t, err)
+	assert.False(t, found)
 }
 
 func TestCommandWithoutEventsIsRecorded(t *testing.T) {

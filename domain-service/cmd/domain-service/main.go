@@ -1,0 +1,103 @@
+// Command domain-service applies commands to aggregates: any number of
+// replicas compete on the commands queue, rehydrate the aggregate, apply its
+// rules and append the events atomically with optimistic concurrency, then
+// publish them to every subscriber queue.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/nudge"
+	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/shared/queue"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "domain-service:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are domain-service's own configuration.
+type settings struct {
+	config.Common
+	Subscribers   []string
+	Concurrency   int
+	CacheSize     int
+	SnapshotEvery int
+}
+
+func load() (settings, error) {
+	r := config.FromEnv()
+	s := settings{
+		Common:        config.LoadCommon(r, "domain-service", 8082),
+		Subscribers:   r.List("PRISM_EVENT_SUBSCRIBERS", config.Subscribers),
+		Concurrency:   r.Int("PRISM_CONCURRENCY", 16),
+		CacheSize:     r.Int("PRISM_CACHE_SIZE", 10_000),
+		SnapshotEvery: r.Int("PRISM_SNAPSHOT_EVERY", 100),
+	}
+	return s, r.Err()
+}
+
+func run(ctx context.Context) error {
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	deps, err := platform.Open(cfg.Common)
+	if err != nil {
+		return err
+	}
+	defer deps.Close()
+
+	queues := []string{cfg.CommandsQueue}
+	for _, s := range cfg.Subscribers {
+		queues = append(queues, config.EventQueue(s))
+	}
+	if err := deps.Provision(ctx, time.Minute, []string{cfg.EventsTable, cfg.SnapshotsTable}, queues); err != nil {
+		return err
+	}
+
+	waker := nudge.New(deps.Redis)
+	commands := queue.Open(deps.Account, cfg.CommandsQueue, waker)
+	var subscribers []queue.Sender
+	for _, s := range cfg.Subscribers {
+		subscribers = append(subscribers, queue.Open(deps.Account, config.EventQueue(s), waker))
+	}
+	h := handling.New(handling.Deps{
+		Store:       eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil),
+		Snapshots:   eventstore.NewSnapshots(deps.Account, cfg.SnapshotsTable),
+		Subscribers: subscribers,
+		Commands:    commands,
+		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
+	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery})
+
+	consumer := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
+		Concurrency:  cfg.Concurrency,
+		DrainTimeout: cfg.ShutdownTimeout,
+		OnPoison:     h.Failed,
+		Logger:       deps.Log,
+	})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return deps.ServeOps(gctx, nil) })
+	deps.Log.Info("domain-service started", "queue", cfg.CommandsQueue, "subscribers", cfg.Subscribers)
+	err = g.Wait()
+	deps.Log.Info("domain-service stopped")
+	return err
+}

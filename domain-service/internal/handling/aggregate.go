@@ -1,0 +1,119 @@
+// Package handling runs commands against aggregates: load (cache, snapshot,
+// events) → decide → append atomically with the command's marker → publish
+// the events to every subscriber queue → record the outcome.
+package handling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/prism-es/prism/shared/envelope"
+)
+
+// Lookup reads another aggregate's current state (for example the product a
+// cart line is priced from). The state may be slightly stale.
+type Lookup func(ctx context.Context, aggregateType, id string) (any, error)
+
+// Definition ties a pure aggregate package (state S, commands C, events E)
+// to the envelopes on queues and in the event store.
+type Definition[S any, C any, E interface{ EventType() string }] struct {
+	// Type is the aggregate type ("cart").
+	Type string
+	// StateVersion is the snapshot schema version of S.
+	StateVersion int
+	// New is the state of an aggregate with no events.
+	New func(id string) S
+	// Exists reports whether the state is of an aggregate that exists; only
+	// existing states are cached for lookups.
+	Exists func(S) bool
+	// Parse decodes a command envelope.
+	Parse func(cmd envelope.Command) (C, error)
+	// Prepare, if set, completes a command with what it needs to know of
+	// other aggregates before Decide.
+	Prepare func(ctx context.Context, c C, lookup Lookup) (C, error)
+	// Decide and Evolve are the aggregate's pure rules.
+	Decide func(S, C) ([]E, error)
+	Evolve func(S, E) S
+	// DecodeEvent decodes stored event data; SchemaVersion names the current
+	// schema version of an event type.
+	DecodeEvent   func(typ string, data []byte) (E, error)
+	SchemaVersion func(typ string) int
+	// React, if set, returns the commands that follow from a recorded event
+	// (CartCheckedOut → PlaceOrder). They must have deterministic ids, since
+	// a redelivered command sends them again.
+	React func(cmd envelope.Command, e envelope.Event, decoded E) ([]envelope.Command, error)
+}
+
+// aggregate is a Definition with its types erased, so one Handler serves all.
+type aggregate interface {
+	typ() string
+	stateVersion() int
+	initial(id string) any
+	exists(state any) bool
+	evolve(state any, e envelope.Event) (any, error)
+	decide(ctx context.Context, state any, cmd envelope.Command, lookup Lookup) ([]pendingEvent, error)
+	react(cmd envelope.Command, e envelope.Event) ([]envelope.Command, error)
+	decodeState(raw json.RawMessage) (any, error)
+}
+
+// pendingEvent is a decided event before it has a version.
+type pendingEvent struct {
+	typ           string
+	schemaVersion int
+	data          json.RawMessage
+}
+
+func (d Definition[S, C, E]) typ() string           { return d.Type }
+func (d Definition[S, C, E]) stateVersion() int     { return d.StateVersion }
+func (d Definition[S, C, E]) initial(id string) any { return d.New(id) }
+func (d Definition[S, C, E]) exists(state any) bool { return d.Exists(state.(S)) }
+func (d Definition[S, C, E]) decodeState(raw json.RawMessage) (any, error) {
+	var s S
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+func (d Definition[S, C, E]) evolve(state any, e envelope.Event) (any, error) {
+	ev, err := d.DecodeEvent(e.Type, e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s v%d (%s): %w", e.StreamID(), e.Version, e.Type, err)
+	}
+	return d.Evolve(state.(S), ev), nil
+}
+
+func (d Definition[S, C, E]) decide(ctx context.Context, state any, cmd envelope.Command, lookup Lookup) ([]pendingEvent, error) {
+	c, err := d.Parse(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if d.Prepare != nil {
+		if c, err = d.Prepare(ctx, c, lookup); err != nil {
+			return nil, err
+		}
+	}
+	events, err := d.Decide(state.(S), c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pendingEvent, len(events))
+	for i, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pendingEvent{typ: e.EventType(), schemaVersion: d.SchemaVersion(e.EventType()), data: data}
+	}
+	return out, nil
+}
+
+func (d Definition[S, C, E]) react(cmd envelope.Command, e envelope.Event) ([]envelope.Command, error) {
+	if d.React == nil {
+		return nil, nil
+	}
+	ev, err := d.DecodeEvent(e.Type, e.Data)
+	if err != nil {
+		return nil, err
+	}
+	return d.React(cmd, e, ev)
+}

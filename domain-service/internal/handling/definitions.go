@@ -1,0 +1,105 @@
+package handling
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/prism-es/prism/domain-service/internal/cart"
+	"github.com/prism-es/prism/domain-service/internal/order"
+	"github.com/prism-es/prism/domain-service/internal/product"
+	"github.com/prism-es/prism/shared/envelope"
+)
+
+func cartDefinition() aggregate {
+	return Definition[cart.State, cart.Command, cart.Event]{
+		Type:         cart.AggregateType,
+		StateVersion: cart.StateVersion,
+		New:          cart.New,
+		Exists:       func(s cart.State) bool { return s.Exists },
+		Parse: func(c envelope.Command) (cart.Command, error) {
+			return cart.ParseCommand(c.Type, c.Payload, c.Metadata.UserID)
+		},
+		Prepare:       priceFromProduct,
+		Decide:        cart.Decide,
+		Evolve:        cart.Evolve,
+		DecodeEvent:   cart.DecodeEvent,
+		SchemaVersion: cart.SchemaVersion,
+		React:         placeOrderOnCheckout,
+	}
+}
+
+// priceFromProduct fills AddItem's product name and price from the
+// product's stream: prices come from the product, never from the client.
+func priceFromProduct(ctx context.Context, c cart.Command, lookup Lookup) (cart.Command, error) {
+	add, ok := c.(cart.AddItem)
+	if !ok || !envelope.ValidID(add.SKU) {
+		return c, nil
+	}
+	st, err := lookup(ctx, product.AggregateType, add.SKU)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := st.(product.State); ok && p.Exists {
+		add.Product = cart.ProductInfo{Exists: true, Name: p.Name, PriceCents: p.PriceCents}
+	}
+	return add, nil
+}
+
+// placeOrderOnCheckout turns CartCheckedOut into the PlaceOrder command of
+// the order the API named, with an id derived from the order id.
+func placeOrderOnCheckout(cmd envelope.Command, e envelope.Event, ev cart.Event) ([]envelope.Command, error) {
+	co, ok := ev.(cart.CheckedOut)
+	if !ok {
+		return nil, nil
+	}
+	lines := make([]order.Line, len(co.Lines))
+	for i, l := range co.Lines {
+		lines[i] = order.Line(l)
+	}
+	payload, err := json.Marshal(order.PlacePayload{CartID: e.AggregateID, Owner: co.Owner, Lines: lines, TotalCents: co.TotalCents, PaymentToken: co.PaymentToken})
+	if err != nil {
+		return nil, err
+	}
+	return []envelope.Command{{
+		CommandID:     envelope.DerivedID(co.OrderID, "place"),
+		Type:          order.CmdPlace,
+		AggregateType: order.AggregateType,
+		AggregateID:   co.OrderID,
+		Payload:       payload,
+		Metadata: envelope.CommandMetadata{
+			CorrelationID: cmd.Metadata.CorrelationID, CausationID: e.EventID, UserID: co.Owner,
+			Traceparent: cmd.Metadata.Traceparent, IssuedAt: time.Now().UTC(),
+		},
+	}}, nil
+}
+
+func productDefinition() aggregate {
+	return Definition[product.State, product.Command, product.Event]{
+		Type:          product.AggregateType,
+		StateVersion:  product.StateVersion,
+		New:           product.New,
+		Exists:        func(s product.State) bool { return s.Exists },
+		Parse:         func(c envelope.Command) (product.Command, error) { return product.ParseCommand(c.Type, c.Payload) },
+		Decide:        product.Decide,
+		Evolve:        product.Evolve,
+		DecodeEvent:   product.DecodeEvent,
+		SchemaVersion: product.SchemaVersion,
+	}
+}
+
+func orderDefinition() aggregate {
+	return Definition[order.State, order.Command, order.Event]{
+		Type:         order.AggregateType,
+		StateVersion: order.StateVersion,
+		New:          order.New,
+		Exists:       func(s order.State) bool { return s.Exists },
+		Parse: func(c envelope.Command) (order.Command, error) {
+			return order.ParseCommand(c.Type, c.Payload, c.Metadata.UserID)
+		},
+		Decide:        order.Decide,
+		Evolve:        order.Evolve,
+		DecodeEvent:   order.DecodeEvent,
+		SchemaVersion: order.SchemaVersion,
+	}
+}

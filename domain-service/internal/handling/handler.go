@@ -1,0 +1,229 @@
+package handling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/logging"
+	"github.com/prism-es/prism/shared/queue"
+)
+
+// SnapshotStore is the part of the kit's snapshot table the handler uses.
+type SnapshotStore interface {
+	Get(ctx context.Context, stream string, stateVersion int) (eventstore.Snapshot, bool, error)
+	Put(ctx context.Context, snap eventstore.Snapshot) error
+}
+
+// Config tunes a Handler. Zero fields take the defaults.
+type Config struct {
+	// CacheSize bounds the per-replica state cache (default 10,000; negative: off).
+	CacheSize int
+	// SnapshotEvery writes a snapshot each time a stream crosses a multiple of
+	// this many events (default 100; negative: never).
+	SnapshotEvery int
+	// MaxConflictRetries bounds reload-and-decide rounds for one delivery
+	// before the message is left for a later retry (default 50).
+	MaxConflictRetries int
+	// AfterAppend, when set, runs after a successful append and before the
+	// events are published. Tests use it to simulate a replica dying there.
+	AfterAppend func(ctx context.Context, cmd envelope.Command) error
+}
+
+// Deps are the ports the handler works through.
+type Deps struct {
+	Store     eventstore.Store
+	Snapshots SnapshotStore // may be nil
+	// Subscribers are the event queues (one per subscriber).
+	Subscribers []queue.Sender
+	// Commands is where follow-up commands go.
+	Commands queue.Sender
+	Outcomes Outcomes
+}
+
+// Handler handles command messages.
+type Handler struct {
+	deps  Deps
+	cfg   Config
+	aggs  map[string]aggregate
+	cache *stateCache
+}
+
+// New returns a handler for the shop's aggregates: cart, product and order.
+func New(deps Deps, cfg Config) *Handler {
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 10_000
+	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 100
+	}
+	if cfg.MaxConflictRetries == 0 {
+		cfg.MaxConflictRetries = 50
+	}
+	h := &Handler{deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
+	for _, a := range []aggregate{cartDefinition(), productDefinition(), orderDefinition()} {
+		h.aggs[a.typ()] = a
+	}
+	return h
+}
+
+// Handle is the queue.Handler for the commands queue.
+func (h *Handler) Handle(ctx context.Context, m *queue.Message) error {
+	cmd, err := envelope.DecodeCommand(m.Body)
+	if err != nil {
+		return queue.Permanent(fmt.Errorf("undecodable command: %w", err))
+	}
+	ctx = logging.With(ctx, slog.String("commandId", cmd.CommandID), slog.String("commandType", cmd.Type),
+		slog.String("correlationId", cmd.Metadata.CorrelationID), slog.String("traceId", logging.TraceID(cmd.Metadata.Traceparent)))
+	start := time.Now()
+	defer func() { commandSeconds.WithLabelValues(cmd.Type).Observe(time.Since(start).Seconds()) }()
+	agg, ok := h.aggs[cmd.AggregateType]
+	if !ok {
+		return h.reject(ctx, cmd, apperr.New(apperr.Rejected, "unknown aggregate type %q", cmd.AggregateType))
+	}
+	return h.handle(ctx, agg, cmd)
+}
+
+func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Command) error {
+	stream := cmd.StreamID()
+	fresh := false
+	for attempt := 0; ; attempt++ {
+		cur, fromCache, err := h.load(ctx, agg, stream, fresh)
+		if err != nil {
+			return err
+		}
+		pending, err := agg.decide(ctx, cur.state, cmd, h.lookup)
+		if err != nil {
+			if !isRejection(err) {
+				return err
+			}
+			if fromCache {
+				fresh = true // a stale cached state may explain the refusal
+				continue
+			}
+			// A redelivered command can be refused by the very state it made
+			// (CreateCart: "already exists"); its marker tells.
+			recorded, found, rerr := h.deps.Store.Recorded(ctx, stream, cmd.CommandID)
+			if rerr != nil {
+				return rerr
+			}
+			if found {
+				commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
+				return h.finish(ctx, agg, cmd, recorded, cur.version)
+			}
+			return h.reject(ctx, cmd, err)
+		}
+		events := newEnvelopes(cmd, cur.version, pending)
+		err = h.deps.Store.Append(ctx, stream, cur.version, events, cmd.CommandID)
+		if dup, ok := eventstore.AsDuplicate(err); ok {
+			slog.InfoContext(ctx, "command was applied before; re-publishing its events", "events", len(dup.Events))
+			commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
+			return h.finish(ctx, agg, cmd, dup.Events, cur.version)
+		}
+		if eventstore.IsConflict(err) {
+			conflictRetries.Inc()
+			h.cache.forget(stream)
+			fresh = true
+			if attempt >= h.cfg.MaxConflictRetries {
+				return fmt.Errorf("stream %s: still conflicting after %d attempts", stream, attempt+1)
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		next := cur
+		for _, e := range events {
+			if next.state, err = agg.evolve(next.state, e); err != nil {
+				return err
+			}
+			next.version = e.Version
+		}
+		h.cache.put(stream, next)
+		h.maybeSnapshot(ctx, agg, stream, cur.version, next)
+		if h.cfg.AfterAppend != nil {
+			if err := h.cfg.AfterAppend(ctx, cmd); err != nil {
+				return err
+			}
+		}
+		commandsTotal.WithLabelValues(cmd.Type, "succeeded").Inc()
+		return h.finish(ctx, agg, cmd, events, next.version)
+	}
+}
+
+// finish publishes the command's recorded events, sends the commands that
+// follow from them and records success. It runs again, unchanged, for a
+// redelivered command, so every step is idempotent.
+func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Command, events []envelope.Event, version int64) error {
+	if err := h.publish(ctx, events); err != nil {
+		return err
+	}
+	for _, e := range events {
+		next, err := agg.react(cmd, e)
+		if err != nil {
+			return err
+		}
+		for _, c := range next {
+			body, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			if err := h.deps.Commands.Send(ctx, body); err != nil {
+				return err
+			}
+		}
+	}
+	if len(events) > 0 {
+		version = events[len(events)-1].Version
+	}
+	return h.deps.Outcomes.Succeeded(ctx, cmd, version)
+}
+
+func (h *Handler) reject(ctx context.Context, cmd envelope.Command, err error) error {
+	commandsTotal.WithLabelValues(cmd.Type, "rejected").Inc()
+	slog.InfoContext(ctx, "command rejected", "reason", apperr.MessageOf(err))
+	return h.deps.Outcomes.Rejected(ctx, cmd, apperr.MessageOf(err))
+}
+
+// Failed records that a command was given up on (moved to the poison queue).
+// It is the consumer's OnPoison hook.
+func (h *Handler) Failed(ctx context.Context, m *queue.Message, reason string) {
+	var cmd envelope.Command
+	if json.Unmarshal(m.Body, &cmd) != nil || cmd.CommandID == "" {
+		return
+	}
+	commandsTotal.WithLabelValues(cmd.Type, "failed").Inc()
+	if err := h.deps.Outcomes.Failed(ctx, cmd); err != nil {
+		slog.WarnContext(ctx, "could not record the failed status", "commandId", cmd.CommandID, "err", err)
+	}
+}
+
+func isRejection(err error) bool {
+	switch apperr.KindOf(err) {
+	case apperr.Rejected, apperr.NotFound, apperr.Invalid:
+		return true
+	}
+	return false
+}
+
+// newEnvelopes gives decided events their ids, versions and metadata.
+func newEnvelopes(cmd envelope.Command, base int64, pending []pendingEvent) []envelope.Event {
+	now := time.Now().UTC()
+	meta := envelope.MetadataFor(cmd)
+	out := make([]envelope.Event, len(pending))
+	for i, p := range pending {
+		out[i] = envelope.Event{
+			EventID: uuid.NewString(), Type: p.typ, SchemaVersion: p.schemaVersion,
+			AggregateType: cmd.AggregateType, AggregateID: cmd.AggregateID,
+			Version: base + int64(i) + 1, OccurredAt: now, Data: p.data, Metadata: meta,
+		}
+	}
+	return out
+}

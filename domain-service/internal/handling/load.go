@@ -1,0 +1,103 @@
+package handling
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventstore"
+)
+
+// load returns the stream's state: from the cache unless fresh is set, else
+// from the latest snapshot plus the events after it.
+func (h *Handler) load(ctx context.Context, agg aggregate, stream string, fresh bool) (c cached, fromCache bool, err error) {
+	if !fresh {
+		if c, ok := h.cache.get(stream); ok {
+			cacheLookups.WithLabelValues("hit").Inc()
+			return c, true, nil
+		}
+		cacheLookups.WithLabelValues("miss").Inc()
+	}
+	_, id, _ := strings.Cut(stream, "-")
+	c = cached{state: agg.initial(id)}
+	if h.deps.Snapshots != nil && h.cfg.SnapshotEvery > 0 {
+		snap, ok, err := h.deps.Snapshots.Get(ctx, stream, agg.stateVersion())
+		if err != nil {
+			return cached{}, false, err
+		}
+		if ok {
+			if st, err := agg.decodeState(snap.State); err == nil {
+				c = cached{state: st, version: snap.Version}
+			}
+		}
+	}
+	events, err := h.deps.Store.Load(ctx, stream, c.version+1)
+	if err != nil {
+		return cached{}, false, err
+	}
+	for _, e := range events {
+		if c.state, err = agg.evolve(c.state, e); err != nil {
+			return cached{}, false, err
+		}
+		c.version = e.Version
+	}
+	h.cache.put(stream, c)
+	return c, false, nil
+}
+
+// lookup reads another aggregate's state for Prepare. Only states of
+// aggregates that exist are cached, so a product defined a moment ago on
+// another replica is found.
+func (h *Handler) lookup(ctx context.Context, aggregateType, id string) (any, error) {
+	agg, ok := h.aggs[aggregateType]
+	if !ok {
+		return nil, nil
+	}
+	stream := envelope.StreamID(aggregateType, id)
+	if c, ok := h.cache.get(stream); ok && agg.exists(c.state) {
+		return c.state, nil
+	}
+	c, _, err := h.load(ctx, agg, stream, true)
+	if err != nil {
+		return nil, err
+	}
+	if !agg.exists(c.state) {
+		h.cache.forget(stream)
+	}
+	return c.state, nil
+}
+
+// maybeSnapshot stores a snapshot when the stream crossed a multiple of
+// SnapshotEvery. Failures are logged: a snapshot is only a speed-up.
+func (h *Handler) maybeSnapshot(ctx context.Context, agg aggregate, stream string, before int64, after cached) {
+	n := int64(h.cfg.SnapshotEvery)
+	if h.deps.Snapshots == nil || n <= 0 || after.version/n == before/n {
+		return
+	}
+	state, err := json.Marshal(after.state)
+	if err == nil {
+		err = h.deps.Snapshots.Put(ctx, eventstore.Snapshot{Stream: stream, Version: after.version, StateVersion: agg.stateVersion(), State: state})
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "snapshot not written", "stream", stream, "err", err)
+	}
+}
+
+// publish sends every event to every subscriber queue, concurrently.
+func (h *Handler) publish(ctx context.Context, events []envelope.Event) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, e := range events {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		for _, q := range h.deps.Subscribers {
+			g.Go(func() error { return q.Send(gctx, body) })
+		}
+	}
+	return g.Wait()
+}

@@ -1,0 +1,89 @@
+package order
+
+import (
+	"fmt"
+
+	"github.com/prism-es/prism/domain-service/internal/codec"
+)
+
+// Command types on the wire.
+const (
+	CmdPlace             = "PlaceOrder"
+	CmdCancel            = "CancelOrder"
+	CmdMarkStockReserved = "MarkOrderStockReserved"
+	CmdMarkPaid          = "MarkOrderPaid"
+	CmdConfirm           = "ConfirmOrder"
+	CmdShip              = "ShipOrder"
+	CmdDeliver           = "DeliverOrder"
+)
+
+// PlacePayload is the payload of PlaceOrder.
+type PlacePayload struct {
+	CartID       string `json:"cartId"`
+	Owner        string `json:"owner"`
+	Lines        []Line `json:"lines"`
+	TotalCents   int64  `json:"totalCents"`
+	PaymentToken string `json:"paymentToken,omitempty"`
+}
+
+// CancelPayload is the payload of CancelOrder. Reason is set by the saga;
+// a customer's cancel (system=false) is always ReasonCustomer.
+type CancelPayload struct {
+	Reason string `json:"reason,omitempty"`
+	System bool   `json:"system,omitempty"`
+}
+
+// ParseCommand decodes a command envelope's type and payload, sent by user by.
+func ParseCommand(typ string, payload []byte, by string) (Command, error) {
+	switch typ {
+	case CmdPlace:
+		p, err := codec.Payload[PlacePayload](payload)
+		return Place{Owner: p.Owner, CartID: p.CartID, Lines: p.Lines, TotalCents: p.TotalCents, PaymentToken: p.PaymentToken}, err
+	case CmdCancel:
+		p, err := codec.Payload[CancelPayload](payload)
+		if p.System {
+			return Cancel{Reason: p.Reason}, err
+		}
+		return Cancel{By: by, Reason: ReasonCustomer}, err
+	case CmdMarkStockReserved:
+		_, err := codec.Payload[struct{}](payload)
+		return MarkStockReserved{}, err
+	case CmdMarkPaid:
+		p, err := codec.Payload[struct {
+			PaymentID string `json:"paymentId"`
+		}](payload)
+		return MarkPaid{PaymentID: p.PaymentID}, err
+	case CmdConfirm:
+		_, err := codec.Payload[struct{}](payload)
+		return Confirm{}, err
+	case CmdShip:
+		_, err := codec.Payload[struct{}](payload)
+		return Ship{}, err
+	case CmdDeliver:
+		_, err := codec.Payload[struct{}](payload)
+		return Deliver{}, err
+	}
+	return nil, fmt.Errorf("order: unknown command type %q", typ)
+}
+
+var decoders = map[string]codec.EventDecoder[Event]{
+	Placed{}.EventType():        codec.As[Event, Placed](),
+	StockReserved{}.EventType(): codec.As[Event, StockReserved](),
+	Paid{}.EventType():          codec.As[Event, Paid](),
+	Confirmed{}.EventType():     codec.As[Event, Confirmed](),
+	Shipped{}.EventType():       codec.As[Event, Shipped](),
+	Delivered{}.EventType():     codec.As[Event, Delivered](),
+	Cancelled{}.EventType():     codec.As[Event, Cancelled](),
+}
+
+// DecodeEvent decodes stored event data of type typ.
+func DecodeEvent(typ string, data []byte) (Event, error) {
+	d, ok := decoders[typ]
+	if !ok {
+		return nil, fmt.Errorf("order: unknown event type %q", typ)
+	}
+	return d(data)
+}
+
+// SchemaVersion is the current schema version of each event type.
+func SchemaVersion(typ string) int { return 1 }

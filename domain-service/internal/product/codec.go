@@ -1,0 +1,65 @@
+package product
+
+import (
+	"fmt"
+
+	"github.com/prism-es/prism/domain-service/internal/codec"
+)
+
+// Command types on the wire.
+const (
+	CmdDefine  = "DefineProduct"
+	CmdRestock = "RestockProduct"
+	CmdReserve = "ReserveStock"
+	CmdRelease = "ReleaseStock"
+)
+
+// ParseCommand decodes a command envelope's type and payload.
+func ParseCommand(typ string, payload []byte) (Command, error) {
+	switch typ {
+	case CmdDefine:
+		p, err := codec.Payload[struct {
+			SKU        string `json:"sku"`
+			Name       string `json:"name"`
+			PriceCents int64  `json:"priceCents"`
+			Stock      int    `json:"stock"`
+		}](payload)
+		return Define{Name: p.Name, PriceCents: p.PriceCents, Stock: p.Stock}, err
+	case CmdRestock:
+		p, err := codec.Payload[struct {
+			Quantity int `json:"quantity"`
+		}](payload)
+		return Restock{Quantity: p.Quantity}, err
+	case CmdReserve:
+		p, err := codec.Payload[struct {
+			OrderID  string `json:"orderId"`
+			Quantity int    `json:"quantity"`
+		}](payload)
+		return Reserve{OrderID: p.OrderID, Quantity: p.Quantity}, err
+	case CmdRelease:
+		p, err := codec.Payload[struct {
+			OrderID string `json:"orderId"`
+		}](payload)
+		return Release{OrderID: p.OrderID}, err
+	}
+	return nil, fmt.Errorf("product: unknown command type %q", typ)
+}
+
+var decoders = map[string]codec.EventDecoder[Event]{
+	Defined{}.EventType():       codec.As[Event, Defined](),
+	Restocked{}.EventType():     codec.As[Event, Restocked](),
+	StockReserved{}.EventType(): codec.As[Event, StockReserved](),
+	StockReleased{}.EventType(): codec.As[Event, StockReleased](),
+}
+
+// DecodeEvent decodes stored event data of type typ.
+func DecodeEvent(typ string, data []byte) (Event, error) {
+	d, ok := decoders[typ]
+	if !ok {
+		return nil, fmt.Errorf("product: unknown event type %q", typ)
+	}
+	return d(data)
+}
+
+// SchemaVersion is the current schema version of each event type.
+func SchemaVersion(typ string) int { return 1 }

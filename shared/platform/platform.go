@@ -1,0 +1,96 @@
+// Package platform wires what every Prism service starts with: JSON logs,
+// the storage account and Redis clients, provisioning of tables and queues,
+// readiness checks and the operations HTTP server.
+package platform
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/httpapi"
+	"github.com/prism-es/prism/shared/logging"
+	"github.com/prism-es/prism/shared/redisconn"
+	"github.com/prism-es/prism/shared/storage"
+)
+
+// Deps are a service's connections. Opening them does no I/O.
+type Deps struct {
+	Config  config.Common
+	Log     *slog.Logger
+	Account *storage.Account
+	Redis   *redis.Client
+}
+
+// Open sets the default logger and builds the clients.
+func Open(c config.Common) (*Deps, error) {
+	log := logging.New(os.Stdout, c.Service, c.LogLevel)
+	slog.SetDefault(log)
+	acc, err := storage.Connect(c.StorageConnectionString)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := redisconn.Connect(c.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Deps{Config: c, Log: log, Account: acc, Redis: rdb}, nil
+}
+
+// Close releases the clients.
+func (d *Deps) Close() { _ = d.Redis.Close() }
+
+// Provision creates the tables and queues (with their poison twins) the
+// service uses, retrying while storage is still starting, for up to wait.
+func (d *Deps) Provision(ctx context.Context, wait time.Duration, tables, queues []string) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		err := d.Account.EnsureTables(ctx, tables...)
+		if err == nil {
+			err = d.Account.EnsureQueues(ctx, queues...)
+		}
+		if err == nil {
+			return nil
+		}
+		d.Log.Warn("storage not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return errors.Join(errors.New("storage did not become ready"), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Checks are the readiness checks of storage and Redis.
+func (d *Deps) Checks() map[string]httpapi.Check {
+	return map[string]httpapi.Check{
+		"storage": d.Account.Ping,
+		"redis": func(ctx context.Context) error {
+			return redisconn.Classify(d.Redis.Ping(ctx).Err(), "ping")
+		},
+	}
+}
+
+// ServeOps serves /healthz, /readyz and /metrics (plus anything extra adds)
+// on the service's address until ctx ends.
+func (d *Deps) ServeOps(ctx context.Context, extra func(mux *http.ServeMux)) error {
+	l, err := httpapi.Listen(d.Config.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	httpapi.MountOps(mux, d.Checks())
+	if extra != nil {
+		extra(mux)
+	}
+	mux.Handle("/", httpapi.NotFoundHandler())
+	h := httpapi.Correlate(httpapi.Recover(httpapi.Instrument(httpapi.PatternRoute)(mux)))
+	return httpapi.Serve(ctx, &http.Server{Handler: h}, l, 5*time.Second, nil)
+}
