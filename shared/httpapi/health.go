@@ -17,11 +17,21 @@ type Check func(ctx context.Context) error
 // check passes within 2 s; 503 naming the failures otherwise) and GET
 // /metrics (Prometheus text format) on mux.
 func MountOps(mux *http.ServeMux, checks map[string]Check) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", Ready(checks))
-	mux.Handle("GET /metrics", promhttp.Handler())
+	for path, h := range OpsHandlers(checks) {
+		mux.Handle("GET "+path, h)
+	}
+}
+
+// OpsHandlers are the handlers of /healthz, /readyz and /metrics by path,
+// for routers other than http.ServeMux.
+func OpsHandlers(checks map[string]Check) map[string]http.Handler {
+	return map[string]http.Handler{
+		"/healthz": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		}),
+		"/readyz":  Ready(checks),
+		"/metrics": promhttp.Handler(),
+	}
 }
 
 // Ready runs every check concurrently and answers 200 when all pass.

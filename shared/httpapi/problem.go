@@ -57,7 +57,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := apperr.KindOf(err)
 	status := StatusOf(kind)
 	p := Problem{
-		Type:          "https://prism.dev/problems/" + string(kind),
+		Type:          "urn:prism:problem:" + string(kind),
 		Title:         http.StatusText(status),
 		Status:        status,
 		Detail:        apperr.MessageOf(err),
@@ -98,7 +98,7 @@ func NotFoundHandler() http.Handler {
 // MethodNotAllowedHandler answers a known path with the wrong method.
 func MethodNotAllowedHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := Problem{Type: "https://prism.dev/problems/method_not_allowed", Title: http.StatusText(http.StatusMethodNotAllowed),
+		p := Problem{Type: "urn:prism:problem:method_not_allowed", Title: http.StatusText(http.StatusMethodNotAllowed),
 			Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path, Instance: r.URL.Path,
 			CorrelationID: w.Header().Get(CorrelationHeader)}
 		w.Header().Set("Content-Type", "application/problem+json")

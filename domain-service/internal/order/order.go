@@ -217,8 +217,9 @@ func decideCancel(s State, c Cancel) ([]Event, error) {
 			return nil, reject("a confirmed order is cancelled only by its customer")
 		}
 	}
-	switch reason {
-	case ReasonCustomer, ReasonOutOfStock, ReasonPaymentDeclined, ReasonPaymentTimeout:
+	switch {
+	case customer:
+	case reason == ReasonOutOfStock, reason == ReasonPaymentDeclined, reason == ReasonPaymentTimeout:
 	default:
 		return nil, reject("unknown cancel reason %q", reason)
 	}

@@ -128,7 +128,7 @@ func Decide(s State, c Command) ([]Event, error) {
 	}
 	switch c := c.(type) {
 	case Restock:
-		if c.Quantity < 1 || s.Available+c.Quantity > MaxStock {
+		if c.Quantity < 1 || c.Quantity > MaxStock-s.Available { // never overflows
 			return nil, reject("restock must be at least 1 and keep stock at most %d", MaxStock)
 		}
 		return []Event{Restocked{Quantity: c.Quantity}}, nil

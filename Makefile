@@ -1,0 +1,48 @@
+# Prism: `make up` starts the local stack, `make test` runs every test.
+# Both install what is missing first (redis-server via apt-get, the pinned
+# Azurite via npm ci, Go modules at the versions in go.sum).
+
+SHELL := /bin/bash
+MODULES := shared prism-api domain-service readmodel-updater stream-service
+SERVICES := prism-api domain-service readmodel-updater stream-service
+PKGS := github.com/prism-es/prism/...
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: up test deps build vet fmt-check modules-check ci clean help
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+up: deps build ## Start Azurite, Redis and all four services (REPLICAS=n domain-service replicas, default 2).
+	@scripts/up
+
+test: deps ## go vet, then unit and contract tests of every module on private Azurite + Redis.
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+deps: ## Install redis-server, the pinned Azurite and the Go modules when missing.
+	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+		|| { echo "could not install redis-server with apt-get (are you root?)" >&2; exit 1; }; }
+	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
+		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
+	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
+
+build: ## Build the service binaries into bin/.
+	@mkdir -p bin
+	@for s in $(SERVICES); do $(GO) build -o bin/$$s ./$$s/cmd/$$s || exit 1; done
+
+vet: ## go vet every module.
+	$(GO) vet $(PKGS)
+
+fmt-check: ## Fail if gofmt would change anything.
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+modules-check: ## Build and vet each module on its own (GOWORK=off), as a consumer outside the workspace would.
+	@for m in $(MODULES); do echo "GOWORK=off $$m"; (cd $$m && GOWORK=off $(GO) build ./... && GOWORK=off $(GO) vet ./...) || exit 1; done
+
+ci: fmt-check modules-check test ## What .ci/run does.
+
+clean: ## Remove binaries and local stack data.
+	rm -rf bin .run

@@ -1,0 +1,107 @@
+// Command prism-api is Prism's public HTTP API: it authenticates clients,
+// validates commands, records idempotency keys and enqueues commands
+// (202 Accepted), and answers queries from the read models.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/web"
+	"github.com/prism-es/prism/shared/auth"
+	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/httpapi"
+	"github.com/prism-es/prism/shared/idempotency"
+	"github.com/prism-es/prism/shared/nudge"
+	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/shared/queue"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "prism-api:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are prism-api's own configuration.
+type settings struct {
+	config.Common
+	DevMode   bool
+	JWTSecret string
+}
+
+func load() (settings, error) {
+	r := config.FromEnv()
+	// Dev mode (dev tokens, the development secret) is on by default only on
+	// the local stack, i.e. when no storage account is configured.
+	local := r.String("AZURE_STORAGE_CONNECTION_STRING", "") == ""
+	s := settings{
+		Common:    config.LoadCommon(r, "prism-api", 8080),
+		DevMode:   r.Bool("PRISM_DEV_MODE", local),
+		JWTSecret: r.String("PRISM_JWT_SECRET", ""),
+	}
+	switch {
+	case s.JWTSecret == "" && !s.DevMode:
+		r.Fail("PRISM_JWT_SECRET is required outside dev mode (PRISM_DEV_MODE=false)")
+	case s.JWTSecret == "":
+		s.JWTSecret = auth.DevSecret
+	}
+	return s, r.Err()
+}
+
+func run(ctx context.Context) error {
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	keys, err := auth.NewKeys(cfg.JWTSecret)
+	if err != nil {
+		return fmt.Errorf("PRISM_JWT_SECRET: %w", err)
+	}
+	deps, err := platform.Open(cfg.Common)
+	if err != nil {
+		return err
+	}
+	defer deps.Close()
+	if err := deps.Provision(ctx, time.Minute, nil, []string{cfg.CommandsQueue}); err != nil {
+		return err
+	}
+	if cfg.DevMode {
+		deps.Log.Warn("dev mode: POST /api/dev/token issues tokens to anyone; set PRISM_DEV_MODE=false and PRISM_JWT_SECRET outside local development")
+	}
+
+	handler := web.Handler(web.Deps{
+		Keys:    keys,
+		DevMode: cfg.DevMode,
+		Commands: &commands.Service{
+			Idempotency: idempotency.New(deps.Redis),
+			Status:      commandstatus.New(deps.Redis),
+			Commands:    queue.Open(deps.Account, cfg.CommandsQueue, nudge.New(deps.Redis)),
+		},
+		Checks: deps.Checks(),
+	})
+	l, err := httpapi.Listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "devMode", cfg.DevMode)
+	return httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, nil)
+}

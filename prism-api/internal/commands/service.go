@@ -1,0 +1,158 @@
+// Package commands turns HTTP requests into commands (API.md "Commands"):
+// authenticate (upstream), validate the shape, claim the Idempotency-Key,
+// record the status as pending, enqueue, answer 202.
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/prism-es/prism/prism-api/internal/auth"
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/httpapi"
+	"github.com/prism-es/prism/shared/idempotency"
+	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/tracing"
+)
+
+// Service accepts commands.
+type Service struct {
+	Idempotency *idempotency.Store
+	Status      *commandstatus.Store
+	Commands    queue.Sender
+}
+
+// Accepted is the body of every 202 (API.md).
+type Accepted struct {
+	CommandID     string `json:"commandId"`
+	CorrelationID string `json:"correlationId"`
+	AggregateID   string `json:"aggregateId"`
+	Status        string `json:"status"`
+	StatusURL     string `json:"statusUrl"`
+	OrderID       string `json:"orderId,omitempty"`
+}
+
+// draft is what a route makes of a valid request.
+type draft struct {
+	typ, aggregateType, aggregateID string
+	payload                         any
+	orderID                         string
+}
+
+// builder validates a request's shape and drafts its command.
+type builder func(r *http.Request, body []byte) (draft, error)
+
+// IdempotencyHeader is the header every command route requires.
+const IdempotencyHeader = "Idempotency-Key"
+
+// accept is the one flow every command route shares.
+func (s *Service) accept(build builder) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		user := auth.Principal(r).UserID
+		key := r.Header.Get(IdempotencyHeader)
+		if !idempotencyPattern.MatchString(key) {
+			msg := "is required (1-128 printable characters)"
+			if key != "" {
+				msg = "must be 1-128 printable characters"
+			}
+			httpapi.WriteError(w, r, apperr.Fields("missing or invalid Idempotency-Key", apperr.FieldError{Field: IdempotencyHeader, Message: msg}))
+			return
+		}
+		body, err := httpapi.ReadBody(r)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		d, err := build(r, body)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
+		outcome, prev, err := s.Idempotency.Begin(ctx, user, key, fp)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		switch outcome {
+		case idempotency.Replay:
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeAccepted(w, prev.Status, prev.Location, prev.Body)
+			return
+		case idempotency.Mismatch:
+			httpapi.WriteError(w, r, apperr.New(apperr.Mismatch, "this Idempotency-Key was used for a different request"))
+			return
+		case idempotency.InFlight:
+			w.Header().Set("Retry-After", "1")
+			httpapi.WriteError(w, r, apperr.New(apperr.Conflict, "a request with this Idempotency-Key is still being processed"))
+			return
+		}
+		acc, err := s.enqueue(ctx, r, user, key, d)
+		if err != nil {
+			if aerr := s.Idempotency.Abandon(context.WithoutCancel(ctx), user, key, fp); aerr != nil {
+				slog.WarnContext(ctx, "could not release the idempotency key", "err", aerr)
+			}
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		resp, _ := json.Marshal(acc)
+		if err := s.Idempotency.Complete(context.WithoutCancel(ctx), user, key, fp, idempotency.Response{Status: http.StatusAccepted, Location: acc.StatusURL, Body: resp}); err != nil {
+			slog.WarnContext(ctx, "command queued but its idempotency record was not completed", "commandId", acc.CommandID, "err", err)
+		}
+		writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)
+	}
+}
+
+// enqueue records the command as pending and puts it on the queue; if the
+// queue refuses, the pending status is removed again (nothing half-done).
+func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string, d draft) (Accepted, error) {
+	payload, err := json.Marshal(d.payload)
+	if err != nil {
+		return Accepted{}, err
+	}
+	cmd := envelope.Command{
+		CommandID: uuid.NewString(), Type: d.typ, AggregateType: d.aggregateType, AggregateID: d.aggregateID, Payload: payload,
+		Metadata: envelope.CommandMetadata{
+			CorrelationID: httpapi.CorrelationID(r), UserID: user, IdempotencyKey: key,
+			Traceparent: tracing.Child(r.Header.Get("traceparent")), IssuedAt: time.Now().UTC(),
+		},
+	}
+	if err := cmd.Validate(); err != nil {
+		return Accepted{}, err
+	}
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if err := s.Status.Set(ctx, commandstatus.Status{CommandID: cmd.CommandID, Type: cmd.Type, Status: commandstatus.Pending, AggregateID: cmd.AggregateID, UserID: user}); err != nil {
+		return Accepted{}, err
+	}
+	if err := s.Commands.Send(ctx, body); err != nil {
+		if derr := s.Status.Delete(context.WithoutCancel(ctx), cmd.CommandID); derr != nil {
+			slog.WarnContext(ctx, "could not remove the pending status of an unqueued command", "commandId", cmd.CommandID, "err", derr)
+		}
+		return Accepted{}, err
+	}
+	slog.InfoContext(ctx, "command accepted", "commandId", cmd.CommandID, "commandType", cmd.Type, "aggregateId", cmd.AggregateID)
+	return Accepted{
+		CommandID: cmd.CommandID, CorrelationID: cmd.Metadata.CorrelationID, AggregateID: cmd.AggregateID,
+		Status: commandstatus.Pending, StatusURL: "/api/commands/" + cmd.CommandID, OrderID: d.orderID,
+	}, nil
+}
+
+func writeAccepted(w http.ResponseWriter, status int, location string, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", location)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte("\n"))
+}

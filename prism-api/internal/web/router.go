@@ -1,0 +1,76 @@
+// Package web assembles prism-api's HTTP surface: middleware, the command
+// and query routes, auth, operations endpoints and the OpenAPI document.
+package web
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	prismapi "github.com/prism-es/prism/prism-api"
+	"github.com/prism-es/prism/prism-api/internal/auth"
+	"github.com/prism-es/prism/prism-api/internal/commands"
+	kitauth "github.com/prism-es/prism/shared/auth"
+	"github.com/prism-es/prism/shared/httpapi"
+)
+
+// Deps are what the routes need.
+type Deps struct {
+	Keys     *kitauth.Keys
+	DevMode  bool
+	Commands *commands.Service
+	Checks   map[string]httpapi.Check
+}
+
+// NewRouter returns the router (without the outer middleware; see Handler).
+func NewRouter(d Deps) *mux.Router {
+	r := mux.NewRouter()
+	r.NotFoundHandler = httpapi.NotFoundHandler()
+	r.MethodNotAllowedHandler = httpapi.MethodNotAllowedHandler()
+	r.Use(httpapi.Instrument(routeTemplate))
+
+	for path, h := range httpapi.OpsHandlers(d.Checks) {
+		r.Handle(path, h).Methods(http.MethodGet)
+	}
+	r.HandleFunc("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(prismapi.OpenAPI)
+	}).Methods(http.MethodGet)
+	if d.DevMode {
+		r.Handle("/api/dev/token", auth.DevToken(d.Keys)).Methods(http.MethodPost)
+	}
+
+	user := r.PathPrefix("/api").Subrouter()
+	user.Use(auth.RequireUser(d.Keys))
+	c := d.Commands
+	user.Handle("/carts", c.CreateCart()).Methods(http.MethodPost)
+	user.Handle("/carts/{cartId}/items", c.AddItem()).Methods(http.MethodPost)
+	user.Handle("/carts/{cartId}/items/{sku}", c.ChangeQuantity()).Methods(http.MethodPut)
+	user.Handle("/carts/{cartId}/items/{sku}", c.RemoveItem()).Methods(http.MethodDelete)
+	user.Handle("/carts/{cartId}/checkout", c.Checkout()).Methods(http.MethodPost)
+	user.Handle("/orders/{orderId}/cancel", c.CancelOrder()).Methods(http.MethodPost)
+	user.Handle("/commands/{commandId}", c.GetStatus()).Methods(http.MethodGet)
+
+	admin := user.NewRoute().Subrouter()
+	admin.Use(auth.RequireAdmin)
+	admin.Handle("/products", c.DefineProduct()).Methods(http.MethodPost)
+	admin.Handle("/products/{sku}/restock", c.RestockProduct()).Methods(http.MethodPost)
+	admin.Handle("/orders/{orderId}/ship", c.ShipOrder()).Methods(http.MethodPost)
+	admin.Handle("/orders/{orderId}/deliver", c.DeliverOrder()).Methods(http.MethodPost)
+	return r
+}
+
+// Handler wraps the router in the outer middleware: correlation ids and
+// panic recovery apply to every request, matched or not.
+func Handler(d Deps) http.Handler {
+	return httpapi.Correlate(httpapi.Recover(NewRouter(d)))
+}
+
+func routeTemplate(r *http.Request) string {
+	if route := mux.CurrentRoute(r); route != nil {
+		if t, err := route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return ""
+}

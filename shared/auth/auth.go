@@ -1,0 +1,120 @@
+// Package auth issues and verifies Prism's bearer tokens: HS256 JWTs whose
+// "sub" is the user id and whose "roles" claim may hold "admin". Tokens
+// with any other algorithm (including "none"), a bad signature, or no or a
+// past expiry are refused.
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/envelope"
+)
+
+// DevSecret is the signing secret used in dev mode when none is configured.
+// Never use it outside local development.
+const DevSecret = "prism-local-development-secret-do-not-use-in-production"
+
+// Issuer is the "iss" of Prism tokens.
+const Issuer = "prism"
+
+// AdminRole is the role admin routes require.
+const AdminRole = "admin"
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID string
+	Roles  []string
+}
+
+// HasRole reports whether the principal has role.
+func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+type claims struct {
+	Roles []string `json:"roles,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// Keys signs and verifies tokens with one HS256 secret.
+type Keys struct {
+	secret []byte
+	parser *jwt.Parser
+}
+
+// NewKeys returns Keys for secret (at least 32 bytes).
+func NewKeys(secret string) (*Keys, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("the JWT secret must be at least 32 bytes")
+	}
+	return &Keys{
+		secret: []byte(secret),
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired(),
+			jwt.WithIssuer(Issuer), jwt.WithLeeway(30*time.Second)),
+	}, nil
+}
+
+// Issue returns a token for userID with roles, valid for ttl.
+func (k *Keys) Issue(userID string, roles []string, ttl time.Duration) (string, time.Time, error) {
+	if !envelope.ValidID(userID) {
+		return "", time.Time{}, apperr.Fields("invalid user", apperr.FieldError{Field: "userId", Message: "must be 1-128 characters of letters, digits and . _ : -"})
+	}
+	now := time.Now()
+	exp := now.Add(ttl)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Roles: roles, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: userID, Issuer: Issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
+	}})
+	s, err := tok.SignedString(k.secret)
+	return s, exp, err
+}
+
+// Verify checks a token and returns its principal, or an Unauthenticated error.
+func (k *Keys) Verify(token string) (Principal, error) {
+	var c claims
+	_, err := k.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return k.secret, nil })
+	if err != nil {
+		return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "invalid or expired token")
+	}
+	if !envelope.ValidID(c.Subject) {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "token subject is not a valid user id")
+	}
+	return Principal{UserID: c.Subject, Roles: c.Roles}, nil
+}
+
+// FromRequest verifies the bearer token in the Authorization header or,
+// when allowQuery is set (browsers cannot set headers on EventSource), in
+// the access_token query parameter.
+func (k *Keys) FromRequest(r *http.Request, allowQuery bool) (Principal, error) {
+	h := r.Header.Get("Authorization")
+	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && tok != "" {
+		return k.Verify(strings.TrimSpace(tok))
+	}
+	if h != "" {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "Authorization must be \"Bearer <token>\"")
+	}
+	if allowQuery {
+		if tok := r.URL.Query().Get("access_token"); tok != "" {
+			return k.Verify(tok)
+		}
+	}
+	return Principal{}, apperr.New(apperr.Unauthenticated, "a bearer token is required")
+}
+
+type principalKey struct{}
+
+// WithPrincipal stores p in ctx.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal stored in ctx.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
