@@ -1,0 +1,164 @@
+package handling_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/nudge"
+	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/redisconn"
+	"github.com/prism-es/prism/shared/storage"
+	"github.com/prism-es/prism/shared/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+// world is one isolated set of tables and queues for a test.
+type world struct {
+	events, snapshots, commands, subscriber string
+}
+
+func newWorld(t *testing.T) world {
+	t.Helper()
+	w := world{
+		events: testenv.TableName("events"), snapshots: testenv.TableName("snaps"),
+		commands: testenv.QueueName("commands"), subscriber: testenv.QueueName("events-rm"),
+	}
+	acc := account(t)
+	require.NoError(t, acc.EnsureTables(context.Background(), w.events, w.snapshots))
+	require.NoError(t, acc.EnsureQueues(context.Background(), w.commands, w.subscriber))
+	return w
+}
+
+func account(t *testing.T) *storage.Account {
+	t.Helper()
+	acc, err := storage.Connect(env.ConnString)
+	require.NoError(t, err)
+	return acc
+}
+
+// replica is one domain-service instance with its own clients, as a separate
+// process would have.
+type replica struct {
+	handler *handling.Handler
+	stop    func()
+}
+
+func startReplica(t *testing.T, w world, cfg handling.Config) *replica {
+	t.Helper()
+	acc := account(t)
+	rdb, err := redisconn.Connect(env.RedisURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { rdb.Close() })
+	waker := nudge.New(rdb)
+	commands := queue.Open(acc, w.commands, waker)
+	h := handling.New(handling.Deps{
+		Store:       eventstore.NewTableStore(acc, w.events, nil),
+		Snapshots:   eventstore.NewSnapshots(acc, w.snapshots),
+		Subscribers: []queue.Sender{queue.Open(acc, w.subscriber, nil)},
+		Commands:    commands,
+		Outcomes:    handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
+	}, cfg)
+	c := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
+		Concurrency: 16, RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		MinPoll: 20 * time.Millisecond, MaxPoll: 200 * time.Millisecond, DrainTimeout: 10 * time.Second, DepthEvery: -1,
+		OnPoison: h.Failed,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	r := &replica{handler: h, stop: func() { cancel(); <-done }}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// command builds a command envelope for user.
+func command(user, aggType, aggID, typ string, payload any) envelope.Command {
+	p, _ := json.Marshal(payload)
+	return envelope.Command{
+		CommandID: uuid.NewString(), Type: typ, AggregateType: aggType, AggregateID: aggID, Payload: p,
+		Metadata: envelope.CommandMetadata{CorrelationID: "corr-" + aggID, UserID: user, IssuedAt: time.Now().UTC(),
+			Traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+	}
+}
+
+func send(t *testing.T, w world, cmds ...envelope.Command) {
+	t.Helper()
+	q := queue.Open(account(t), w.commands, nil)
+	for _, c := range cmds {
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		require.NoError(t, q.Send(context.Background(), b))
+	}
+}
+
+// settle polls until the command has a final status.
+func settle(t *testing.T, id string) commandstatus.Status {
+	t.Helper()
+	rdb, err := redisconn.Connect(env.RedisURL)
+	require.NoError(t, err)
+	defer rdb.Close()
+	s := commandstatus.New(rdb)
+	var st commandstatus.Status
+	require.Eventually(t, func() bool {
+		got, ok, err := s.Get(context.Background(), id)
+		st = got
+		return err == nil && ok && got.Terminal()
+	}, 30*time.Second, 10*time.Millisecond, "command %s did not settle", id)
+	return st
+}
+
+func loadStream(t *testing.T, w world, aggType, id string) []envelope.Event {
+	t.Helper()
+	events, err := eventstore.NewTableStore(account(t), w.events, nil).Load(context.Background(), envelope.StreamID(aggType, id), 1)
+	require.NoError(t, err)
+	return events
+}
+
+// drain takes every message from the subscriber queue (deleting them).
+func drain(t *testing.T, w world) []envelope.Event {
+	t.Helper()
+	q := queue.Open(account(t), w.subscriber, nil)
+	var out []envelope.Event
+	for {
+		msgs, err := q.Receive(context.Background(), 32, 30*time.Second)
+		require.NoError(t, err)
+		if len(msgs) == 0 {
+			return out
+		}
+		for _, m := range msgs {
+			e, err := envelope.DecodeEvent(m.Body)
+			require.NoError(t, err, string(m.Body))
+			out = append(out, e)
+			require.NoError(t, q.Delete(context.Background(), m))
+		}
+	}
+}
+
+func defineProduct(t *testing.T, w world, sku string, price int64, stock int) {
+	t.Helper()
+	c := command("admin", "product", sku, "DefineProduct", map[string]any{"sku": sku, "name": "Widget " + sku, "priceCents": price, "stock": stock})
+	send(t, w, c)
+	require.Equal(t, commandstatus.Succeeded, settle(t, c.CommandID).Status)
+}
+
+func skus(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("SKU-%d-%s", i, uuid.NewString()[:6])
+	}
+	return out
+}
