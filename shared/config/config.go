@@ -102,7 +102,9 @@ func (r *Reader) List(key string, def []string) []string {
 }
 
 // Fail records a problem found while validating settings.
-func (r *Reader) Fail(format string, args ...any) { r.errs = append(r.errs, fmt.Errorf(format, args...)) }
+func (r *Reader) Fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
 
 // Err returns every problem found, or nil.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }
