@@ -1,0 +1,123 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/web"
+	"github.com/prism-es/prism/shared/auth"
+	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/idempotency"
+	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/redisconn"
+	"github.com/prism-es/prism/shared/storage"
+	"github.com/prism-es/prism/shared/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+const secret = "test-secret-0123456789abcdef0123456789"
+
+// api is a prism-api over its own commands queue.
+type api struct {
+	*httptest.Server
+	keys  *auth.Keys
+	queue *queue.Queue
+}
+
+func newAPI(t *testing.T, connString, redisURL string) *api {
+	t.Helper()
+	keys, err := auth.NewKeys(secret)
+	require.NoError(t, err)
+	acc, err := storage.Connect(connString)
+	require.NoError(t, err)
+	name := testenv.QueueName("commands")
+	_ = acc.EnsureQueues(context.Background(), name) // fails harmlessly on a dead account
+	rdb, err := redisconn.Connect(redisURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { rdb.Close() })
+	q := queue.Open(acc, name, nil)
+	srv := httptest.NewServer(web.Handler(web.Deps{
+		Keys: keys, DevMode: true,
+		Commands: &commands.Service{Idempotency: idempotency.New(rdb), Status: commandstatus.New(rdb), Commands: q},
+	}))
+	t.Cleanup(srv.Close)
+	return &api{Server: srv, keys: keys, queue: q}
+}
+
+func (a *api) token(t *testing.T, user string, roles ...string) string {
+	t.Helper()
+	tok, _, err := a.keys.Issue(user, roles, time.Hour)
+	require.NoError(t, err)
+	return tok
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), string(r.body))
+	return m
+}
+
+// do sends a request; body "" sends none; headers are name, value pairs.
+func (a *api) do(t *testing.T, method, path, token, body string, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, a.URL+path, rd)
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// command sends a command with a fresh Idempotency-Key.
+func (a *api) command(t *testing.T, method, path, token, body string) response {
+	return a.do(t, method, path, token, body, "Idempotency-Key", uuid.NewString())
+}
+
+// queued returns every message on the commands queue (hidden for a minute).
+func (a *api) queued(t *testing.T) []*queue.Message {
+	t.Helper()
+	var all []*queue.Message
+	for {
+		msgs, err := a.queue.Receive(context.Background(), 32, time.Minute)
+		require.NoError(t, err)
+		if len(msgs) == 0 {
+			return all
+		}
+		all = append(all, msgs...)
+	}
+}
