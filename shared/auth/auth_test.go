@@ -13,6 +13,7 @@ import (
 
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/auth"
+	"github.com/prism-es/prism/shared/config"
 )
 
 const secret = "0123456789abcdef0123456789abcdef-test"
@@ -87,4 +88,27 @@ func TestFromRequest(t *testing.T) {
 	r.Header.Set("Authorization", "Basic Ym9iOnB3")
 	_, err = k.FromRequest(r, true)
 	assert.Equal(t, apperr.Unauthenticated, apperr.KindOf(err))
+}
+
+func TestLoadSettings(t *testing.T) {
+	r := config.FromMap(map[string]string{})
+	s := auth.LoadSettings(r)
+	require.NoError(t, r.Err())
+	assert.True(t, s.DevMode, "the local stack defaults to dev mode")
+	require.NotNil(t, s.Keys)
+
+	r = config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eA==;EndpointSuffix=core.windows.net"})
+	s = auth.LoadSettings(r)
+	assert.False(t, s.DevMode, "a real storage account means production defaults")
+	assert.ErrorContains(t, r.Err(), "PRISM_JWT_SECRET is required")
+
+	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": "short"})
+	auth.LoadSettings(r)
+	assert.ErrorContains(t, r.Err(), "at least 32 bytes")
+
+	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": strings.Repeat("s", 32)})
+	s = auth.LoadSettings(r)
+	require.NoError(t, r.Err())
+	assert.False(t, s.DevMode)
+	assert.NotNil(t, s.Keys)
 }

@@ -36,26 +36,12 @@ func main() {
 // settings are prism-api's own configuration.
 type settings struct {
 	config.Common
-	DevMode   bool
-	JWTSecret string
+	Auth auth.Settings
 }
 
 func load() (settings, error) {
 	r := config.FromEnv()
-	// Dev mode (dev tokens, the development secret) is on by default only on
-	// the local stack, i.e. when no storage account is configured.
-	local := r.String("AZURE_STORAGE_CONNECTION_STRING", "") == ""
-	s := settings{
-		Common:    config.LoadCommon(r, "prism-api", 8080),
-		DevMode:   r.Bool("PRISM_DEV_MODE", local),
-		JWTSecret: r.String("PRISM_JWT_SECRET", ""),
-	}
-	switch {
-	case s.JWTSecret == "" && !s.DevMode:
-		r.Fail("PRISM_JWT_SECRET is required outside dev mode (PRISM_DEV_MODE=false)")
-	case s.JWTSecret == "":
-		s.JWTSecret = auth.DevSecret
-	}
+	s := settings{Common: config.LoadCommon(r, "prism-api", 8080), Auth: auth.LoadSettings(r)}
 	return s, r.Err()
 }
 
@@ -63,10 +49,6 @@ func run(ctx context.Context) error {
 	cfg, err := load()
 	if err != nil {
 		return err
-	}
-	keys, err := auth.NewKeys(cfg.JWTSecret)
-	if err != nil {
-		return fmt.Errorf("PRISM_JWT_SECRET: %w", err)
 	}
 	deps, err := platform.Open(cfg.Common)
 	if err != nil {
@@ -76,13 +58,13 @@ func run(ctx context.Context) error {
 	if err := deps.Provision(ctx, time.Minute, nil, []string{cfg.CommandsQueue}); err != nil {
 		return err
 	}
-	if cfg.DevMode {
+	if cfg.Auth.DevMode {
 		deps.Log.Warn("dev mode: POST /api/dev/token issues tokens to anyone; set PRISM_DEV_MODE=false and PRISM_JWT_SECRET outside local development")
 	}
 
 	handler := web.Handler(web.Deps{
-		Keys:    keys,
-		DevMode: cfg.DevMode,
+		Keys:    cfg.Auth.Keys,
+		DevMode: cfg.Auth.DevMode,
 		Commands: &commands.Service{
 			Idempotency: idempotency.New(deps.Redis),
 			Status:      commandstatus.New(deps.Redis),
@@ -102,6 +84,6 @@ func run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "devMode", cfg.DevMode)
+	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode)
 	return httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, nil)
 }
