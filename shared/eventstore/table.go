@@ -344,4 +344,34 @@ func (s *TableStore) ListStreams(ctx context.Context, aggregateType string, fn f
 	return nil
 }
 
+// StreamsChangedSince calls fn once with the id of every stream of
+// aggregateType that recorded an event at or after since. Rebuilds use it to
+// catch up on what moved while they ran.
+func (s *TableStore) StreamsChangedSince(ctx context.Context, aggregateType string, since time.Time, fn func(stream string) error) error {
+	filter := fmt.Sprintf("AggregateType eq '%s' and OccurredAt ge datetime'%s'", escapeODataString(aggregateType), since.UTC().Format(time.RFC3339Nano))
+	sel := "PartitionKey"
+	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
+	seen := map[string]bool{}
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return storage.Classify(err, "list changed streams")
+		}
+		for _, raw := range page.Entities {
+			var row struct{ PartitionKey string }
+			if err := json.Unmarshal(raw, &row); err != nil {
+				return err
+			}
+			if seen[row.PartitionKey] {
+				continue
+			}
+			seen[row.PartitionKey] = true
+			if err := fn(row.PartitionKey); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func escapeODataString(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -244,3 +244,18 @@ func TestListStreams(t *testing.T) {
 	require.NoError(t, store.ListStreams(ctx, "test", func(s string) error { seen = append(seen, s); return nil }))
 	assert.ElementsMatch(t, []string{"test-" + ids[0], "test-" + ids[1]}, seen)
 }
+
+func TestStreamsChangedSince(t *testing.T) {
+	ctx := context.Background()
+	store, _ := newStore(t)
+	old, fresh := uuid.NewString(), uuid.NewString()
+	past := events(old, 1, 2, "c")
+	for i := range past {
+		past[i].OccurredAt = time.Now().Add(-time.Hour)
+	}
+	require.NoError(t, store.Append(ctx, "test-"+old, 0, past, "c"))
+	require.NoError(t, store.Append(ctx, "test-"+fresh, 0, events(fresh, 1, 3, "c"), "c"))
+	var got []string
+	require.NoError(t, store.StreamsChangedSince(ctx, "test", time.Now().Add(-time.Minute), func(s string) error { got = append(got, s); return nil }))
+	assert.Equal(t, []string{"test-" + fresh}, got, "once per stream, only recent ones")
+}

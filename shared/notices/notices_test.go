@@ -68,6 +68,12 @@ func TestPublishAndResumeAfter(t *testing.T) {
 		assert.Equal(t, "cart.updated", n.Type)
 	}
 
+	tail, err := rd.Tail(ctx, stream, 3)
+	require.NoError(t, err)
+	require.Len(t, tail, 3)
+	assert.Equal(t, []string{ids[7], ids[8], ids[9]}, []string{tail[0].ID, tail[1].ID, tail[2].ID})
+	assert.Equal(t, ids[8], tail[2].PrevID)
+
 	none, reset, err := rd.After(ctx, stream, ids[9], 100)
 	require.NoError(t, err)
 	assert.False(t, reset)

@@ -81,3 +81,19 @@ func isNoSuchKey(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.Contains(strings.ToLower(re.Error()), "no such key")
 }
+
+// Tail returns up to n of the stream's newest notices, oldest first.
+func (r *Reader) Tail(ctx context.Context, stream string, n int64) ([]Notice, error) {
+	msgs, err := r.rdb.XRevRangeN(ctx, historyKey(stream), "+", "-", n).Result()
+	if err != nil {
+		return nil, redisconn.Classify(err, "read notice history")
+	}
+	out := make([]Notice, len(msgs))
+	for i, m := range msgs {
+		out[len(msgs)-1-i] = fromXMessage(stream, m)
+	}
+	for i := 1; i < len(out); i++ {
+		out[i].PrevID = out[i-1].ID
+	}
+	return out, nil
+}

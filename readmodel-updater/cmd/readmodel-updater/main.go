@@ -1,41 +1,160 @@
 // Command readmodel-updater projects events into read-model tables and
 // publishes change notices for live clients.
+//
+//	readmodel-updater                       consume events-readmodel (the service)
+//	readmodel-updater rebuild <projection>  replay the event store into a fresh table and switch to it
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/prism-es/prism/readmodel-updater/internal/admin"
+	"github.com/prism-es/prism/readmodel-updater/internal/projection"
+	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
+	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
+	"github.com/prism-es/prism/readmodel-updater/internal/projections/products"
+	"github.com/prism-es/prism/readmodel-updater/internal/rebuild"
+	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/readmodel"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "readmodel-updater:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
+// Subscriber names this service's event queue ("events-readmodel").
+const Subscriber = "readmodel"
+
+type settings struct {
+	config.Common
+	Auth        auth.Settings
+	Concurrency int
+}
+
+func load() (settings, error) {
 	r := config.FromEnv()
-	cfg := config.LoadCommon(r, "readmodel-updater", 8083)
-	if err := r.Err(); err != nil {
+	s := settings{
+		Common:      config.LoadCommon(r, "readmodel-updater", 8083),
+		Auth:        auth.LoadSettings(r),
+		Concurrency: r.Int("PRISM_CONCURRENCY", 16),
+	}
+	return s, r.Err()
+}
+
+func allProjections() []projection.Projection {
+	return []projection.Projection{carts.Projection(), orders.Projection(), products.Projection()}
+}
+
+func run(ctx context.Context, args []string) error {
+	cfg, err := load()
+	if err != nil {
 		return err
 	}
-	deps, err := platform.Open(cfg)
+	deps, err := platform.Open(cfg.Common)
 	if err != nil {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, nil, []string{config.EventQueue("readmodel")}); err != nil {
+	if err := deps.Provision(ctx, time.Minute, []string{readmodel.CatalogTable, cfg.EventsTable}, []string{config.EventQueue(Subscriber)}); err != nil {
 		return err
 	}
-	return deps.ServeOps(ctx, nil)
+	store := readmodel.NewStore(deps.Account)
+	catalog := readmodel.NewCatalog(deps.Account, 0)
+	events := eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil)
+	// Every projection's live table must exist (after a rebuild it is not
+	// the projection's own name).
+	for _, p := range allProjections() {
+		live, err := catalog.Live(ctx, p.Name)
+		if err != nil {
+			return err
+		}
+		if err := deps.Account.EnsureTables(ctx, live); err != nil {
+			return err
+		}
+	}
+	rebuilder := &rebuild.Rebuilder{Account: deps.Account, Store: store, Catalog: catalog, Events: events}
+	byName := map[string]projection.Projection{}
+	for _, p := range allProjections() {
+		byName[p.Name] = p
+	}
+
+	if len(args) > 0 {
+		return command(ctx, args, rebuilder, byName)
+	}
+
+	runner := projection.NewRunner(store, catalog, events, notices.NewPublisher(deps.Redis, notices.Config{}), allProjections()...)
+	waker := nudge.New(deps.Redis)
+	consumer := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(Subscriber), waker), runner.Handle, waker, queue.ConsumerConfig{
+		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log,
+	})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error {
+		return deps.ServeOps(gctx, func(mux *http.ServeMux) { admin.Routes(gctx, mux, cfg.Auth.Keys, rebuilder, byName) })
+	})
+	deps.Log.Info("readmodel-updater started", "queue", config.EventQueue(Subscriber))
+	return g.Wait()
+}
+
+// command runs a subcommand: rebuild <projection>.
+func command(ctx context.Context, args []string, r *rebuild.Rebuilder, byName map[string]projection.Projection) error {
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if args[0] != "rebuild" || len(args) != 2 {
+		return fmt.Errorf("usage: readmodel-updater [rebuild <%s>]", strings.Join(names, "|"))
+	}
+	p, ok := byName[args[1]]
+	if !ok {
+		return fmt.Errorf("no projection %q; there are %s", args[1], strings.Join(names, "|"))
+	}
+	done, err := r.Start(ctx, p)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case prog := <-done:
+			fmt.Fprintf(os.Stderr, "\r%-80s\n", describe(prog))
+			if prog.Error != "" {
+				return errors.New(prog.Error)
+			}
+			return nil
+		case <-tick.C:
+			if prog, ok := r.Progress(p.Name); ok {
+				fmt.Fprintf(os.Stderr, "\r%-80s", describe(prog))
+			}
+		}
+	}
+}
+
+func describe(p rebuild.Progress) string {
+	return fmt.Sprintf("%s → %s: %s, %d streams, %d events, %d caught up, %s",
+		p.Projection, p.Table, p.Phase, p.Streams, p.Events, p.CaughtUp, time.Since(p.StartedAt).Round(100*time.Millisecond))
 }

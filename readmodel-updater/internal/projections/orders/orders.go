@@ -1,0 +1,158 @@
+// Package orders projects order events into the orders read model: one row
+// per order with its status history, plus an index row per order under its
+// user's partition, newest first, for GET /api/orders.
+package orders
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prism-es/prism/readmodel-updater/internal/projection"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/notices"
+)
+
+// Name is the projection's name and default table.
+const Name = "orders"
+
+// OrderRowKey is the RowKey of an order's own row (PartitionKey = order id).
+const OrderRowKey = "order"
+
+// UserPartition is the partition of a user's order index rows.
+func UserPartition(userID string) string { return "user:" + userID }
+
+// IndexRowKey orders a user's index rows newest first.
+func IndexRowKey(createdAt time.Time, orderID string) string {
+	return fmt.Sprintf("%019d-%s", math.MaxInt64-createdAt.UnixNano(), orderID)
+}
+
+// Item is one line of an order.
+type Item struct {
+	SKU            string `json:"sku"`
+	Name           string `json:"name"`
+	Quantity       int    `json:"quantity"`
+	UnitPriceCents int64  `json:"unitPriceCents"`
+}
+
+// StatusChange is one step of an order's history.
+type StatusChange struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// View is the document GET /api/orders/{orderId} returns (API.md).
+type View struct {
+	OrderID      string         `json:"orderId"`
+	CartID       string         `json:"cartId"`
+	UserID       string         `json:"userId"`
+	Status       string         `json:"status"`
+	CancelReason string         `json:"cancelReason,omitempty"`
+	Items        []Item         `json:"items"`
+	TotalCents   int64          `json:"totalCents"`
+	History      []StatusChange `json:"history"`
+	Version      int64          `json:"version"`
+	CreatedAt    time.Time      `json:"createdAt"`
+	UpdatedAt    time.Time      `json:"updatedAt"`
+}
+
+// Summary is an entry of GET /api/orders.
+type Summary struct {
+	OrderID      string    `json:"orderId"`
+	Status       string    `json:"status"`
+	CancelReason string    `json:"cancelReason,omitempty"`
+	TotalCents   int64     `json:"totalCents"`
+	ItemCount    int       `json:"itemCount"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+var statusOf = map[string]string{
+	"OrderStockReserved": "stockReserved",
+	"OrderPaid":          "paid",
+	"OrderConfirmed":     "confirmed",
+	"OrderShipped":       "shipped",
+	"OrderDelivered":     "delivered",
+	"OrderCancelled":     "cancelled",
+}
+
+// Projection returns the orders projection.
+func Projection() projection.Projection {
+	return projection.Projection{
+		Name:          Name,
+		AggregateType: "order",
+		Key:           func(id string) (string, string) { return id, OrderRowKey },
+		Apply: func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
+			v := View{OrderID: e.AggregateID, Items: []Item{}, History: []StatusChange{}}
+			if doc != nil {
+				if err := json.Unmarshal(doc, &v); err != nil {
+					return nil, err
+				}
+			}
+			if err := Apply(&v, e); err != nil {
+				return nil, err
+			}
+			return json.Marshal(v)
+		},
+		Secondary: func(doc json.RawMessage, _ int64) ([]projection.SecondaryRow, error) {
+			var v View
+			if err := json.Unmarshal(doc, &v); err != nil {
+				return nil, err
+			}
+			n := 0
+			for _, it := range v.Items {
+				n += it.Quantity
+			}
+			s, err := json.Marshal(Summary{OrderID: v.OrderID, Status: v.Status, CancelReason: v.CancelReason, TotalCents: v.TotalCents,
+				ItemCount: n, Version: v.Version, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+			if err != nil {
+				return nil, err
+			}
+			return []projection.SecondaryRow{{PartitionKey: UserPartition(v.UserID), RowKey: IndexRowKey(v.CreatedAt, v.OrderID), Doc: s}}, nil
+		},
+		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
+			var v View
+			if err := json.Unmarshal(doc, &v); err != nil {
+				return nil, err
+			}
+			return []notices.Item{
+				{Stream: notices.OrderStream(v.OrderID), Type: "order.updated", Data: doc},
+				{Stream: notices.UserStream(v.UserID), Type: "order.updated", Data: doc},
+			}, nil
+		},
+	}
+}
+
+// Apply folds one order event into v.
+func Apply(v *View, e envelope.Event) error {
+	var d struct {
+		CartID     string `json:"cartId"`
+		Owner      string `json:"owner"`
+		Lines      []Item `json:"lines"`
+		TotalCents int64  `json:"totalCents"`
+		Reason     string `json:"reason"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return err
+	}
+	status := "placed"
+	switch e.Type {
+	case "OrderPlaced":
+		v.CartID, v.UserID, v.TotalCents, v.CreatedAt = d.CartID, d.Owner, d.TotalCents, e.OccurredAt
+		v.Items = append([]Item{}, d.Lines...)
+	case "OrderCancelled":
+		status, v.CancelReason = statusOf[e.Type], d.Reason
+	default:
+		s, ok := statusOf[e.Type]
+		if !ok {
+			return fmt.Errorf("orders: unknown event type %q", e.Type)
+		}
+		status = s
+	}
+	v.Status = status
+	v.History = append(v.History, StatusChange{Status: status, At: e.OccurredAt})
+	v.Version, v.UpdatedAt = e.Version, e.OccurredAt
+	return nil
+}

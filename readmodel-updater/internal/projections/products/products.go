@@ -1,0 +1,78 @@
+// Package products projects product events into the products read model:
+// one row per SKU with its price and available stock.
+package products
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/prism-es/prism/readmodel-updater/internal/projection"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/notices"
+)
+
+// Name is the projection's name and default table.
+const Name = "products"
+
+// Partition holds every product row, so the catalogue lists in one query.
+const Partition = "product"
+
+// View is the document GET /api/products/{sku} returns (API.md).
+type View struct {
+	SKU        string    `json:"sku"`
+	Name       string    `json:"name"`
+	PriceCents int64     `json:"priceCents"`
+	Available  int       `json:"available"`
+	Version    int64     `json:"version"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// Projection returns the products projection.
+func Projection() projection.Projection {
+	return projection.Projection{
+		Name:          Name,
+		AggregateType: "product",
+		Key:           func(sku string) (string, string) { return Partition, sku },
+		Apply: func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
+			v := View{SKU: e.AggregateID}
+			if doc != nil {
+				if err := json.Unmarshal(doc, &v); err != nil {
+					return nil, err
+				}
+			}
+			if err := Apply(&v, e); err != nil {
+				return nil, err
+			}
+			return json.Marshal(v)
+		},
+		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
+			return []notices.Item{{Stream: notices.ProductsStream, Type: "product.updated", Data: doc}}, nil
+		},
+	}
+}
+
+// Apply folds one product event into v.
+func Apply(v *View, e envelope.Event) error {
+	var d struct {
+		Name       string `json:"name"`
+		PriceCents int64  `json:"priceCents"`
+		Stock      int    `json:"stock"`
+		Quantity   int    `json:"quantity"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return err
+	}
+	switch e.Type {
+	case "ProductDefined":
+		v.Name, v.PriceCents, v.Available = d.Name, d.PriceCents, d.Stock
+	case "ProductRestocked", "StockReleased":
+		v.Available += d.Quantity
+	case "StockReserved":
+		v.Available -= d.Quantity
+	default:
+		return fmt.Errorf("products: unknown event type %q", e.Type)
+	}
+	v.Version, v.UpdatedAt = e.Version, e.OccurredAt
+	return nil
+}
