@@ -13,15 +13,18 @@ import (
 	"time"
 
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/queries"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/idempotency"
+	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/readmodel"
 )
 
 func main() {
@@ -55,13 +58,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, nil, []string{cfg.CommandsQueue}); err != nil {
+	if err := deps.Provision(ctx, time.Minute, []string{readmodel.CatalogTable}, []string{cfg.CommandsQueue}); err != nil {
 		return err
 	}
 	if cfg.Auth.DevMode {
 		deps.Log.Warn("dev mode: POST /api/dev/token issues tokens to anyone; set PRISM_DEV_MODE=false and PRISM_JWT_SECRET outside local development")
 	}
 
+	wakeups := notices.NewSubscriber(deps.Redis)
+	defer wakeups.Close()
 	handler := web.Handler(web.Deps{
 		Keys:    cfg.Auth.Keys,
 		DevMode: cfg.Auth.DevMode,
@@ -69,6 +74,11 @@ func run(ctx context.Context) error {
 			Idempotency: idempotency.New(deps.Redis),
 			Status:      commandstatus.New(deps.Redis),
 			Commands:    queue.Open(deps.Account, cfg.CommandsQueue, nudge.New(deps.Redis)),
+		},
+		Queries: &queries.Service{
+			Store:   readmodel.NewStore(deps.Account),
+			Catalog: readmodel.NewCatalog(deps.Account, 0),
+			Wakeups: wakeups,
 		},
 		Checks: deps.Checks(),
 	})

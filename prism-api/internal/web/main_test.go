@@ -14,11 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/queries"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/idempotency"
+	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/redisconn"
 	"github.com/prism-es/prism/shared/storage"
 	"github.com/prism-es/prism/shared/testenv"
@@ -30,11 +33,14 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 const secret = "test-secret-0123456789abcdef0123456789"
 
-// api is a prism-api over its own commands queue.
+// api is a prism-api over its own commands queue and read-model tables.
 type api struct {
 	*httptest.Server
-	keys  *auth.Keys
-	queue *queue.Queue
+	keys   *auth.Keys
+	queue  *queue.Queue
+	store  *readmodel.Store
+	tables map[string]string // projection → this API's live table
+	pub    *notices.Publisher
 }
 
 func newAPI(t *testing.T, connString, redisURL string) *api {
@@ -49,12 +55,24 @@ func newAPI(t *testing.T, connString, redisURL string) *api {
 	require.NoError(t, err)
 	t.Cleanup(func() { rdb.Close() })
 	q := queue.Open(acc, name, nil)
+	// Point the read models at tables of this test's own through the catalog.
+	catalog := readmodel.NewCatalog(acc, time.Hour)
+	tables := map[string]string{}
+	_ = acc.EnsureTables(context.Background(), readmodel.CatalogTable)
+	for _, p := range []string{readmodel.Carts, readmodel.Orders, readmodel.Products} {
+		tables[p] = testenv.TableName(p)
+		_ = acc.EnsureTables(context.Background(), tables[p])
+		_ = catalog.Switch(context.Background(), p, tables[p])
+	}
+	wakeups := notices.NewSubscriber(rdb)
+	t.Cleanup(func() { wakeups.Close() })
 	srv := httptest.NewServer(web.Handler(web.Deps{
 		Keys: keys, DevMode: true,
 		Commands: &commands.Service{Idempotency: idempotency.New(rdb), Status: commandstatus.New(rdb), Commands: q},
+		Queries:  &queries.Service{Store: readmodel.NewStore(acc), Catalog: catalog, Wakeups: wakeups},
 	}))
 	t.Cleanup(srv.Close)
-	return &api{Server: srv, keys: keys, queue: q}
+	return &api{Server: srv, keys: keys, queue: q, store: readmodel.NewStore(acc), tables: tables, pub: notices.NewPublisher(rdb, notices.Config{})}
 }
 
 func (a *api) token(t *testing.T, user string, roles ...string) string {

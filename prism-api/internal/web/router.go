@@ -10,6 +10,7 @@ import (
 	prismapi "github.com/prism-es/prism/prism-api"
 	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/queries"
 	kitauth "github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/httpapi"
 )
@@ -19,6 +20,7 @@ type Deps struct {
 	Keys     *kitauth.Keys
 	DevMode  bool
 	Commands *commands.Service
+	Queries  *queries.Service
 	Checks   map[string]httpapi.Check
 }
 
@@ -40,6 +42,11 @@ func NewRouter(d Deps) *mux.Router {
 		r.Handle("/api/dev/token", auth.DevToken(d.Keys)).Methods(http.MethodPost)
 	}
 
+	q := d.Queries
+	// Public reads, before the authenticated /api subrouter.
+	r.Handle("/api/products", q.Products()).Methods(http.MethodGet)
+	r.Handle("/api/products/{sku}", q.Product()).Methods(http.MethodGet)
+
 	user := r.PathPrefix("/api").Subrouter()
 	user.Use(auth.RequireUser(d.Keys))
 	c := d.Commands
@@ -50,6 +57,9 @@ func NewRouter(d Deps) *mux.Router {
 	user.Handle("/carts/{cartId}/checkout", c.Checkout()).Methods(http.MethodPost)
 	user.Handle("/orders/{orderId}/cancel", c.CancelOrder()).Methods(http.MethodPost)
 	user.Handle("/commands/{commandId}", c.GetStatus()).Methods(http.MethodGet)
+	user.Handle("/carts/{cartId}", q.Cart()).Methods(http.MethodGet)
+	user.Handle("/orders", q.Orders()).Methods(http.MethodGet)
+	user.Handle("/orders/{orderId}", q.Order()).Methods(http.MethodGet)
 
 	admin := user.NewRoute().Subrouter()
 	admin.Use(auth.RequireAdmin)

@@ -79,8 +79,12 @@ func event(aggType, id string, v int64, typ string, data any) envelope.Event {
 // cartHistory appends a cart's history to the event store: created, then n
 // ItemAdded of 1 unit of SKU-A at 100.
 func (f *fixture) cartHistory(t *testing.T, cart string, n int) []envelope.Event {
+	return f.ownedCartHistory(t, "alice", cart, n)
+}
+
+func (f *fixture) ownedCartHistory(t *testing.T, owner, cart string, n int) []envelope.Event {
 	t.Helper()
-	evs := []envelope.Event{event("cart", cart, 1, "CartCreated", map[string]string{"owner": "alice"})}
+	evs := []envelope.Event{event("cart", cart, 1, "CartCreated", map[string]string{"owner": owner})}
 	for i := range n {
 		evs = append(evs, event("cart", cart, int64(i+2), "ItemAdded", map[string]any{"sku": "SKU-A", "name": "A", "quantity": 1, "unitPriceCents": 100}))
 	}
@@ -163,9 +167,8 @@ func TestChangesArePublishedOnTheRightStreams(t *testing.T) {
 	f := newFixture(t)
 	cart := uuid.NewString()
 	ctx := context.Background()
-	evs := f.cartHistory(t, cart, 1)
-	userBefore, err := f.rdb.Last(ctx, notices.UserStream("alice"))
-	require.NoError(t, err)
+	owner := "u-" + uuid.NewString()
+	evs := f.ownedCartHistory(t, owner, cart, 1)
 	for _, e := range evs {
 		f.deliver(t, e)
 	}
@@ -177,19 +180,12 @@ func TestChangesArePublishedOnTheRightStreams(t *testing.T) {
 	var v carts.View
 	require.NoError(t, json.Unmarshal(got[1].Data, &v))
 	assert.Equal(t, int64(2), v.Version)
-	mine, _, err := f.rdb.After(ctx, notices.UserStream("alice"), userBefore, 1000)
+	mine, err := f.rdb.Tail(ctx, notices.UserStream(owner), 100)
 	require.NoError(t, err)
-	found := 0
+	require.Len(t, mine, 2, "the owner's me stream gets them too")
 	for _, n := range mine {
-		if n.Type == "cart.updated" && string(n.Data) != "" && json.Valid(n.Data) {
-			var c carts.View
-			_ = json.Unmarshal(n.Data, &c)
-			if c.CartID == cart {
-				found++
-			}
-		}
+		assert.Equal(t, "cart.updated", n.Type)
 	}
-	assert.Equal(t, 2, found, "the owner's me stream gets them too")
 }
 
 func TestOrdersAndTheUserIndex(t *testing.T) {
@@ -211,7 +207,7 @@ func TestOrdersAndTheUserIndex(t *testing.T) {
 	require.NoError(t, f.events.Append(ctx, cancel.StreamID(), 1, []envelope.Event{cancel}, "c2"))
 	f.deliver(t, cancel)
 
-	row, ok, err := f.store.Get(ctx, orders.Name+f.suffix, ids[0], orders.OrderRowKey)
+	row, ok, err := f.store.Get(ctx, orders.Name+f.suffix, ids[0], "order")
 	require.NoError(t, err)
 	require.True(t, ok)
 	var o orders.View
@@ -221,7 +217,7 @@ func TestOrdersAndTheUserIndex(t *testing.T) {
 	require.Len(t, o.History, 2)
 	assert.Equal(t, "placed", o.History[0].Status)
 
-	rows, next, err := f.store.List(ctx, orders.Name+f.suffix, orders.UserPartition(user), 10, "")
+	rows, next, err := f.store.List(ctx, orders.Name+f.suffix, readmodel.UserOrdersPartition(user), 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, next)
 	require.Len(t, rows, 3)
@@ -253,7 +249,7 @@ func TestProductsAvailability(t *testing.T) {
 		require.NoError(t, f.events.Append(ctx, e.StreamID(), e.Version-1, []envelope.Event{e}, e.Metadata.CommandID))
 	}
 	f.deliver(t, evs[4]) // only the last: the rest comes from the gap fill
-	row, ok, err := f.store.Get(ctx, products.Name+f.suffix, products.Partition, sku)
+	row, ok, err := f.store.Get(ctx, products.Name+f.suffix, readmodel.ProductsPartition, sku)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.JSONEq(t, fmt.Sprintf(`{"sku":%q,"name":"Tea","priceCents":450,"available":0,"version":5,"updatedAt":%q}`, sku, evs[4].OccurredAt.Format(time.RFC3339Nano)), string(row.Doc))

@@ -10,10 +10,11 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/readmodel"
 )
 
 // Name is the projection's name and default table.
-const Name = "carts"
+const Name = readmodel.Carts
 
 // Item is one line of a cart.
 type Item struct {
@@ -41,7 +42,7 @@ func Projection() projection.Projection {
 	return projection.Projection{
 		Name:          Name,
 		AggregateType: "cart",
-		Key:           func(id string) (string, string) { return id, "cart" },
+		Key:           readmodel.CartKey,
 		Apply:         apply,
 		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
 			var v View

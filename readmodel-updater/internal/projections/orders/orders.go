@@ -6,27 +6,16 @@ package orders
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/readmodel"
 )
 
 // Name is the projection's name and default table.
-const Name = "orders"
-
-// OrderRowKey is the RowKey of an order's own row (PartitionKey = order id).
-const OrderRowKey = "order"
-
-// UserPartition is the partition of a user's order index rows.
-func UserPartition(userID string) string { return "user:" + userID }
-
-// IndexRowKey orders a user's index rows newest first.
-func IndexRowKey(createdAt time.Time, orderID string) string {
-	return fmt.Sprintf("%019d-%s", math.MaxInt64-createdAt.UnixNano(), orderID)
-}
+const Name = readmodel.Orders
 
 // Item is one line of an order.
 type Item struct {
@@ -83,7 +72,7 @@ func Projection() projection.Projection {
 	return projection.Projection{
 		Name:          Name,
 		AggregateType: "order",
-		Key:           func(id string) (string, string) { return id, OrderRowKey },
+		Key:           readmodel.OrderKey,
 		Apply: func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
 			v := View{OrderID: e.AggregateID, Items: []Item{}, History: []StatusChange{}}
 			if doc != nil {
@@ -110,7 +99,7 @@ func Projection() projection.Projection {
 			if err != nil {
 				return nil, err
 			}
-			return []projection.SecondaryRow{{PartitionKey: UserPartition(v.UserID), RowKey: IndexRowKey(v.CreatedAt, v.OrderID), Doc: s}}, nil
+			return []projection.SecondaryRow{{PartitionKey: readmodel.UserOrdersPartition(v.UserID), RowKey: readmodel.OrderIndexKey(v.CreatedAt, v.OrderID), Doc: s}}, nil
 		},
 		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
 			var v View

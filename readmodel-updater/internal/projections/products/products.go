@@ -10,13 +10,11 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/readmodel"
 )
 
 // Name is the projection's name and default table.
-const Name = "products"
-
-// Partition holds every product row, so the catalogue lists in one query.
-const Partition = "product"
+const Name = readmodel.Products
 
 // View is the document GET /api/products/{sku} returns (API.md).
 type View struct {
@@ -33,7 +31,7 @@ func Projection() projection.Projection {
 	return projection.Projection{
 		Name:          Name,
 		AggregateType: "product",
-		Key:           func(sku string) (string, string) { return Partition, sku },
+		Key:           readmodel.ProductKey,
 		Apply: func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
 			v := View{SKU: e.AggregateID}
 			if doc != nil {
