@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/domain-service/internal/inspect"
+	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/eventstore"
@@ -36,6 +39,7 @@ func main() {
 // settings are domain-service's own configuration.
 type settings struct {
 	config.Common
+	Auth          auth.Settings
 	Subscribers   []string
 	Concurrency   int
 	CacheSize     int
@@ -46,6 +50,7 @@ func load() (settings, error) {
 	r := config.FromEnv()
 	s := settings{
 		Common:        config.LoadCommon(r, "domain-service", 8082),
+		Auth:          auth.LoadSettings(r),
 		Subscribers:   r.List("PRISM_EVENT_SUBSCRIBERS", config.Subscribers),
 		Concurrency:   r.Int("PRISM_CONCURRENCY", 16),
 		CacheSize:     r.Int("PRISM_CACHE_SIZE", 10_000),
@@ -95,7 +100,9 @@ func run(ctx context.Context) error {
 	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
-	g.Go(func() error { return deps.ServeOps(gctx, nil) })
+	g.Go(func() error {
+		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, cfg.Auth.Keys, h) })
+	})
 	deps.Log.Info("domain-service started", "queue", cfg.CommandsQueue, "subscribers", cfg.Subscribers)
 	err = g.Wait()
 	deps.Log.Info("domain-service stopped")

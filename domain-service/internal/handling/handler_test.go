@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventstore"
@@ -275,4 +276,29 @@ func TestSnapshotsAreWrittenAndUsed(t *testing.T) {
 	st := settle(t, reserve.CommandID)
 	assert.Equal(t, commandstatus.Rejected, st.Status, "the snapshot's 5 available, not the events' 1012")
 	assert.Contains(t, st.Reason, "out of stock")
+}
+
+func TestReplayFoldsTheStream(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := startReplica(t, w, handling.Config{})
+	sku := skus(1)[0]
+	defineProduct(t, w, sku, 100, 50)
+	restock := command("admin", "product", sku, "RestockProduct", map[string]any{"quantity": 7})
+	send(t, w, restock)
+	settle(t, restock.CommandID)
+
+	got, err := r.handler.Replay(context.Background(), "product", sku)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got.Version)
+	require.Len(t, got.Events, 2)
+	assert.Equal(t, "ProductRestocked", got.Events[1].Type)
+	b, err := json.Marshal(got.State)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"available":57`)
+
+	_, err = r.handler.Replay(context.Background(), "product", "NO-SUCH")
+	assert.Equal(t, apperr.NotFound, apperr.KindOf(err))
+	_, err = r.handler.Replay(context.Background(), "spaceship", "x")
+	assert.Equal(t, apperr.NotFound, apperr.KindOf(err))
 }
