@@ -3,7 +3,7 @@
 # Azurite via npm ci, Go modules at the versions in go.sum).
 
 SHELL := /bin/bash
-MODULES := shared prism-api domain-service readmodel-updater stream-service
+MODULES := shared prism-api domain-service readmodel-updater stream-service deploy
 SERVICES := prism-api domain-service readmodel-updater stream-service
 PKGS := github.com/prism-es/prism/...
 GO ?= go
@@ -21,10 +21,13 @@ test: deps ## go vet, then unit and contract tests of every module on private Az
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-deps: ## Install redis-server, the pinned Azurite and the Go modules when missing.
+deps: ## Install redis-server, docker-compose (validates docker-compose.yml), the pinned Azurite and the Go modules when missing.
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
 		|| { echo "could not install redis-server with apt-get (are you root?)" >&2; exit 1; }; }
+	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null) \
+		|| { echo "could not install docker-compose with apt-get (are you root?)" >&2; exit 1; }; }
 	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
 		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
 	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done

@@ -151,4 +151,4 @@ func EventQueue(subscriber string) string { return "events-" + subscriber }
 
 // Subscribers are the event subscribers of the whole system; each has its
 // own queue because Storage Queues do not fan out.
-var Subscribers = []string{"readmodel"}
+var Subscribers = []string{"readmodel", "saga", "notifications"}

@@ -68,6 +68,13 @@ func TestPublishAndResumeAfter(t *testing.T) {
 		assert.Equal(t, "cart.updated", n.Type)
 	}
 
+	head, err := rd.Head(ctx, stream, 2)
+	require.NoError(t, err)
+	require.Len(t, head, 2)
+	assert.Equal(t, []string{ids[0], ids[1]}, []string{head[0].ID, head[1].ID})
+	assert.Equal(t, "", head[0].PrevID)
+	assert.Equal(t, ids[0], head[1].PrevID)
+
 	tail, err := rd.Tail(ctx, stream, 3)
 	require.NoError(t, err)
 	require.Len(t, tail, 3)

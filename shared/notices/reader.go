@@ -97,3 +97,19 @@ func (r *Reader) Tail(ctx context.Context, stream string, n int64) ([]Notice, er
 	}
 	return out, nil
 }
+
+// Head returns up to limit of the stream's oldest notices, oldest first: the
+// whole retained history when a reader's cursor is "" (it has seen nothing).
+func (r *Reader) Head(ctx context.Context, stream string, limit int64) ([]Notice, error) {
+	msgs, err := r.rdb.XRangeN(ctx, historyKey(stream), "-", "+", limit).Result()
+	if err != nil {
+		return nil, redisconn.Classify(err, "read notice history")
+	}
+	out := make([]Notice, len(msgs))
+	prev := ""
+	for i, m := range msgs {
+		out[i] = fromXMessage(stream, m)
+		out[i].PrevID, prev = prev, m.ID
+	}
+	return out, nil
+}

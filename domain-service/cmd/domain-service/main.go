@@ -17,6 +17,7 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/inspect"
+	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
@@ -26,6 +27,9 @@ import (
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/shared/queue"
 )
+
+// SagaSubscriber names the checkout saga's event queue ("events-saga").
+const SagaSubscriber = "saga"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -44,6 +48,10 @@ type settings struct {
 	Concurrency   int
 	CacheSize     int
 	SnapshotEvery int
+	// PaymentDeadline is how long the checkout saga waits for the payment.
+	PaymentDeadline time.Duration
+	// PaymentSlowDelay is how long the simulator takes to answer pm_slow.
+	PaymentSlowDelay time.Duration
 }
 
 func load() (settings, error) {
@@ -56,6 +64,8 @@ func load() (settings, error) {
 		CacheSize:     r.Int("PRISM_CACHE_SIZE", 10_000),
 		SnapshotEvery: r.Int("PRISM_SNAPSHOT_EVERY", 100),
 	}
+	s.PaymentDeadline = r.Duration("PRISM_PAYMENT_DEADLINE", 10*time.Second)
+	s.PaymentSlowDelay = r.Duration("PRISM_PAYMENT_SLOW_DELAY", s.PaymentDeadline+5*time.Second)
 	return s, r.Err()
 }
 
@@ -70,7 +80,7 @@ func run(ctx context.Context) error {
 	}
 	defer deps.Close()
 
-	queues := []string{cfg.CommandsQueue}
+	queues := []string{cfg.CommandsQueue, config.EventQueue(SagaSubscriber)}
 	for _, s := range cfg.Subscribers {
 		queues = append(queues, config.EventQueue(s))
 	}
@@ -90,7 +100,8 @@ func run(ctx context.Context) error {
 		Subscribers: subscribers,
 		Commands:    commands,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
-	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery})
+		Payments:    paymentprovider.NewSimulator(deps.Redis, cfg.PaymentSlowDelay),
+	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline})
 
 	consumer := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
 		Concurrency:  cfg.Concurrency,
@@ -98,8 +109,12 @@ func run(ctx context.Context) error {
 		OnPoison:     h.Failed,
 		Logger:       deps.Log,
 	})
+	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.HandleSagaEvent, waker, queue.ConsumerConfig{
+		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log,
+	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return saga.Run(gctx) })
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, cfg.Auth.Keys, h) })
 	})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/prism-es/prism/shared/envelope"
 )
@@ -29,9 +30,10 @@ type Definition[S any, C any, E interface{ EventType() string }] struct {
 	Exists func(S) bool
 	// Parse decodes a command envelope.
 	Parse func(cmd envelope.Command) (C, error)
-	// Prepare, if set, completes a command with what it needs to know of
-	// other aggregates before Decide.
-	Prepare func(ctx context.Context, c C, lookup Lookup) (C, error)
+	// Prepare, if set, completes a command before Decide with what it needs
+	// from elsewhere: another aggregate's state, or an external provider's
+	// answer (which must then be idempotent: Prepare may run more than once).
+	Prepare func(ctx context.Context, state S, c C, lookup Lookup) (C, error)
 	// Decide and Evolve are the aggregate's pure rules.
 	Decide func(S, C) ([]E, error)
 	Evolve func(S, E) S
@@ -42,7 +44,14 @@ type Definition[S any, C any, E interface{ EventType() string }] struct {
 	// React, if set, returns the commands that follow from a recorded event
 	// (CartCheckedOut → PlaceOrder). They must have deterministic ids, since
 	// a redelivered command sends them again.
-	React func(cmd envelope.Command, e envelope.Event, decoded E) ([]envelope.Command, error)
+	React func(e envelope.Event, decoded E) ([]Reaction, error)
+}
+
+// Reaction is a command that follows from an event, sent after Delay (a
+// saga deadline) or at once.
+type Reaction struct {
+	Command envelope.Command
+	Delay   time.Duration
 }
 
 // aggregate is a Definition with its types erased, so one Handler serves all.
@@ -53,7 +62,7 @@ type aggregate interface {
 	exists(state any) bool
 	evolve(state any, e envelope.Event) (any, error)
 	decide(ctx context.Context, state any, cmd envelope.Command, lookup Lookup) ([]pendingEvent, error)
-	react(cmd envelope.Command, e envelope.Event) ([]envelope.Command, error)
+	react(e envelope.Event) ([]Reaction, error)
 	decodeState(raw json.RawMessage) (any, error)
 }
 
@@ -88,7 +97,7 @@ func (d Definition[S, C, E]) decide(ctx context.Context, state any, cmd envelope
 		return nil, err
 	}
 	if d.Prepare != nil {
-		if c, err = d.Prepare(ctx, c, lookup); err != nil {
+		if c, err = d.Prepare(ctx, state.(S), c, lookup); err != nil {
 			return nil, err
 		}
 	}
@@ -107,7 +116,7 @@ func (d Definition[S, C, E]) decide(ctx context.Context, state any, cmd envelope
 	return out, nil
 }
 
-func (d Definition[S, C, E]) react(cmd envelope.Command, e envelope.Event) ([]envelope.Command, error) {
+func (d Definition[S, C, E]) react(e envelope.Event) ([]Reaction, error) {
 	if d.React == nil {
 		return nil, nil
 	}
@@ -115,5 +124,5 @@ func (d Definition[S, C, E]) react(cmd envelope.Command, e envelope.Event) ([]en
 	if err != nil {
 		return nil, err
 	}
-	return d.React(cmd, e, ev)
+	return d.React(e, ev)
 }

@@ -11,6 +11,23 @@ import (
 	"github.com/prism-es/prism/shared/envelope"
 )
 
+// followUp is a command the system sends in reaction to event e, with an id
+// derived from idParts so that reacting twice sends the same command.
+func followUp(e envelope.Event, aggregateType, aggregateID, typ string, payload any, idParts ...string) (envelope.Command, error) {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return envelope.Command{}, err
+	}
+	return envelope.Command{
+		CommandID: envelope.DerivedID(idParts...), Type: typ,
+		AggregateType: aggregateType, AggregateID: aggregateID, Payload: p,
+		Metadata: envelope.CommandMetadata{
+			CorrelationID: e.Metadata.CorrelationID, CausationID: e.EventID, UserID: e.Metadata.UserID,
+			Traceparent: e.Metadata.Traceparent, IssuedAt: time.Now().UTC(),
+		},
+	}, nil
+}
+
 func cartDefinition() aggregate {
 	return Definition[cart.State, cart.Command, cart.Event]{
 		Type:         cart.AggregateType,
@@ -31,7 +48,7 @@ func cartDefinition() aggregate {
 
 // priceFromProduct fills AddItem's product name and price from the
 // product's stream: prices come from the product, never from the client.
-func priceFromProduct(ctx context.Context, c cart.Command, lookup Lookup) (cart.Command, error) {
+func priceFromProduct(ctx context.Context, _ cart.State, c cart.Command, lookup Lookup) (cart.Command, error) {
 	add, ok := c.(cart.AddItem)
 	if !ok || !envelope.ValidID(add.SKU) {
 		return c, nil
@@ -48,7 +65,7 @@ func priceFromProduct(ctx context.Context, c cart.Command, lookup Lookup) (cart.
 
 // placeOrderOnCheckout turns CartCheckedOut into the PlaceOrder command of
 // the order the API named, with an id derived from the order id.
-func placeOrderOnCheckout(cmd envelope.Command, e envelope.Event, ev cart.Event) ([]envelope.Command, error) {
+func placeOrderOnCheckout(e envelope.Event, ev cart.Event) ([]Reaction, error) {
 	co, ok := ev.(cart.CheckedOut)
 	if !ok {
 		return nil, nil
@@ -57,21 +74,10 @@ func placeOrderOnCheckout(cmd envelope.Command, e envelope.Event, ev cart.Event)
 	for i, l := range co.Lines {
 		lines[i] = order.Line(l)
 	}
-	payload, err := json.Marshal(order.PlacePayload{CartID: e.AggregateID, Owner: co.Owner, Lines: lines, TotalCents: co.TotalCents, PaymentToken: co.PaymentToken})
-	if err != nil {
-		return nil, err
-	}
-	return []envelope.Command{{
-		CommandID:     envelope.DerivedID(co.OrderID, "place"),
-		Type:          order.CmdPlace,
-		AggregateType: order.AggregateType,
-		AggregateID:   co.OrderID,
-		Payload:       payload,
-		Metadata: envelope.CommandMetadata{
-			CorrelationID: cmd.Metadata.CorrelationID, CausationID: e.EventID, UserID: co.Owner,
-			Traceparent: cmd.Metadata.Traceparent, IssuedAt: time.Now().UTC(),
-		},
-	}}, nil
+	c, err := followUp(e, order.AggregateType, co.OrderID, order.CmdPlace,
+		order.PlacePayload{CartID: e.AggregateID, Owner: co.Owner, Lines: lines, TotalCents: co.TotalCents, PaymentToken: co.PaymentToken},
+		co.OrderID, "place")
+	return []Reaction{{Command: c}}, err
 }
 
 func productDefinition() aggregate {

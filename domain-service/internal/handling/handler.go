@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventstore"
@@ -35,6 +36,9 @@ type Config struct {
 	// AfterAppend, when set, runs after a successful append and before the
 	// events are published. Tests use it to simulate a replica dying there.
 	AfterAppend func(ctx context.Context, cmd envelope.Command) error
+	// PaymentDeadline is how long the checkout waits for the payment
+	// provider before it cancels and compensates (default 10s).
+	PaymentDeadline time.Duration
 }
 
 // Deps are the ports the handler works through.
@@ -46,6 +50,8 @@ type Deps struct {
 	// Commands is where follow-up commands go.
 	Commands queue.Sender
 	Outcomes Outcomes
+	// Payments is the payment provider the checkout charges through.
+	Payments paymentprovider.Provider
 }
 
 // Handler handles command messages.
@@ -67,8 +73,12 @@ func New(deps Deps, cfg Config) *Handler {
 	if cfg.MaxConflictRetries == 0 {
 		cfg.MaxConflictRetries = 50
 	}
+	if cfg.PaymentDeadline == 0 {
+		cfg.PaymentDeadline = 10 * time.Second
+	}
 	h := &Handler{deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
-	for _, a := range []aggregate{cartDefinition(), productDefinition(), orderDefinition()} {
+	for _, a := range []aggregate{cartDefinition(), productDefinition(), orderDefinition(),
+		paymentDefinition(deps.Payments), checkoutDefinition(cfg.PaymentDeadline)} {
 		h.aggs[a.typ()] = a
 	}
 	return h
@@ -84,6 +94,13 @@ func (h *Handler) Handle(ctx context.Context, m *queue.Message) error {
 		slog.String("correlationId", cmd.Metadata.CorrelationID), slog.String("traceId", logging.TraceID(cmd.Metadata.Traceparent)))
 	start := time.Now()
 	defer func() { commandSeconds.WithLabelValues(cmd.Type).Observe(time.Since(start).Seconds()) }()
+	return h.Execute(ctx, cmd)
+}
+
+// Execute applies one command (from the queue, or in-process from the saga's
+// reactor). A nil error means it is done: applied, found applied before, or
+// rejected with its outcome recorded.
+func (h *Handler) Execute(ctx context.Context, cmd envelope.Command) error {
 	agg, ok := h.aggs[cmd.AggregateType]
 	if !ok {
 		return h.reject(ctx, cmd, apperr.New(apperr.Rejected, "unknown aggregate type %q", cmd.AggregateType))
@@ -100,13 +117,16 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			return err
 		}
 		pending, err := agg.decide(ctx, cur.state, cmd, h.lookup)
+		if fromCache && (len(pending) == 0 || isRejection(err)) {
+			// A stale cached state may explain a refusal or a "nothing to
+			// do", and an append without events has no version row to
+			// conflict on: decide again on the stored state.
+			fresh = true
+			continue
+		}
 		if err != nil {
 			if !isRejection(err) {
 				return err
-			}
-			if fromCache {
-				fresh = true // a stale cached state may explain the refusal
-				continue
 			}
 			// A redelivered command can be refused by the very state it made
 			// (CreateCart: "already exists"); its marker tells.
@@ -166,16 +186,20 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 		return err
 	}
 	for _, e := range events {
-		next, err := agg.react(cmd, e)
+		next, err := agg.react(e)
 		if err != nil {
 			return err
 		}
-		for _, c := range next {
-			body, err := json.Marshal(c)
+		for _, r := range next {
+			body, err := json.Marshal(r.Command)
 			if err != nil {
 				return err
 			}
-			if err := h.deps.Commands.Send(ctx, body); err != nil {
+			var opts []queue.SendOption
+			if r.Delay > 0 {
+				opts = append(opts, queue.WithDelay(r.Delay))
+			}
+			if err := h.deps.Commands.Send(ctx, body, opts...); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventstore"
@@ -26,21 +27,31 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
-// world is one isolated set of tables and queues for a test.
+// world is one isolated set of tables and queues for a test. subscriber
+// stands for the read side (tests drain it); saga feeds the checkout saga.
 type world struct {
-	events, snapshots, commands, subscriber string
+	events, snapshots, commands, subscriber, saga string
+	// payKey prefixes nothing: the simulator keys by order id, unique per test.
 }
 
 func newWorld(t *testing.T) world {
 	t.Helper()
 	w := world{
 		events: testenv.TableName("events"), snapshots: testenv.TableName("snaps"),
-		commands: testenv.QueueName("commands"), subscriber: testenv.QueueName("events-rm"),
+		commands: testenv.QueueName("commands"), subscriber: testenv.QueueName("events-rm"), saga: testenv.QueueName("events-saga"),
 	}
 	acc := account(t)
 	require.NoError(t, acc.EnsureTables(context.Background(), w.events, w.snapshots))
-	require.NoError(t, acc.EnsureQueues(context.Background(), w.commands, w.subscriber))
+	require.NoError(t, acc.EnsureQueues(context.Background(), w.commands, w.subscriber, w.saga))
 	return w
+}
+
+// simulator is the payment simulator every replica of a test shares.
+func simulator(t *testing.T, slow time.Duration) *paymentprovider.Simulator {
+	rdb, err := redisconn.Connect(env.RedisURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { rdb.Close() })
+	return paymentprovider.NewSimulator(rdb, slow)
 }
 
 func account(t *testing.T) *storage.Account {
@@ -58,6 +69,11 @@ type replica struct {
 }
 
 func startReplica(t *testing.T, w world, cfg handling.Config) *replica {
+	return startReplicaWith(t, w, cfg, simulator(t, time.Minute))
+}
+
+// startReplicaWith starts a replica charging through payments.
+func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paymentprovider.Simulator) *replica {
 	t.Helper()
 	acc := account(t)
 	rdb, err := redisconn.Connect(env.RedisURL)
@@ -68,19 +84,32 @@ func startReplica(t *testing.T, w world, cfg handling.Config) *replica {
 	h := handling.New(handling.Deps{
 		Store:       eventstore.NewTableStore(acc, w.events, nil),
 		Snapshots:   eventstore.NewSnapshots(acc, w.snapshots),
-		Subscribers: []queue.Sender{queue.Open(acc, w.subscriber, nil)},
+		Subscribers: []queue.Sender{queue.Open(acc, w.subscriber, nil), queue.Open(acc, w.saga, waker)},
 		Commands:    commands,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
+		Payments:    payments,
 	}, cfg)
-	c := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
+	consumerCfg := queue.ConsumerConfig{
 		Concurrency: 16, RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		MinPoll: 20 * time.Millisecond, MaxPoll: 200 * time.Millisecond, DrainTimeout: 10 * time.Second, DepthEvery: -1,
 		OnPoison: h.Failed,
-	})
+	}
+	c := queue.NewConsumer(commands, h.Handle, waker, consumerCfg)
+	consumerCfg.OnPoison = nil
+	saga := queue.NewConsumer(queue.Open(acc, w.saga, waker), h.HandleSagaEvent, waker, consumerCfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = c.Run(ctx); close(done) }()
-	r := &replica{handler: h, stop: func() { cancel(); <-done }}
+	done := make(chan struct{}, 2)
+	go func() { _ = c.Run(ctx); done <- struct{}{} }()
+	go func() { _ = saga.Run(ctx); done <- struct{}{} }()
+	stopped := false
+	r := &replica{handler: h, stop: func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+			<-done
+		}
+	}}
 	t.Cleanup(r.stop)
 	return r
 }
@@ -90,7 +119,7 @@ func command(user, aggType, aggID, typ string, payload any) envelope.Command {
 	p, _ := json.Marshal(payload)
 	return envelope.Command{
 		CommandID: uuid.NewString(), Type: typ, AggregateType: aggType, AggregateID: aggID, Payload: p,
-		Metadata: envelope.CommandMetadata{CorrelationID: "corr-" + aggID, UserID: user, IssuedAt: time.Now().UTC(),
+		Metadata: envelope.CommandMetadata{CorrelationID: "corr-" + aggID, UserID: user, IssuedAt: time.Now().UTC(), IdempotencyKey: uuid.NewString(),
 			Traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
 	}
 }
@@ -161,4 +190,8 @@ func skus(n int) []string {
 		out[i] = fmt.Sprintf("SKU-%d-%s", i, uuid.NewString()[:6])
 	}
 	return out
+}
+
+func storeOf(t *testing.T, w world) *eventstore.TableStore {
+	return eventstore.NewTableStore(account(t), w.events, nil)
 }

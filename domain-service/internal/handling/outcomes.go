@@ -3,6 +3,7 @@ package handling
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
@@ -43,7 +44,16 @@ type Completed struct {
 	Version     int64  `json:"version,omitempty"`
 }
 
+// record keeps the outcome of a client's command. Commands the system sends
+// itself (follow-ups and the saga's steps carry no Idempotency-Key) have no
+// client waiting on them: their outcomes are only logged and counted.
 func (o Outcomes) record(ctx context.Context, cmd envelope.Command, status, reason string, version int64) error {
+	if cmd.Metadata.IdempotencyKey == "" {
+		if status != commandstatus.Succeeded {
+			slog.WarnContext(ctx, "system command did not succeed", "commandType", cmd.Type, "status", status, "reason", reason)
+		}
+		return nil
+	}
 	if err := o.Status.Set(ctx, commandstatus.Status{
 		CommandID: cmd.CommandID, Type: cmd.Type, Status: status, Reason: reason,
 		AggregateID: cmd.AggregateID, Version: version, UserID: cmd.Metadata.UserID,

@@ -12,6 +12,7 @@ const (
 	CmdRestock = "RestockProduct"
 	CmdReserve = "ReserveStock"
 	CmdRelease = "ReleaseStock"
+	CmdCommit  = "CommitStock"
 )
 
 // ParseCommand decodes a command envelope's type and payload.
@@ -41,15 +42,22 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 			OrderID string `json:"orderId"`
 		}](payload)
 		return Release{OrderID: p.OrderID}, err
+	case CmdCommit:
+		p, err := codec.Payload[struct {
+			OrderID string `json:"orderId"`
+		}](payload)
+		return Commit{OrderID: p.OrderID}, err
 	}
 	return nil, fmt.Errorf("product: unknown command type %q", typ)
 }
 
 var decoders = map[string]codec.EventDecoder[Event]{
-	Defined{}.EventType():       codec.As[Event, Defined](),
-	Restocked{}.EventType():     codec.As[Event, Restocked](),
-	StockReserved{}.EventType(): codec.As[Event, StockReserved](),
-	StockReleased{}.EventType(): codec.As[Event, StockReleased](),
+	Defined{}.EventType():                codec.As[Event, Defined](),
+	Restocked{}.EventType():              codec.As[Event, Restocked](),
+	StockReserved{}.EventType():          codec.As[Event, StockReserved](),
+	StockReleased{}.EventType():          codec.As[Event, StockReleased](),
+	StockReservationFailed{}.EventType(): codec.As[Event, StockReservationFailed](),
+	StockCommitted{}.EventType():         codec.As[Event, StockCommitted](),
 }
 
 // DecodeEvent decodes stored event data of type typ.

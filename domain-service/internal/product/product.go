@@ -58,10 +58,15 @@ type Reserve struct {
 // Release gives OrderID's reservation back.
 type Release struct{ OrderID string }
 
+// Commit makes OrderID's reservation final (the order shipped): it can no
+// longer be released.
+type Commit struct{ OrderID string }
+
 func (Define) isCommand()  {}
 func (Restock) isCommand() {}
 func (Reserve) isCommand() {}
 func (Release) isCommand() {}
+func (Commit) isCommand()  {}
 
 // Event is a fact about a product.
 type Event interface{ EventType() string }
@@ -91,6 +96,20 @@ type StockReleased struct {
 	Quantity int    `json:"quantity"`
 }
 
+// StockReservationFailed says OrderID wanted more than was available. It is
+// an event, not a rejection, because the checkout saga reacts to it.
+type StockReservationFailed struct {
+	OrderID   string `json:"orderId"`
+	Quantity  int    `json:"quantity"`
+	Available int    `json:"available"`
+}
+
+// StockCommitted says OrderID's reservation became final.
+type StockCommitted struct {
+	OrderID  string `json:"orderId"`
+	Quantity int    `json:"quantity"`
+}
+
 // EventType implements Event.
 func (Defined) EventType() string { return "ProductDefined" }
 
@@ -103,8 +122,11 @@ func (StockReserved) EventType() string { return "StockReserved" }
 // EventType implements Event.
 func (StockReleased) EventType() string { return "StockReleased" }
 
-// OutOfStock is the reason given when a reservation cannot be met.
-const OutOfStock = "out of stock"
+// EventType implements Event.
+func (StockReservationFailed) EventType() string { return "StockReservationFailed" }
+
+// EventType implements Event.
+func (StockCommitted) EventType() string { return "StockCommitted" }
 
 func reject(format string, args ...any) error { return apperr.New(apperr.Rejected, format, args...) }
 
@@ -140,7 +162,7 @@ func Decide(s State, c Command) ([]Event, error) {
 			return nil, reject("reservation must be at least 1")
 		}
 		if c.Quantity > s.Available {
-			return nil, reject("%s: %s (%d available, %d wanted)", OutOfStock, s.SKU, s.Available, c.Quantity)
+			return []Event{StockReservationFailed{OrderID: c.OrderID, Quantity: c.Quantity, Available: s.Available}}, nil
 		}
 		return []Event{StockReserved{OrderID: c.OrderID, Quantity: c.Quantity}}, nil
 	case Release:
@@ -149,6 +171,12 @@ func Decide(s State, c Command) ([]Event, error) {
 			return nil, nil // nothing reserved (or already released)
 		}
 		return []Event{StockReleased{OrderID: c.OrderID, Quantity: q}}, nil
+	case Commit:
+		q, held := s.Reserved[c.OrderID]
+		if !held {
+			return nil, nil // nothing reserved (or already committed)
+		}
+		return []Event{StockCommitted{OrderID: c.OrderID, Quantity: q}}, nil
 	}
 	return nil, reject("unknown product command %T", c)
 }
@@ -169,6 +197,9 @@ func Evolve(s State, e Event) State {
 		s.Reserved[e.OrderID] = e.Quantity
 	case StockReleased:
 		s.Available += e.Quantity
+		s.Reserved = maps.Clone(s.Reserved)
+		delete(s.Reserved, e.OrderID)
+	case StockCommitted:
 		s.Reserved = maps.Clone(s.Reserved)
 		delete(s.Reserved, e.OrderID)
 	}

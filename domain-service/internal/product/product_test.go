@@ -109,9 +109,9 @@ func TestDecide(t *testing.T) {
 		{name: "reserve: exactly what is available", state: defined(10), cmd: product.Reserve{OrderID: "o1", Quantity: 10},
 			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 10}}},
 		{name: "reserve: one more than available", state: defined(10), cmd: product.Reserve{OrderID: "o1", Quantity: 11},
-			kind: apperr.Rejected, msg: "out of stock: sku-1 (10 available, 11 wanted)"},
+			want: []product.Event{product.StockReservationFailed{OrderID: "o1", Quantity: 11, Available: 10}}},
 		{name: "reserve: nothing in stock", state: defined(0), cmd: product.Reserve{OrderID: "o1", Quantity: 1},
-			kind: apperr.Rejected, msg: product.OutOfStock},
+			want: []product.Event{product.StockReservationFailed{OrderID: "o1", Quantity: 1, Available: 0}}},
 		{name: "reserve: quantity 0", state: defined(10), cmd: product.Reserve{OrderID: "o1", Quantity: 0},
 			kind: apperr.Rejected, msg: "reservation must be at least 1"},
 		{name: "reserve: quantity -1", state: defined(10), cmd: product.Reserve{OrderID: "o1", Quantity: -1},
@@ -123,7 +123,10 @@ func TestDecide(t *testing.T) {
 		{name: "reserve: another order takes what is left", state: reservedO1, cmd: product.Reserve{OrderID: "o2", Quantity: 6},
 			want: []product.Event{product.StockReserved{OrderID: "o2", Quantity: 6}}},
 		{name: "reserve: another order wants more than is left", state: reservedO1, cmd: product.Reserve{OrderID: "o2", Quantity: 7},
-			kind: apperr.Rejected, msg: "out of stock: sku-1 (6 available, 7 wanted)"},
+			want: []product.Event{product.StockReservationFailed{OrderID: "o2", Quantity: 7, Available: 6}}},
+		{name: "commit: makes the reservation final", state: reservedO1, cmd: product.Commit{OrderID: "o1"},
+			want: []product.Event{product.StockCommitted{OrderID: "o1", Quantity: 4}}},
+		{name: "commit: nothing reserved", state: defined(10), cmd: product.Commit{OrderID: "o1"}, want: nil},
 		{name: "reserve: again after release", state: released, cmd: product.Reserve{OrderID: "o1", Quantity: 2},
 			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 2}}},
 		{name: "reserve: restocked stock counts", state: defined(0, product.Restocked{Quantity: 5}), cmd: product.Reserve{OrderID: "o1", Quantity: 5},
@@ -299,10 +302,16 @@ func TestFoldScript(t *testing.T) {
 	}
 	assert.Equal(t, 15, total)
 
-	_, err := product.Decide(s, product.Reserve{OrderID: "o4", Quantity: 1})
-	require.Error(t, err)
-	assert.Equal(t, apperr.Rejected, apperr.KindOf(err))
-	assert.Contains(t, apperr.MessageOf(err), product.OutOfStock)
+	events, err := product.Decide(s, product.Reserve{OrderID: "o4", Quantity: 1})
+	require.NoError(t, err)
+	assert.Equal(t, []product.Event{product.StockReservationFailed{OrderID: "o4", Quantity: 1, Available: 0}}, events, "never below zero")
+
+	// A committed reservation cannot be released any more.
+	committed := product.Evolve(s, product.StockCommitted{OrderID: "o1", Quantity: 4})
+	assert.Equal(t, s.Available, committed.Available)
+	released, err := product.Decide(committed, product.Release{OrderID: "o1"})
+	require.NoError(t, err)
+	assert.Empty(t, released)
 }
 
 func TestParseCommand(t *testing.T) {

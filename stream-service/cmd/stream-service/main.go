@@ -5,12 +5,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/stream-service/internal/streams"
 )
 
 func main() {
@@ -22,16 +28,67 @@ func main() {
 	}
 }
 
-func run(ctx context.Context) error {
+// settings are stream-service's own configuration.
+type settings struct {
+	config.Common
+	Auth auth.Settings
+	SSE  streams.Config
+}
+
+func load() (settings, error) {
 	r := config.FromEnv()
-	cfg := config.LoadCommon(r, "stream-service", 8081)
-	if err := r.Err(); err != nil {
+	s := settings{
+		Common: config.LoadCommon(r, "stream-service", 8081),
+		Auth:   auth.LoadSettings(r),
+		SSE:    streams.LoadConfig(r),
+	}
+	return s, r.Err()
+}
+
+func run(ctx context.Context) error {
+	cfg, err := load()
+	if err != nil {
 		return err
 	}
-	deps, err := platform.Open(cfg)
+	deps, err := platform.Open(cfg.Common)
 	if err != nil {
 		return err
 	}
 	defer deps.Close()
-	return deps.ServeOps(ctx, nil)
+	// Only the events table is read (the first event of a cart or order
+	// names its owner); nothing else is provisioned.
+	if err := deps.Provision(ctx, time.Minute, []string{cfg.EventsTable}, nil); err != nil {
+		return err
+	}
+	owners, err := streams.NewOwners(eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil), cfg.SSE.OwnerCache)
+	if err != nil {
+		return err
+	}
+	hub := streams.NewHub(deps.Redis, cfg.SSE)
+	handler := streams.Handler(streams.Deps{Hub: hub, Keys: cfg.Auth.Keys, Owners: owners, Checks: deps.Checks()})
+
+	l, err := httpapi.Listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No WriteTimeout: streams are long-lived. A stalled client is
+		// dropped when its buffer fills instead.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+	}
+	deps.Log.Info("stream-service started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode,
+		"clientBuffer", cfg.SSE.ClientBuffer, "heartbeat", cfg.SSE.Heartbeat.String(), "resync", cfg.SSE.Resync.String())
+	err = httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, func() {
+		// Close the streams first: a connected client keeps Shutdown waiting.
+		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := hub.Close(cctx); err != nil {
+			deps.Log.Warn("closing streams", "err", err)
+		}
+	})
+	deps.Log.Info("stream-service stopped")
+	return err
 }

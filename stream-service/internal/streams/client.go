@@ -29,7 +29,7 @@ var heartbeat = &sse.Event{Comment: []byte("hb")}
 // slow client fills only its own buffer.
 type client struct {
 	id      string
-	stream  string // the logical stream, e.g. "cart:123"
+	topic   *topic // the logical stream's topic
 	kind    string
 	lastID  string // Last-Event-ID the client resumes after ("" = live only)
 	srv     *sse.Server

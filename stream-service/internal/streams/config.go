@@ -14,7 +14,7 @@ import (
 // Config tunes the hub. Zero fields take the defaults of LoadConfig.
 type Config struct {
 	// ClientBuffer is how many events may wait for one slow client before it
-	// is dropped (PRISM_SSE_CLIENT_BUFFER, default 256). A replay goes through
+	// is dropped (PRISM_SSE_CLIENT_BUFFER, default 1024, the length of the notice history). A replay goes through
 	// the same buffer, so it should exceed a typical replay (the few events a
 	// client misses while it reconnects); a client whose replay overflows it
 	// is dropped and resumes from the last event it did receive.
@@ -41,7 +41,7 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultClientBuffer = 256
+	DefaultClientBuffer = 1024
 	DefaultHeartbeat    = 15 * time.Second
 	DefaultResync       = 5 * time.Second
 	DefaultReplayPage   = 500

@@ -16,7 +16,6 @@ import (
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/notices"
-	"github.com/prism-es/prism/shared/redisconn"
 )
 
 // Hub serves SSE clients from Redis notices: one topic per logical stream
@@ -31,11 +30,12 @@ type Hub struct {
 	reader *notices.Reader
 	sse    *sse.Server
 
-	mu      sync.Mutex
-	closed  bool
-	topics  map[string]*topic
-	clients map[string]*client // by conn id
-	active  sync.WaitGroup     // Serve calls in progress
+	closeSub sync.Once
+	mu       sync.Mutex
+	closed   bool
+	topics   map[string]*topic
+	clients  map[string]*client // by conn id
+	active   sync.WaitGroup     // Serve calls in progress
 }
 
 // NewHub returns a hub on rdb; Close it to end every stream.
@@ -83,16 +83,16 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, stream, kind string)
 	}
 	defer h.release(t)
 
-	c, err := h.register(w, r, stream, kind)
+	c, err := h.register(w, r, t, kind)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	log := r.Context()
-	slog.DebugContext(log, "sse client connected", "stream", stream, "conn", c.id, "lastEventId", c.lastID)
+	ctx := r.Context()
+	slog.DebugContext(ctx, "sse client connected", "stream", stream, "conn", c.id, "lastEventId", c.lastID)
 
 	// The client goes away: the same close procedure as a drop.
-	stopWatch := context.AfterFunc(r.Context(), func() { c.close(reasonGone) })
+	stopWatch := context.AfterFunc(ctx, func() { c.close(reasonGone) })
 
 	h.sse.ServeHTTP(w, h.sseRequest(r, c))
 
@@ -109,7 +109,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, stream, kind string)
 	if reason == reasonBufferFull {
 		level = slog.LevelWarn
 	}
-	slog.Log(log, level, "sse client disconnected", "stream", stream, "conn", c.id, "reason", reason,
+	slog.Log(ctx, level, "sse client disconnected", "stream", stream, "conn", c.id, "reason", reason,
 		"durationMs", time.Since(c.started).Milliseconds())
 }
 
@@ -129,10 +129,10 @@ func (h *Hub) sseRequest(r *http.Request, c *client) *http.Request {
 }
 
 // register creates the client's r3labs stream and records the client.
-func (h *Hub) register(w http.ResponseWriter, r *http.Request, stream, kind string) (*client, error) {
+func (h *Hub) register(w http.ResponseWriter, r *http.Request, t *topic, kind string) (*client, error) {
 	ctx, cancel := context.WithCancel(r.Context())
 	c := &client{
-		id: rand.Text(), stream: stream, kind: kind, lastID: lastEventID(r),
+		id: rand.Text(), topic: t, kind: kind, lastID: lastEventID(r),
 		srv: h.sse, w: w, ctx: ctx, cancel: cancel, started: time.Now(),
 	}
 	h.mu.Lock()
@@ -165,28 +165,19 @@ func (h *Hub) unregister(c *client) {
 func (h *Hub) onSubscribe(connID string, _ *sse.Subscriber) {
 	h.mu.Lock()
 	c := h.clients[connID]
-	t := h.topics[c.streamOrEmpty()]
 	h.mu.Unlock()
-	if c == nil || t == nil || !c.beginAttach() {
+	if c == nil || !c.beginAttach() {
 		return
 	}
 	defer c.attaching.Done()
-	err := t.attach(c)
+	err := c.topic.attach(c)
 	switch {
 	case errors.Is(err, errDropped):
 		c.close(reasonBufferFull)
 	case err != nil:
-		slog.WarnContext(c.ctx, "sse replay failed", "stream", c.stream, "conn", c.id, "err", err)
+		slog.WarnContext(c.ctx, "sse replay failed", "stream", c.topic.stream, "conn", c.id, "err", err)
 		c.close(reasonReplay)
 	}
-}
-
-// streamOrEmpty is c's stream, or "" for a nil client.
-func (c *client) streamOrEmpty() string {
-	if c == nil {
-		return ""
-	}
-	return c.stream
 }
 
 // acquire returns the stream's topic, starting it if it is new.
@@ -220,7 +211,8 @@ func (h *Hub) acquire(ctx context.Context, stream string) (*topic, error) {
 	}
 	if t.err != nil {
 		h.release(t)
-		return nil, redisconn.Classify(t.err, "subscribe to "+stream)
+		return nil, t.err // classified by the kit
+
 	}
 	return t, nil
 }
@@ -265,7 +257,9 @@ func (h *Hub) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.New("sse streams did not end in time")
 	}
-	return errors.Join(err, h.sub.Close())
+	var serr error
+	h.closeSub.Do(func() { serr = h.sub.Close() })
+	return errors.Join(err, serr)
 }
 
 // Topics is how many logical streams have clients.
@@ -273,33 +267,4 @@ func (h *Hub) Topics() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.topics)
-}
-
-// fromStart reads the first entries of a stream's history. The kit's
-// Reader.After cannot (After("") returns nothing), and a topic that started
-// on an empty history needs it to fill a gap; the key mirrors the kit's
-// unexported historyKey.
-func (h *Hub) fromStart(ctx context.Context, stream string, limit int64) ([]notices.Notice, error) {
-	msgs, err := h.rdb.XRangeN(ctx, "notices:"+stream, "-", "+", limit).Result()
-	if err != nil {
-		return nil, redisconn.Classify(err, "read notice history")
-	}
-	out := make([]notices.Notice, 0, len(msgs))
-	prev := ""
-	for _, m := range msgs {
-		typ, _ := m.Values["type"].(string)
-		data, _ := m.Values["data"].(string)
-		out = append(out, notices.Notice{ID: m.ID, PrevID: prev, Stream: stream, Type: typ, Data: []byte(data)})
-		prev = m.ID
-	}
-	return out, nil
-}
-
-// lastEventID is where the client resumes: the Last-Event-ID header, or the
-// lastEventId query parameter for clients that cannot set headers.
-func lastEventID(r *http.Request) string {
-	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		return id
-	}
-	return r.URL.Query().Get("lastEventId")
 }

@@ -188,7 +188,7 @@ func (t *topic) fillLocked() bool {
 		)
 		if t.cursor == "" {
 			// The history was empty when the topic started: all of it is new.
-			page, err = t.hub.fromStart(ctx, t.stream, t.hub.cfg.ReplayPage)
+			page, err = t.hub.reader.Head(ctx, t.stream, t.hub.cfg.ReplayPage)
 		} else {
 			page, reset, err = t.hub.reader.After(ctx, t.stream, t.cursor, t.hub.cfg.ReplayPage)
 		}

@@ -1,0 +1,348 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The rule for infra/ (Azure Container Apps), checked by TestBicepApps:
+//
+//  1. Every environment variable a service reads (Settings) is set on its
+//     container, and nothing it does not read is.
+//  2. The secrets (AZURE_STORAGE_CONNECTION_STRING, REDIS_URL,
+//     PRISM_JWT_SECRET) come from Container Apps secrets (secretRef) that the
+//     app declares; PRISM_DEV_MODE is 'false'; PRISM_HTTP_ADDR is the port
+//     the ingress and probes use.
+//  3. domain-service and readmodel-updater scale with KEDA azure-queue rules
+//     (queueLength '5') on queues the storage module creates, their own main
+//     queue among them; every event subscriber's queue exists;
+//     prism-api and stream-service scale on HTTP concurrency and are the only
+//     apps with (external) ingress.
+
+// resourceVersions are the resource types and API versions the templates may
+// use: versions known to exist (there is no Bicep compiler here to catch a
+// made-up one).
+var resourceVersions = map[string]bool{
+	"Microsoft.App/containerApps@2024-03-01":                            true,
+	"Microsoft.App/managedEnvironments@2024-03-01":                      true,
+	"Microsoft.Storage/storageAccounts@2023-05-01":                      true,
+	"Microsoft.Storage/storageAccounts/tableServices@2023-05-01":        true,
+	"Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01": true,
+	"Microsoft.Storage/storageAccounts/queueServices@2023-05-01":        true,
+	"Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01": true,
+	"Microsoft.Cache/redis@2024-03-01":                                  true,
+	"Microsoft.OperationalInsights/workspaces@2023-09-01":               true,
+	"Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31":       true,
+	"Microsoft.Authorization/roleAssignments@2022-04-01":                true,
+	"Microsoft.ContainerRegistry/registries@2023-07-01":                 true,
+}
+
+// bicepFiles parses infra/main.bicep and every module it names (one level:
+// the modules name none).
+func bicepFiles(t *testing.T) (main *BicepFile, all []*BicepFile) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "infra")
+	main, err := ParseBicepFile(filepath.Join(dir, "main.bicep"))
+	require.NoError(t, err)
+	all = append(all, main)
+	for _, m := range main.Modules() {
+		f, err := ParseBicepFile(filepath.Join(dir, filepath.FromSlash(m.Path)))
+		require.NoError(t, err, "module %s", m.Symbol)
+		assert.Empty(t, f.Modules(), "%s: modules are one level deep", m.Path)
+		all = append(all, f)
+	}
+	return main, all
+}
+
+func resourcesOfType(all []*BicepFile, typ string) []Resource {
+	var out []Resource
+	for _, f := range all {
+		for _, r := range f.ResourcesOfType(typ) {
+			if !r.Existing {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func TestBicepResources(t *testing.T) {
+	main, all := bicepFiles(t)
+	require.NotEmpty(t, main.Modules(), "main.bicep is made of modules")
+
+	for _, f := range all {
+		for _, r := range f.Resources() {
+			assert.True(t, resourceVersions[r.Type+"@"+r.Version], "%s: resource %s uses %s@%s, not a known type/API version", f.Path, r.Symbol, r.Type, r.Version)
+		}
+	}
+	for _, typ := range []string{
+		"Microsoft.Storage/storageAccounts",
+		"Microsoft.Cache/redis",
+		"Microsoft.OperationalInsights/workspaces",
+		"Microsoft.App/managedEnvironments",
+		"Microsoft.ManagedIdentity/userAssignedIdentities",
+	} {
+		assert.Len(t, resourcesOfType(all, typ), 1, "one %s", typ)
+	}
+	assert.Len(t, resourcesOfType(all, "Microsoft.App/containerApps"), len(services), "one container app per service")
+
+	// Tables and queues.
+	tables := forEachSource(t, all, "Microsoft.Storage/storageAccounts/tableServices/tables")
+	assert.Subset(t, tables, []string{"events", "snapshots", "projections", "carts", "orders", "products"})
+	queues := forEachSource(t, all, "Microsoft.Storage/storageAccounts/queueServices/queues")
+	assert.Subset(t, queues, []string{"commands", "commands-poison", "events-readmodel", "events-readmodel-poison",
+		"events-saga", "events-saga-poison", "events-notifications", "events-notifications-poison"})
+	for _, q := range queues {
+		if !strings.HasSuffix(q, "-poison") {
+			assert.Contains(t, queues, q+"-poison", "every queue has its poison twin")
+		}
+	}
+
+	// The managed identity's data roles on the storage account.
+	roles := map[string]string{
+		"Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+		"Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+	}
+	for role, id := range roles {
+		found := false
+		for _, f := range all {
+			if !strings.Contains(f.Src, id) {
+				continue
+			}
+			for _, r := range f.ResourcesOfType("Microsoft.Authorization/roleAssignments") {
+				scope := r.Body.Prop("scope")
+				for _, ex := range f.ResourcesOfType("Microsoft.Storage/storageAccounts") {
+					if scope.Text() == ex.Symbol && strings.Contains(r.Body.Text(), "principalId") {
+						found = true
+					}
+				}
+			}
+		}
+		assert.True(t, found, "a role assignment of %s (%s) on the storage account", role, id)
+	}
+}
+
+// forEachSource returns the names a `[for x in <var>: …]` resource of type
+// typ is declared for.
+func forEachSource(t *testing.T, all []*BicepFile, typ string) []string {
+	t.Helper()
+	for _, f := range all {
+		for _, r := range f.ResourcesOfType(typ) {
+			fields := strings.Fields(strings.NewReplacer("[", " ", ":", " ").Replace(r.Head))
+			if len(fields) >= 4 && fields[0] == "for" && fields[2] == "in" {
+				v := f.Var(fields[3])
+				require.True(t, v.OK(), "%s: var %s", f.Path, fields[3])
+				return v.Strings()
+			}
+			if name, ok := r.Body.Prop("name").String(); ok {
+				return []string{name}
+			}
+		}
+	}
+	t.Fatalf("no %s declared", typ)
+	return nil
+}
+
+// containerApp is what TestBicepApps reads of one Container App.
+type containerApp struct {
+	file     *BicepFile
+	res      Resource
+	service  string
+	env      map[string]EnvVar
+	secrets  []string
+	ingress  Value
+	scale    Value
+	probes   Value
+	imageRaw string
+}
+
+func containerApps(t *testing.T, all []*BicepFile) map[string]containerApp {
+	t.Helper()
+	apps := map[string]containerApp{}
+	for _, f := range all {
+		for _, r := range f.ResourcesOfType("Microsoft.App/containerApps") {
+			if r.Existing {
+				continue
+			}
+			containers := r.Body.Prop("containers")
+			require.True(t, containers.OK(), "%s: %s has containers", f.Path, r.Symbol)
+			objs := containers.Objects()
+			require.Len(t, objs, 1, "%s: %s runs one container", f.Path, r.Symbol)
+			name, ok := objs[0].Prop("name").String()
+			require.True(t, ok, "%s: %s: the container's name is a literal (it names the service)", f.Path, r.Symbol)
+			env, err := f.EnvList(objs[0].Prop("env"))
+			require.NoError(t, err)
+			byName := map[string]EnvVar{}
+			for _, e := range env {
+				assert.NotContains(t, byName, e.Name, "%s: %s sets %s twice", f.Path, name, e.Name)
+				byName[e.Name] = e
+			}
+			app := containerApp{file: f, res: r, service: name, env: byName,
+				ingress: r.Body.Prop("ingress"), scale: r.Body.Prop("scale"),
+				probes: objs[0].Prop("probes"), imageRaw: objs[0].Prop("image").Text()}
+			secrets := r.Body.Prop("secrets")
+			if v := f.Var(secrets.Text()); v.OK() {
+				secrets = v
+			}
+			for _, o := range secrets.Objects() {
+				if n, ok := o.Prop("name").String(); ok {
+					app.secrets = append(app.secrets, n)
+				}
+			}
+			apps[name] = app
+		}
+	}
+	return apps
+}
+
+func TestBicepApps(t *testing.T) {
+	_, all := bicepFiles(t)
+	apps := containerApps(t, all)
+	queues := forEachSource(t, all, "Microsoft.Storage/storageAccounts/queueServices/queues")
+
+	for _, s := range services {
+		t.Run(s.Name, func(t *testing.T) {
+			app, ok := apps[s.Name]
+			require.True(t, ok, "a container app runs %s", s.Name)
+			assert.Contains(t, app.imageRaw, "/"+s.Name+":", "image")
+			identity := app.res.Body.Prop("identity")
+			if v := app.file.Var(identity.Text()); v.OK() {
+				identity = v
+			}
+			assert.True(t, identity.Prop("userAssignedIdentities").OK(), "runs as the user-assigned identity")
+
+			// 1. every setting it reads, nothing else.
+			reads := serviceSettings(t, s)
+			for _, name := range reads {
+				assert.Contains(t, app.env, name, "%s reads %s but its container app does not set it (%s)", s.Name, name, app.file.Path)
+			}
+			for name := range app.env {
+				assert.Contains(t, reads, name, "%s: the container app sets %s, which %s does not read", app.file.Path, name, s.Name)
+			}
+
+			// 2. secrets and the values that must not be defaults.
+			for _, name := range []string{"AZURE_STORAGE_CONNECTION_STRING", "REDIS_URL", "PRISM_JWT_SECRET"} {
+				e := app.env[name]
+				if assert.NotEmpty(t, e.SecretRef, "%s comes from a Container Apps secret", name) {
+					assert.Contains(t, app.secrets, e.SecretRef, "%s: secret %s is declared on the app", name, e.SecretRef)
+				}
+			}
+			assert.Equal(t, EnvVar{Name: "PRISM_DEV_MODE", Value: "false", Literal: true}, app.env["PRISM_DEV_MODE"], "never dev mode in Azure")
+			assert.Equal(t, fmt.Sprintf(":%d", s.Port), app.env["PRISM_HTTP_ADDR"].Value)
+			for _, p := range app.probes.Objects() {
+				assert.Equal(t, fmt.Sprint(s.Port), p.Prop("port").Text(), "probe port")
+			}
+			var probePaths []string
+			for _, p := range app.probes.Objects() {
+				path, _ := p.Prop("path").String()
+				probePaths = append(probePaths, path)
+			}
+			assert.Subset(t, probePaths, []string{"/healthz", "/readyz"}, "liveness and readiness probes")
+
+			// 3. scaling and ingress.
+			require.True(t, app.scale.OK(), "scale")
+			rules := app.scale.Prop("rules").Objects()
+			require.NotEmpty(t, rules, "scale rules")
+			assert.Equal(t, "1", app.scale.Prop("minReplicas").Text(), "at least one warm replica")
+			assert.True(t, app.scale.Prop("maxReplicas").OK(), "maxReplicas")
+
+			switch s.Name {
+			case "domain-service", "readmodel-updater":
+				// One KEDA azure-queue rule per queue it consumes; its main
+				// queue must be among them.
+				queue := "events-readmodel"
+				if s.Name == "domain-service" {
+					queue = app.env["PRISM_COMMANDS_QUEUE"].Value
+					assert.Equal(t, "commands", queue)
+					for _, sub := range strings.Split(app.env["PRISM_EVENT_SUBSCRIBERS"].Value, ",") {
+						assert.Contains(t, queues, "events-"+strings.TrimSpace(sub), "subscriber %s's queue is created by the storage module", sub)
+					}
+				}
+				var scaled []string
+				for _, rule := range rules {
+					custom := rule.Prop("custom")
+					require.True(t, custom.OK(), "a KEDA (custom) scale rule: %s", rule.Text())
+					typ, _ := custom.Prop("type").String()
+					assert.Equal(t, "azure-queue", typ)
+					meta := custom.Prop("metadata")
+					qn, _ := meta.Prop("queueName").String()
+					assert.Contains(t, queues, qn, "the queue is created by the storage module")
+					scaled = append(scaled, qn)
+					ql, _ := meta.Prop("queueLength").String()
+					assert.Equal(t, "5", ql, "queueLength '5'")
+					assert.True(t, meta.Prop("accountName").OK(), "accountName")
+					ref, _ := custom.Prop("auth").Prop("secretRef").String()
+					assert.Contains(t, app.secrets, ref, "the scaler authenticates with a declared secret")
+				}
+				assert.Contains(t, scaled, queue, "%s scales on its own queue", s.Name)
+				assert.False(t, app.ingress.OK(), "%s has no ingress", s.Name)
+			default:
+				require.Len(t, rules, 1, "one scale rule")
+				http := rules[0].Prop("http")
+				require.True(t, http.OK(), "an HTTP concurrency scale rule")
+				assert.True(t, http.Prop("concurrentRequests").OK(), "concurrentRequests")
+				require.True(t, app.ingress.OK(), "%s has ingress", s.Name)
+				assert.Equal(t, "true", app.ingress.Prop("external").Text(), "external ingress")
+				assert.Equal(t, fmt.Sprint(s.Port), app.ingress.Prop("targetPort").Text())
+			}
+		})
+	}
+}
+
+// TestBicepParameters checks main.parameters.json against main.bicep's
+// parameters, and every module call against the module's parameters.
+func TestBicepParameters(t *testing.T) {
+	main, _ := bicepFiles(t)
+	dir := filepath.Join(repoRoot(t), "infra")
+
+	declared := map[string]Param{}
+	for _, p := range main.Params() {
+		declared[p.Name] = p
+	}
+	require.Contains(t, declared, "jwtSecret")
+	assert.True(t, declared["jwtSecret"].Secure, "jwtSecret is @secure()")
+
+	var pf struct {
+		Schema     string                     `json:"$schema"`
+		Parameters map[string]json.RawMessage `json:"parameters"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "main.parameters.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &pf), "main.parameters.json")
+	assert.Contains(t, pf.Schema, "deploymentParameters.json")
+	for name := range pf.Parameters {
+		if assert.Contains(t, declared, name, "main.parameters.json sets an undeclared parameter") {
+			assert.False(t, declared[name].Secure, "secure parameter %s does not belong in a file: pass it on the command line", name)
+		}
+	}
+	for name, p := range declared {
+		if !p.HasDefault && !p.Secure {
+			assert.Contains(t, pf.Parameters, name, "required parameter %s is missing from main.parameters.json", name)
+		}
+	}
+
+	for _, m := range main.Modules() {
+		f, err := ParseBicepFile(filepath.Join(dir, filepath.FromSlash(m.Path)))
+		require.NoError(t, err)
+		passed := m.Body.Prop("params").Keys()
+		params := map[string]Param{}
+		for _, p := range f.Params() {
+			params[p.Name] = p
+		}
+		for _, k := range passed {
+			assert.Contains(t, params, k, "main.bicep passes %s to %s, which does not declare it", k, m.Path)
+		}
+		for name, p := range params {
+			if !p.HasDefault {
+				assert.Contains(t, passed, name, "main.bicep does not pass required parameter %s to %s", name, m.Path)
+			}
+		}
+	}
+}

@@ -1,0 +1,406 @@
+// Package checkout is the checkout saga's process manager, as a pure
+// aggregate (stream "checkout-<orderId>"): it records what the saga has
+// seen (reservations, payment, the order's steps) and decides the next step
+// as events; the handler turns those events into the next commands.
+//
+//	placed → reserve every line ─all reserved→ order stockReserved → charge ─paid→ order paid → confirm
+//	           └─ one out of stock → cancel order (out_of_stock), release what was reserved
+//	                                       └─ declined / deadline → cancel order, release all (refund a late charge)
+//
+// A customer's cancel before shipping releases the stock and refunds a charge.
+package checkout
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/prism-es/prism/shared/apperr"
+)
+
+// AggregateType names checkouts in streams ("checkout-<orderId>").
+const AggregateType = "checkout"
+
+// Phases of a checkout.
+const (
+	PhaseReserving       = "reserving"
+	PhaseAwaitingReserve = "awaitingOrderStockReserved"
+	PhaseCharging        = "charging"
+	PhaseAwaitingPaid    = "awaitingOrderPaid"
+	PhaseConfirming      = "confirming"
+	PhaseConfirmed       = "confirmed"
+	PhaseShipped         = "shipped"
+	PhaseFailed          = "failed"
+	PhaseCancelled       = "cancelled"
+)
+
+// Reasons a checkout fails (the order's cancel reasons, API.md).
+const (
+	ReasonOutOfStock      = "out_of_stock"
+	ReasonPaymentDeclined = "payment_declined"
+	ReasonPaymentTimeout  = "payment_timeout"
+	ReasonCustomer        = "customer"
+)
+
+// Line is one product and quantity to reserve.
+type Line struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// State is a checkout folded from its events. Evolve never mutates a State
+// it is given.
+type State struct {
+	OrderID      string          `json:"orderId"`
+	Started      bool            `json:"started"`
+	Owner        string          `json:"owner"`
+	Lines        []Line          `json:"lines"`
+	TotalCents   int64           `json:"totalCents"`
+	PaymentToken string          `json:"paymentToken"`
+	Phase        string          `json:"phase"`
+	Reason       string          `json:"reason,omitempty"`
+	Reserved     map[string]bool `json:"reserved,omitempty"`
+	Charged      bool            `json:"charged"`
+	PaymentID    string          `json:"paymentId,omitempty"`
+	Refunded     bool            `json:"refunded"`
+}
+
+// StateVersion is the schema version of State in snapshots.
+const StateVersion = 1
+
+// New is the state of a checkout not started.
+func New(orderID string) State { return State{OrderID: orderID} }
+
+func (s State) over() bool { return s.Phase == PhaseFailed || s.Phase == PhaseCancelled }
+
+// reservedSKUs lists the reserved lines in line order.
+func (s State) reservedSKUs() []string {
+	var out []string
+	for _, l := range s.Lines {
+		if s.Reserved[l.SKU] {
+			out = append(out, l.SKU)
+		}
+	}
+	return out
+}
+
+// Commands: what the saga learns (from the events it consumes) and its deadline.
+
+// Command is something the checkout learns.
+type Command interface{ isCommand() }
+
+// Start begins the checkout of a placed order.
+type Start struct {
+	Owner        string
+	Lines        []Line
+	TotalCents   int64
+	PaymentToken string
+}
+
+// NoteReserved says a line's stock was reserved.
+type NoteReserved struct{ SKU string }
+
+// NoteReservationFailed says a line was out of stock.
+type NoteReservationFailed struct{ SKU string }
+
+// NoteOrderStockReserved says the order recorded its reservation.
+type NoteOrderStockReserved struct{}
+
+// NoteCharged says the payment was taken.
+type NoteCharged struct{ PaymentID string }
+
+// NoteDeclined says the payment was refused.
+type NoteDeclined struct{ Reason string }
+
+// ExpirePayment is the payment deadline; after completion it does nothing.
+type ExpirePayment struct{}
+
+// NoteOrderPaid says the order recorded its payment.
+type NoteOrderPaid struct{}
+
+// NoteOrderConfirmed says the order is confirmed.
+type NoteOrderConfirmed struct{}
+
+// NoteOrderCancelled says the order was cancelled, with its reason.
+type NoteOrderCancelled struct{ Reason string }
+
+// NoteOrderShipped says the order shipped.
+type NoteOrderShipped struct{}
+
+// NoteRefunded says the payment was refunded.
+type NoteRefunded struct{}
+
+func (Start) isCommand()                  {}
+func (NoteReserved) isCommand()           {}
+func (NoteReservationFailed) isCommand()  {}
+func (NoteOrderStockReserved) isCommand() {}
+func (NoteCharged) isCommand()            {}
+func (NoteDeclined) isCommand()           {}
+func (ExpirePayment) isCommand()          {}
+func (NoteOrderPaid) isCommand()          {}
+func (NoteOrderConfirmed) isCommand()     {}
+func (NoteOrderCancelled) isCommand()     {}
+func (NoteOrderShipped) isCommand()       {}
+func (NoteRefunded) isCommand()           {}
+
+// Events: each names the step the saga takes next.
+
+// Event is a fact of the checkout.
+type Event interface{ EventType() string }
+
+// Started: reserve every line.
+type Started struct {
+	Owner        string `json:"owner"`
+	Lines        []Line `json:"lines"`
+	TotalCents   int64  `json:"totalCents"`
+	PaymentToken string `json:"paymentToken"`
+}
+
+// LineReserved records one reservation.
+type LineReserved struct {
+	SKU string `json:"sku"`
+}
+
+// ReservationCompleted: every line is reserved; mark the order.
+type ReservationCompleted struct{}
+
+// PaymentRequested: charge the payment, with a deadline.
+type PaymentRequested struct {
+	AmountCents int64  `json:"amountCents"`
+	Token       string `json:"token"`
+}
+
+// PaymentSucceeded: mark the order paid.
+type PaymentSucceeded struct {
+	PaymentID string `json:"paymentId"`
+}
+
+// ConfirmRequested: confirm the order.
+type ConfirmRequested struct{}
+
+// Confirmed: the checkout completed.
+type Confirmed struct{}
+
+// Failed: cancel the order with Reason and release the reserved lines.
+type Failed struct {
+	Reason  string   `json:"reason"`
+	Release []string `json:"release"`
+}
+
+// Cancelled: the customer cancelled; release the reserved lines and refund
+// a charge.
+type Cancelled struct {
+	Release []string `json:"release"`
+	Refund  bool     `json:"refund"`
+}
+
+// ReleaseRequested: a reservation arrived after the checkout ended; give it back.
+type ReleaseRequested struct {
+	SKU string `json:"sku"`
+}
+
+// LatePaymentReceived: a charge arrived after the checkout ended; refund it.
+type LatePaymentReceived struct {
+	PaymentID string `json:"paymentId"`
+}
+
+// StockCommitRequested: the order shipped; make its reservations final.
+type StockCommitRequested struct {
+	SKUs []string `json:"skus"`
+}
+
+// RefundCompleted records the refund.
+type RefundCompleted struct{}
+
+// EventType implements Event.
+func (Started) EventType() string { return "CheckoutStarted" }
+
+// EventType implements Event.
+func (LineReserved) EventType() string { return "CheckoutLineReserved" }
+
+// EventType implements Event.
+func (ReservationCompleted) EventType() string { return "CheckoutReservationCompleted" }
+
+// EventType implements Event.
+func (PaymentRequested) EventType() string { return "CheckoutPaymentRequested" }
+
+// EventType implements Event.
+func (PaymentSucceeded) EventType() string { return "CheckoutPaymentSucceeded" }
+
+// EventType implements Event.
+func (ConfirmRequested) EventType() string { return "CheckoutConfirmRequested" }
+
+// EventType implements Event.
+func (Confirmed) EventType() string { return "CheckoutConfirmed" }
+
+// EventType implements Event.
+func (Failed) EventType() string { return "CheckoutFailed" }
+
+// EventType implements Event.
+func (Cancelled) EventType() string { return "CheckoutCancelled" }
+
+// EventType implements Event.
+func (ReleaseRequested) EventType() string { return "CheckoutReleaseRequested" }
+
+// EventType implements Event.
+func (LatePaymentReceived) EventType() string { return "CheckoutLatePaymentReceived" }
+
+// EventType implements Event.
+func (StockCommitRequested) EventType() string { return "CheckoutStockCommitRequested" }
+
+// EventType implements Event.
+func (RefundCompleted) EventType() string { return "CheckoutRefundCompleted" }
+
+// Decide decides the saga's next step. Anything the saga hears at the wrong
+// moment (twice, late, after the end) yields no events: it never rejects,
+// because every command is a fact that already happened elsewhere.
+func Decide(s State, c Command) ([]Event, error) {
+	if st, ok := c.(Start); ok {
+		if s.Started || s.over() {
+			return nil, nil
+		}
+		if len(st.Lines) == 0 {
+			return nil, apperr.New(apperr.Rejected, "a checkout needs at least one line")
+		}
+		return []Event{Started{Owner: st.Owner, Lines: slices.Clone(st.Lines), TotalCents: st.TotalCents, PaymentToken: st.PaymentToken}}, nil
+	}
+	if cancel, ok := c.(NoteOrderCancelled); ok {
+		return decideCancelled(s, cancel)
+	}
+	if !s.Started {
+		return nil, nil // nothing to do for a checkout that never started
+	}
+	switch c := c.(type) {
+	case NoteReserved:
+		if s.Reserved[c.SKU] || !hasLine(s, c.SKU) {
+			return nil, nil
+		}
+		if s.over() {
+			return []Event{LineReserved{SKU: c.SKU}, ReleaseRequested{SKU: c.SKU}}, nil
+		}
+		events := []Event{LineReserved{SKU: c.SKU}}
+		if len(s.reservedSKUs())+1 == len(s.Lines) {
+			events = append(events, ReservationCompleted{})
+		}
+		return events, nil
+	case NoteReservationFailed:
+		if s.over() || s.Phase != PhaseReserving {
+			return nil, nil
+		}
+		return []Event{Failed{Reason: ReasonOutOfStock, Release: s.reservedSKUs()}}, nil
+	case NoteOrderStockReserved:
+		if s.Phase != PhaseAwaitingReserve {
+			return nil, nil
+		}
+		return []Event{PaymentRequested{AmountCents: s.TotalCents, Token: s.PaymentToken}}, nil
+	case NoteCharged:
+		switch {
+		case s.Charged:
+			return nil, nil
+		case s.over():
+			return []Event{LatePaymentReceived{PaymentID: c.PaymentID}}, nil
+		case s.Phase != PhaseCharging:
+			return nil, nil
+		}
+		return []Event{PaymentSucceeded{PaymentID: c.PaymentID}}, nil
+	case NoteDeclined:
+		if s.Phase != PhaseCharging {
+			return nil, nil
+		}
+		return []Event{Failed{Reason: ReasonPaymentDeclined, Release: s.reservedSKUs()}}, nil
+	case ExpirePayment:
+		if s.Phase != PhaseCharging {
+			return nil, nil // the payment answered in time: the deadline does nothing
+		}
+		return []Event{Failed{Reason: ReasonPaymentTimeout, Release: s.reservedSKUs()}}, nil
+	case NoteOrderPaid:
+		if s.Phase != PhaseAwaitingPaid {
+			return nil, nil
+		}
+		return []Event{ConfirmRequested{}}, nil
+	case NoteOrderConfirmed:
+		if s.Phase != PhaseConfirming {
+			return nil, nil
+		}
+		return []Event{Confirmed{}}, nil
+	case NoteOrderShipped:
+		if s.Phase != PhaseConfirmed {
+			return nil, nil
+		}
+		skus := make([]string, len(s.Lines))
+		for i, l := range s.Lines {
+			skus[i] = l.SKU
+		}
+		return []Event{StockCommitRequested{SKUs: skus}}, nil
+	case NoteRefunded:
+		if s.Refunded || !s.Charged {
+			return nil, nil
+		}
+		return []Event{RefundCompleted{}}, nil
+	}
+	return nil, apperr.New(apperr.Rejected, "unknown checkout command %T", c)
+}
+
+func decideCancelled(s State, c NoteOrderCancelled) ([]Event, error) {
+	if c.Reason != ReasonCustomer || s.over() || s.Phase == PhaseShipped {
+		return nil, nil // the saga's own cancel coming back, or nothing left to undo
+	}
+	return []Event{Cancelled{Release: s.reservedSKUs(), Refund: s.Charged && !s.Refunded}}, nil
+}
+
+func hasLine(s State, sku string) bool {
+	for _, l := range s.Lines {
+		if l.SKU == sku {
+			return true
+		}
+	}
+	return false
+}
+
+// Evolve returns the state after e. It never mutates s.
+func Evolve(s State, e Event) State {
+	switch e := e.(type) {
+	case Started:
+		s.Started, s.Owner, s.Lines, s.TotalCents, s.PaymentToken = true, e.Owner, slices.Clone(e.Lines), e.TotalCents, e.PaymentToken
+		s.Phase = PhaseReserving
+	case LineReserved:
+		s.Reserved = maps.Clone(s.Reserved)
+		if s.Reserved == nil {
+			s.Reserved = map[string]bool{}
+		}
+		s.Reserved[e.SKU] = true
+	case ReservationCompleted:
+		s.Phase = PhaseAwaitingReserve
+	case PaymentRequested:
+		s.Phase = PhaseCharging
+	case PaymentSucceeded:
+		s.Charged, s.PaymentID, s.Phase = true, e.PaymentID, PhaseAwaitingPaid
+	case ConfirmRequested:
+		s.Phase = PhaseConfirming
+	case Confirmed:
+		s.Phase = PhaseConfirmed
+	case Failed:
+		s.Phase, s.Reason = PhaseFailed, e.Reason
+		s.Reserved = withoutAll(s.Reserved, e.Release)
+	case Cancelled:
+		s.Phase, s.Reason = PhaseCancelled, ReasonCustomer
+		s.Reserved = withoutAll(s.Reserved, e.Release)
+	case ReleaseRequested:
+		s.Reserved = withoutAll(s.Reserved, []string{e.SKU})
+	case LatePaymentReceived:
+		s.Charged, s.PaymentID = true, e.PaymentID
+	case StockCommitRequested:
+		s.Phase = PhaseShipped
+	case RefundCompleted:
+		s.Refunded = true
+	}
+	return s
+}
+
+// withoutAll returns a copy of m without keys (released lines are no longer held).
+func withoutAll(m map[string]bool, keys []string) map[string]bool {
+	out := maps.Clone(m)
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package handling
+
+import (
+	"context"
+	"time"
+
+	"github.com/prism-es/prism/domain-service/internal/checkout"
+	"github.com/prism-es/prism/domain-service/internal/order"
+	"github.com/prism-es/prism/domain-service/internal/payment"
+	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
+	"github.com/prism-es/prism/domain-service/internal/product"
+	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/envelope"
+)
+
+func paymentDefinition(provider paymentprovider.Provider) aggregate {
+	return Definition[payment.State, payment.Command, payment.Event]{
+		Type:          payment.AggregateType,
+		StateVersion:  payment.StateVersion,
+		New:           payment.New,
+		Exists:        func(s payment.State) bool { return s.Settled() },
+		Parse:         func(c envelope.Command) (payment.Command, error) { return payment.ParseCommand(c.Type, c.Payload) },
+		Prepare:       askProvider(provider),
+		Decide:        payment.Decide,
+		Evolve:        payment.Evolve,
+		DecodeEvent:   payment.DecodeEvent,
+		SchemaVersion: payment.SchemaVersion,
+	}
+}
+
+// askProvider calls the payment provider, keyed by the order id, unless the
+// payment's stream already holds the outcome.
+func askProvider(provider paymentprovider.Provider) func(context.Context, payment.State, payment.Command, Lookup) (payment.Command, error) {
+	return func(ctx context.Context, s payment.State, c payment.Command, _ Lookup) (payment.Command, error) {
+		if provider == nil {
+			return nil, apperr.New(apperr.Internal, "no payment provider configured")
+		}
+		switch c := c.(type) {
+		case payment.Charge:
+			if s.Settled() {
+				return c, nil
+			}
+			res, err := provider.Charge(ctx, s.OrderID, c.AmountCents, c.Token)
+			if err != nil {
+				return nil, err
+			}
+			c.Outcome = &payment.Outcome{Approved: res.Approved, PaymentID: res.PaymentID, Reason: res.Reason}
+			return c, nil
+		case payment.Refund:
+			if !s.Charged || s.Refunded {
+				return c, nil
+			}
+			if err := provider.Refund(ctx, s.OrderID); err != nil {
+				return nil, err
+			}
+			c.Done = true
+			return c, nil
+		}
+		return c, nil
+	}
+}
+
+func checkoutDefinition(deadline time.Duration) aggregate {
+	return Definition[checkout.State, checkout.Command, checkout.Event]{
+		Type:          checkout.AggregateType,
+		StateVersion:  checkout.StateVersion,
+		New:           checkout.New,
+		Exists:        func(s checkout.State) bool { return s.Started },
+		Parse:         func(c envelope.Command) (checkout.Command, error) { return checkout.ParseCommand(c.Type, c.Payload) },
+		Decide:        checkout.Decide,
+		Evolve:        checkout.Evolve,
+		DecodeEvent:   checkout.DecodeEvent,
+		SchemaVersion: checkout.SchemaVersion,
+		React:         nextSagaSteps(deadline),
+	}
+}
+
+// nextSagaSteps turns each checkout event into the commands of the saga's
+// next step. Every id is derived from (orderId, step[, sku]), so a step
+// repeated after a crash or a redelivery is recognised as a duplicate and
+// never reserves, charges or releases twice.
+func nextSagaSteps(deadline time.Duration) func(envelope.Event, checkout.Event) ([]Reaction, error) {
+	return func(e envelope.Event, ev checkout.Event) ([]Reaction, error) {
+		orderID := e.AggregateID
+		var out []Reaction
+		add := func(delay time.Duration, aggType, aggID, typ string, payload any, step ...string) error {
+			c, err := followUp(e, aggType, aggID, typ, payload, append([]string{orderID}, step...)...)
+			out = append(out, Reaction{Command: c, Delay: delay})
+			return err
+		}
+		release := func(skus []string) error {
+			for _, sku := range skus {
+				if err := add(0, product.AggregateType, sku, product.CmdRelease, map[string]string{"orderId": orderID}, "release", sku); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		var err error
+		switch ev := ev.(type) {
+		case checkout.Started:
+			for _, l := range ev.Lines {
+				if err = add(0, product.AggregateType, l.SKU, product.CmdReserve, map[string]any{"orderId": orderID, "quantity": l.Quantity}, "reserve", l.SKU); err != nil {
+					break
+				}
+			}
+		case checkout.ReservationCompleted:
+			err = add(0, order.AggregateType, orderID, order.CmdMarkStockReserved, struct{}{}, "mark-stock-reserved")
+		case checkout.PaymentRequested:
+			if err = add(0, payment.AggregateType, orderID, payment.CmdCharge, payment.ChargePayload{AmountCents: ev.AmountCents, Token: ev.Token}, "charge"); err == nil {
+				// The deadline is a delayed message, not a timer: it survives restarts.
+				err = add(deadline, checkout.AggregateType, orderID, checkout.CmdExpirePayment, struct{}{}, "payment-deadline")
+			}
+		case checkout.PaymentSucceeded:
+			err = add(0, order.AggregateType, orderID, order.CmdMarkPaid, map[string]string{"paymentId": ev.PaymentID}, "mark-paid")
+		case checkout.ConfirmRequested:
+			err = add(0, order.AggregateType, orderID, order.CmdConfirm, struct{}{}, "confirm")
+		case checkout.Failed:
+			if err = add(0, order.AggregateType, orderID, order.CmdCancel, order.CancelPayload{Reason: ev.Reason, System: true}, "cancel"); err == nil {
+				err = release(ev.Release)
+			}
+		case checkout.Cancelled:
+			if err = release(ev.Release); err == nil && ev.Refund {
+				err = add(0, payment.AggregateType, orderID, payment.CmdRefund, struct{}{}, "refund")
+			}
+		case checkout.ReleaseRequested:
+			err = release([]string{ev.SKU})
+		case checkout.LatePaymentReceived:
+			err = add(0, payment.AggregateType, orderID, payment.CmdRefund, struct{}{}, "refund")
+		case checkout.StockCommitRequested:
+			for _, sku := range ev.SKUs {
+				if err = add(0, product.AggregateType, sku, product.CmdCommit, map[string]string{"orderId": orderID}, "commit", sku); err != nil {
+					break
+				}
+			}
+		}
+		return out, err
+	}
+}

@@ -1,0 +1,162 @@
+// Prism on Azure: a storage account (tables + queues), Azure Cache for Redis,
+// Log Analytics + a Container Apps environment, a user-assigned identity and
+// one Container App per service. Deploy into an existing resource group:
+//
+//   az deployment group create -g <rg> -f infra/main.bicep \
+//     -p infra/main.parameters.json -p jwtSecret=<32+ random bytes>
+//
+// infra/README.md explains every parameter, secrets and their rotation.
+
+targetScope = 'resourceGroup'
+
+@description('Azure region of every resource; defaults to the resource group\'s.')
+param location string = resourceGroup().location
+
+@description('Prefix of every resource name: lowercase letters, digits and hyphens, e.g. prism-dev.')
+@minLength(3)
+@maxLength(12)
+param namePrefix string
+
+@description('Registry the images are pulled from when acrName is empty, e.g. ghcr.io/prism-es (images are <registry>/<service>:<imageTag>).')
+param imageRegistry string = ''
+
+@description('An Azure Container Registry in this resource group holding the images; the apps pull from it with their identity (AcrPull is granted). Empty: pull anonymously from imageRegistry.')
+param acrName string = ''
+
+@description('Tag of the four service images.')
+param imageTag string
+
+@description('HS256 secret that signs and verifies tokens, at least 32 bytes. Pass it on the command line, never in a parameters file.')
+@secure()
+@minLength(32)
+param jwtSecret string
+
+@description('Which key of the storage account and of Redis the apps use; switch it to rotate keys without downtime.')
+@allowed([
+  'primary'
+  'secondary'
+])
+param activeKey string = 'primary'
+
+@description('Storage replication: Standard_LRS for dev, Standard_ZRS or Standard_GZRS for production.')
+param storageSku string = 'Standard_LRS'
+
+@description('Azure Cache for Redis tier: Basic (dev), Standard or Premium.')
+@allowed([
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param redisSku string = 'Basic'
+
+@description('Azure Cache for Redis size within its tier (C0-C6, P1-P5).')
+param redisCapacity int = 0
+
+@description('Days Log Analytics keeps logs.')
+param logRetentionDays int = 30
+
+@description('PRISM_LOG_LEVEL of every service: debug, info, warn or error.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+@description('Most prism-api replicas.')
+param apiMaxReplicas int = 10
+
+@description('Concurrent requests per prism-api replica before one is added.')
+param apiConcurrentRequests int = 50
+
+@description('Most stream-service replicas.')
+param streamMaxReplicas int = 10
+
+@description('Open SSE connections per stream-service replica before one is added.')
+param streamConcurrentConnections int = 500
+
+@description('Most domain-service replicas (KEDA adds one per 5 messages waiting in commands).')
+param domainMaxReplicas int = 10
+
+@description('Most readmodel-updater replicas (KEDA adds one per 5 messages waiting in events-readmodel).')
+param readmodelMaxReplicas int = 5
+
+var suffix = uniqueString(resourceGroup().id)
+var storageAccountName = take('${toLower(replace(namePrefix, '-', ''))}${suffix}', 24)
+var registryServer = empty(acrName) ? imageRegistry : '${acrName}${environment().suffixes.acrLoginServer}'
+
+module storage 'modules/storage.bicep' = {
+  name: '${namePrefix}-storage'
+  params: {
+    location: location
+    name: storageAccountName
+    skuName: storageSku
+  }
+}
+
+module cache 'modules/redis.bicep' = {
+  name: '${namePrefix}-redis'
+  params: {
+    location: location
+    name: '${namePrefix}-redis-${suffix}'
+    skuName: redisSku
+    capacity: redisCapacity
+  }
+}
+
+module platform 'modules/environment.bicep' = {
+  name: '${namePrefix}-environment'
+  params: {
+    location: location
+    name: '${namePrefix}-env'
+    workspaceName: '${namePrefix}-logs'
+    retentionInDays: logRetentionDays
+  }
+}
+
+module identity 'modules/identity.bicep' = {
+  name: '${namePrefix}-identity'
+  params: {
+    location: location
+    name: '${namePrefix}-id'
+    storageAccountName: storage.outputs.name
+    acrName: acrName
+  }
+}
+
+module apps 'modules/apps.bicep' = {
+  name: '${namePrefix}-apps'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    environmentId: platform.outputs.environmentId
+    identityId: identity.outputs.id
+    storageAccountName: storage.outputs.name
+    redisName: cache.outputs.name
+    registryServer: registryServer
+    pullWithIdentity: !empty(acrName)
+    imageTag: imageTag
+    jwtSecret: jwtSecret
+    activeKey: activeKey
+    logLevel: logLevel
+    apiMaxReplicas: apiMaxReplicas
+    apiConcurrentRequests: apiConcurrentRequests
+    streamMaxReplicas: streamMaxReplicas
+    streamConcurrentConnections: streamConcurrentConnections
+    domainMaxReplicas: domainMaxReplicas
+    readmodelMaxReplicas: readmodelMaxReplicas
+  }
+}
+
+@description('Public URL of the API.')
+output apiUrl string = apps.outputs.apiUrl
+
+@description('Public URL of the SSE streams.')
+output streamUrl string = apps.outputs.streamUrl
+
+@description('Storage account name.')
+output storageAccountName string = storage.outputs.name
+
+@description('Client id of the apps\' managed identity (for the move to identity-based storage auth).')
+output identityClientId string = identity.outputs.clientId

@@ -1,0 +1,596 @@
+// The four Container Apps. Every setting each service reads is set here
+// (deploy/bicep_test.go checks it against the Go sources):
+//   prism-api          external ingress :8080, scales on HTTP concurrency
+//   stream-service     external ingress :8081 (SSE), scales on concurrent connections
+//   domain-service     no ingress, KEDA azure-queue rules on `commands` and `events-saga`
+//   readmodel-updater  no ingress, KEDA azure-queue rule on `events-readmodel`
+//
+// Secrets are Container Apps secrets built at deployment time: the storage
+// connection string and the Redis URL from the resources' own keys (activeKey
+// picks which, for rotation), the JWT secret from a secure parameter. See
+// infra/README.md for rotation.
+//
+// Shutdown: Container Apps sends SIGTERM and waits 30 s (its default grace
+// period) before SIGKILL; PRISM_SHUTDOWN_TIMEOUT (25s) fits inside it.
+//
+// Probes: a service answers /healthz only once it has provisioned its tables
+// and queues (it waits up to a minute for storage), so the startup probe
+// allows about 100 s (10 failures, 10 s apart) before liveness takes over.
+
+@description('Azure region.')
+param location string
+
+@description('Prefix of the app names.')
+param namePrefix string
+
+@description('Resource id of the Container Apps environment.')
+param environmentId string
+
+@description('Resource id of the user-assigned identity the apps run as.')
+param identityId string
+
+@description('Storage account name (the connection string is built from its key).')
+param storageAccountName string
+
+@description('Azure Cache for Redis name (the URL is built from its key).')
+param redisName string
+
+@description('Registry the images come from, e.g. myregistry.azurecr.io.')
+param registryServer string
+
+@description('Pull images with the user-assigned identity (it has AcrPull on the registry).')
+param pullWithIdentity bool
+
+@description('Tag of the four images.')
+param imageTag string
+
+@description('HS256 secret that signs and verifies tokens, at least 32 bytes.')
+@secure()
+param jwtSecret string
+
+@description('Which storage and Redis key the apps use: primary or secondary (rotate by switching).')
+@allowed([
+  'primary'
+  'secondary'
+])
+param activeKey string = 'primary'
+
+@description('PRISM_LOG_LEVEL of every service.')
+param logLevel string = 'info'
+
+@description('Most replicas of prism-api.')
+param apiMaxReplicas int = 10
+
+@description('Concurrent requests per prism-api replica before another is added.')
+param apiConcurrentRequests int = 50
+
+@description('Most replicas of stream-service.')
+param streamMaxReplicas int = 10
+
+@description('Concurrent SSE connections per stream-service replica before another is added.')
+param streamConcurrentConnections int = 500
+
+@description('Most replicas of domain-service.')
+param domainMaxReplicas int = 10
+
+@description('Most replicas of readmodel-updater.')
+param readmodelMaxReplicas int = 5
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource redis 'Microsoft.Cache/redis@2024-03-01' existing = {
+  name: redisName
+}
+
+var storageKeyIndex = activeKey == 'primary' ? 0 : 1
+var redisKey = activeKey == 'primary' ? redis.listKeys().primaryKey : redis.listKeys().secondaryKey
+
+var secrets = [
+  {
+    name: 'storage-connection-string'
+    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[storageKeyIndex].value};EndpointSuffix=${environment().suffixes.storage}'
+  }
+  {
+    // The key is base64 (may hold / + =): escape it for the URL's userinfo.
+    name: 'redis-url'
+    value: 'rediss://:${uriComponent(redisKey)}@${redis.properties.hostName}:${redis.properties.sslPort}/0'
+  }
+  {
+    name: 'jwt-secret'
+    value: jwtSecret
+  }
+]
+
+var registries = pullWithIdentity ? [
+  {
+    server: registryServer
+    identity: identityId
+  }
+] : []
+
+var appIdentity = {
+  type: 'UserAssigned'
+  userAssignedIdentities: {
+    '${identityId}': {}
+  }
+}
+
+// What every service reads (shared/config, shared/auth).
+var commonEnv = [
+  {
+    name: 'AZURE_STORAGE_CONNECTION_STRING'
+    secretRef: 'storage-connection-string'
+  }
+  {
+    name: 'REDIS_URL'
+    secretRef: 'redis-url'
+  }
+  {
+    name: 'PRISM_JWT_SECRET'
+    secretRef: 'jwt-secret'
+  }
+  {
+    // Never dev mode in Azure: no POST /api/dev/token, no development secret.
+    name: 'PRISM_DEV_MODE'
+    value: 'false'
+  }
+  {
+    name: 'PRISM_LOG_LEVEL'
+    value: logLevel
+  }
+  {
+    name: 'PRISM_SHUTDOWN_TIMEOUT'
+    value: '25s'
+  }
+  {
+    name: 'PRISM_EVENTS_TABLE'
+    value: 'events'
+  }
+  {
+    name: 'PRISM_SNAPSHOTS_TABLE'
+    value: 'snapshots'
+  }
+  {
+    name: 'PRISM_COMMANDS_QUEUE'
+    value: 'commands'
+  }
+]
+
+resource api 'Microsoft.App/containerApps@2024-03-01' = {
+  name: '${namePrefix}-prism-api'
+  location: location
+  identity: appIdentity
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      activeRevisionsMode: 'Single'
+      secrets: secrets
+      registries: registries
+      ingress: {
+        external: true
+        targetPort: 8080
+        transport: 'auto'
+        allowInsecure: false
+      }
+    }
+    template: {
+      containers: [
+        {
+          name: 'prism-api'
+          image: '${registryServer}/prism-api:${imageTag}'
+          resources: {
+            cpu: json('0.5')
+            memory: '1Gi'
+          }
+          env: concat(commonEnv, [
+            {
+              name: 'PRISM_HTTP_ADDR'
+              value: ':8080'
+            }
+          ])
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/healthz'
+                port: 8080
+              }
+              initialDelaySeconds: 2
+              periodSeconds: 10
+              failureThreshold: 10
+            }
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: 8080
+              }
+              periodSeconds: 10
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/readyz'
+                port: 8080
+              }
+              periodSeconds: 10
+              timeoutSeconds: 3
+              failureThreshold: 3
+            }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: 1
+        maxReplicas: apiMaxReplicas
+        rules: [
+          {
+            name: 'http-concurrency'
+            http: {
+              metadata: {
+                concurrentRequests: string(apiConcurrentRequests)
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+resource streams 'Microsoft.App/containerApps@2024-03-01' = {
+  name: '${namePrefix}-stream-service'
+  location: location
+  identity: appIdentity
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      activeRevisionsMode: 'Single'
+      secrets: secrets
+      registries: registries
+      ingress: {
+        // SSE through the Container Apps ingress: the 15 s heartbeat keeps
+        // each stream well inside the ingress idle timeout.
+        external: true
+        targetPort: 8081
+        transport: 'auto'
+        allowInsecure: false
+      }
+    }
+    template: {
+      containers: [
+        {
+          name: 'stream-service'
+          image: '${registryServer}/stream-service:${imageTag}'
+          resources: {
+            cpu: json('0.5')
+            memory: '1Gi'
+          }
+          env: concat(commonEnv, [
+            {
+              name: 'PRISM_HTTP_ADDR'
+              value: ':8081'
+            }
+            {
+              name: 'PRISM_SSE_CLIENT_BUFFER'
+              value: '256'
+            }
+            {
+              name: 'PRISM_SSE_HEARTBEAT'
+              value: '15s'
+            }
+            {
+              name: 'PRISM_SSE_RESYNC'
+              value: '5s'
+            }
+            {
+              name: 'PRISM_SSE_REPLAY_PAGE'
+              value: '500'
+            }
+            {
+              name: 'PRISM_SSE_TOPIC_BUFFER'
+              value: '1024'
+            }
+            {
+              name: 'PRISM_SSE_OWNER_CACHE'
+              value: '10000'
+            }
+          ])
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/healthz'
+                port: 8081
+              }
+              initialDelaySeconds: 2
+              periodSeconds: 10
+              failureThreshold: 10
+            }
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: 8081
+              }
+              periodSeconds: 10
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/readyz'
+                port: 8081
+              }
+              periodSeconds: 10
+              timeoutSeconds: 3
+              failureThreshold: 3
+            }
+          ]
+        }
+      ]
+      scale: {
+        // An SSE connection counts as one concurrent request for as long as
+        // it is open, so this rule counts connections per replica. At least
+        // one replica: a stream cannot wait for a cold start.
+        minReplicas: 1
+        maxReplicas: streamMaxReplicas
+        rules: [
+          {
+            name: 'sse-connections'
+            http: {
+              metadata: {
+                concurrentRequests: string(streamConcurrentConnections)
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+resource domain 'Microsoft.App/containerApps@2024-03-01' = {
+  name: '${namePrefix}-domain-service'
+  location: location
+  identity: appIdentity
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      // No ingress: domain-service takes its work from the commands queue.
+      // Its port serves only the probes below (and /metrics inside the
+      // environment).
+      activeRevisionsMode: 'Single'
+      secrets: secrets
+      registries: registries
+    }
+    template: {
+      containers: [
+        {
+          name: 'domain-service'
+          image: '${registryServer}/domain-service:${imageTag}'
+          resources: {
+            cpu: json('0.5')
+            memory: '1Gi'
+          }
+          env: concat(commonEnv, [
+            {
+              name: 'PRISM_HTTP_ADDR'
+              value: ':8082'
+            }
+            {
+              // Each subscriber gets its own queue, events-<name> (Storage
+              // Queues do not fan out); the storage module creates them all.
+              name: 'PRISM_EVENT_SUBSCRIBERS'
+              value: 'readmodel,saga,notifications'
+            }
+            {
+              name: 'PRISM_CONCURRENCY'
+              value: '16'
+            }
+            {
+              name: 'PRISM_CACHE_SIZE'
+              value: '10000'
+            }
+            {
+              name: 'PRISM_SNAPSHOT_EVERY'
+              value: '100'
+            }
+            {
+              // How long the checkout saga waits for the payment.
+              name: 'PRISM_PAYMENT_DEADLINE'
+              value: '10s'
+            }
+            {
+              // How long the payment simulator takes to answer pm_slow.
+              name: 'PRISM_PAYMENT_SLOW_DELAY'
+              value: '15s'
+            }
+          ])
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/healthz'
+                port: 8082
+              }
+              initialDelaySeconds: 2
+              periodSeconds: 10
+              failureThreshold: 10
+            }
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: 8082
+              }
+              periodSeconds: 10
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/readyz'
+                port: 8082
+              }
+              periodSeconds: 10
+              timeoutSeconds: 3
+              failureThreshold: 3
+            }
+          ]
+        }
+      ]
+      scale: {
+        // minReplicas 1, not 0: KEDA polls the queue every 30 s, so from zero
+        // the first command would wait for a poll plus a cold start, and the
+        // Redis nudge that wakes idle consumers at once cannot wake a replica
+        // that does not exist (a nudge with no listener is harmless, just
+        // lost). One warm replica keeps command latency in milliseconds.
+        minReplicas: 1
+        maxReplicas: domainMaxReplicas
+        // KEDA azure-queue: one replica per 5 visible messages, on each queue
+        // domain-service consumes (commands, and events-saga for the checkout
+        // process manager); KEDA takes the larger of the two. It
+        // authenticates with the connection string (accountName is used only
+        // with identity-based auth, a follow-up).
+        rules: [
+          {
+            name: 'commands-queue'
+            custom: {
+              type: 'azure-queue'
+              metadata: {
+                queueName: 'commands'
+                queueLength: '5'
+                accountName: storageAccountName
+              }
+              auth: [
+                {
+                  secretRef: 'storage-connection-string'
+                  triggerParameter: 'connection'
+                }
+              ]
+            }
+          }
+          {
+            name: 'events-saga-queue'
+            custom: {
+              type: 'azure-queue'
+              metadata: {
+                queueName: 'events-saga'
+                queueLength: '5'
+                accountName: storageAccountName
+              }
+              auth: [
+                {
+                  secretRef: 'storage-connection-string'
+                  triggerParameter: 'connection'
+                }
+              ]
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
+  name: '${namePrefix}-readmodel-updater'
+  location: location
+  identity: appIdentity
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      // No ingress: readmodel-updater consumes events-readmodel. Its port
+      // serves the probes, /metrics and the admin routes inside the
+      // environment only.
+      activeRevisionsMode: 'Single'
+      secrets: secrets
+      registries: registries
+    }
+    template: {
+      containers: [
+        {
+          name: 'readmodel-updater'
+          image: '${registryServer}/readmodel-updater:${imageTag}'
+          resources: {
+            cpu: json('0.5')
+            memory: '1Gi'
+          }
+          env: concat(commonEnv, [
+            {
+              name: 'PRISM_HTTP_ADDR'
+              value: ':8083'
+            }
+            {
+              name: 'PRISM_CONCURRENCY'
+              value: '16'
+            }
+          ])
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/healthz'
+                port: 8083
+              }
+              initialDelaySeconds: 2
+              periodSeconds: 10
+              failureThreshold: 10
+            }
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: 8083
+              }
+              periodSeconds: 10
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/readyz'
+                port: 8083
+              }
+              periodSeconds: 10
+              timeoutSeconds: 3
+              failureThreshold: 3
+            }
+          ]
+        }
+      ]
+      scale: {
+        // minReplicas 1 for the same reason as domain-service: read models
+        // (and so SSE notices) must not wait for a KEDA poll and a cold start.
+        minReplicas: 1
+        maxReplicas: readmodelMaxReplicas
+        rules: [
+          {
+            name: 'events-readmodel-queue'
+            custom: {
+              type: 'azure-queue'
+              metadata: {
+                queueName: 'events-readmodel'
+                queueLength: '5'
+                accountName: storageAccountName
+              }
+              auth: [
+                {
+                  secretRef: 'storage-connection-string'
+                  triggerParameter: 'connection'
+                }
+              ]
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+output apiUrl string = 'https://${api.properties.configuration.ingress.fqdn}'
+output streamUrl string = 'https://${streams.properties.configuration.ingress.fqdn}'
