@@ -36,3 +36,16 @@ const ProductsPartition = "product"
 
 // ProductKey is the row of a product in Products.
 func ProductKey(sku string) (pk, rk string) { return ProductsPartition, sku }
+
+// Notifications is the table of user notifications (rows written once per
+// event by the notification subscriber).
+const Notifications = "notifications"
+
+// NotificationsPartition holds a user's notifications, newest first.
+func NotificationsPartition(userID string) string { return "user:" + userID }
+
+// NotificationKey sorts a user's notifications newest first; the event id
+// makes it unique and deterministic, so a redelivered event finds its row.
+func NotificationKey(at time.Time, eventID string) string {
+	return OrderIndexKey(at, eventID)
+}

@@ -82,6 +82,13 @@ func (s *Service) Orders() http.HandlerFunc {
 	}
 }
 
+// Notifications serves GET /api/notifications: the caller's, newest first, paged.
+func (s *Service) Notifications() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.serveList(w, r, readmodel.Notifications, readmodel.NotificationsPartition(auth.Principal(r).UserID))
+	}
+}
+
 // Products serves GET /api/products (public), in SKU order, paged.
 func (s *Service) Products() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -59,7 +59,7 @@ func newAPI(t *testing.T, connString, redisURL string) *api {
 	catalog := readmodel.NewCatalog(acc, time.Hour)
 	tables := map[string]string{}
 	_ = acc.EnsureTables(context.Background(), readmodel.CatalogTable)
-	for _, p := range []string{readmodel.Carts, readmodel.Orders, readmodel.Products} {
+	for _, p := range []string{readmodel.Carts, readmodel.Orders, readmodel.Products, readmodel.Notifications} {
 		tables[p] = testenv.TableName(p)
 		_ = acc.EnsureTables(context.Background(), tables[p])
 		_ = catalog.Switch(context.Background(), p, tables[p])

@@ -193,3 +193,23 @@ func TestProductsArePublic(t *testing.T) {
 	assert.Equal(t, float64(3), one.json(t)["available"])
 	assert.Equal(t, 404, a.do(t, "GET", "/api/products/NOPE", "", "").status)
 }
+
+func TestNotificationsAreTheCallers(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, env.ConnString, env.RedisURL)
+	alice, bob := a.token(t, "alice"), a.token(t, "bob")
+	for i, kind := range []string{"order.confirmed", "order.shipped"} {
+		id := uuid.NewString()
+		a.putRow(t, readmodel.Notifications, readmodel.NotificationsPartition("alice"), readmodel.NotificationKey(time.Now().Add(time.Duration(i)*time.Second), id), 1,
+			fmt.Sprintf(`{"id":%q,"kind":%q,"message":"m","createdAt":"2026-01-01T00:00:00Z"}`, id, kind))
+	}
+	res := a.do(t, "GET", "/api/notifications", alice, "")
+	require.Equal(t, 200, res.status)
+	var l struct{ Items []struct{ Kind string } }
+	require.NoError(t, json.Unmarshal(res.body, &l))
+	require.Len(t, l.Items, 2)
+	assert.Equal(t, "order.shipped", l.Items[0].Kind, "newest first")
+	empty := a.do(t, "GET", "/api/notifications", bob, "")
+	assert.JSONEq(t, `{"items":[]}`, string(empty.body))
+	assert.Equal(t, 401, a.do(t, "GET", "/api/notifications", "", "").status)
+}

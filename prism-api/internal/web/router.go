@@ -60,6 +60,7 @@ func NewRouter(d Deps) *mux.Router {
 	user.Handle("/carts/{cartId}", q.Cart()).Methods(http.MethodGet)
 	user.Handle("/orders", q.Orders()).Methods(http.MethodGet)
 	user.Handle("/orders/{orderId}", q.Order()).Methods(http.MethodGet)
+	user.Handle("/notifications", q.Notifications()).Methods(http.MethodGet)
 
 	admin := user.NewRoute().Subrouter()
 	admin.Use(auth.RequireAdmin)

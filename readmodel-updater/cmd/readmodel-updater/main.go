@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/prism-es/prism/readmodel-updater/internal/admin"
+	"github.com/prism-es/prism/readmodel-updater/internal/notifications"
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
@@ -44,8 +45,11 @@ func main() {
 	}
 }
 
-// Subscriber names this service's event queue ("events-readmodel").
+// Subscriber names this service's projection queue ("events-readmodel").
 const Subscriber = "readmodel"
+
+// NotificationSubscriber names the notification subscriber's queue ("events-notifications").
+const NotificationSubscriber = "notifications"
 
 type settings struct {
 	config.Common
@@ -77,7 +81,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, []string{readmodel.CatalogTable, cfg.EventsTable}, []string{config.EventQueue(Subscriber)}); err != nil {
+	if err := deps.Provision(ctx, time.Minute, []string{readmodel.CatalogTable, cfg.EventsTable}, []string{config.EventQueue(Subscriber), config.EventQueue(NotificationSubscriber)}); err != nil {
 		return err
 	}
 	store := readmodel.NewStore(deps.Account)
@@ -85,7 +89,7 @@ func run(ctx context.Context, args []string) error {
 	events := eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil)
 	// Every projection's live table must exist (after a rebuild it is not
 	// the projection's own name).
-	for _, p := range allProjections() {
+	for _, p := range append(allProjections(), projection.Projection{Name: readmodel.Notifications}) {
 		live, err := catalog.Live(ctx, p.Name)
 		if err != nil {
 			return err
@@ -104,13 +108,16 @@ func run(ctx context.Context, args []string) error {
 		return command(ctx, args, rebuilder, byName)
 	}
 
-	runner := projection.NewRunner(store, catalog, events, notices.NewPublisher(deps.Redis, notices.Config{}), allProjections()...)
+	publisher := notices.NewPublisher(deps.Redis, notices.Config{})
+	runner := projection.NewRunner(store, catalog, events, publisher, allProjections()...)
+	notifier := notifications.New(store, catalog, events, publisher, notifications.LogSender{})
 	waker := nudge.New(deps.Redis)
-	consumer := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(Subscriber), waker), runner.Handle, waker, queue.ConsumerConfig{
-		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log,
-	})
+	consumerCfg := queue.ConsumerConfig{Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log}
+	projecting := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(Subscriber), waker), runner.Handle, waker, consumerCfg)
+	notifying := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(NotificationSubscriber), waker), notifier.Handle, waker, consumerCfg)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return projecting.Run(gctx) })
+	g.Go(func() error { return notifying.Run(gctx) })
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { admin.Routes(gctx, mux, cfg.Auth.Keys, rebuilder, byName) })
 	})
