@@ -9,7 +9,7 @@ PKGS := github.com/prism-es/prism/...
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: up test deps build vet fmt-check modules-check ci clean help
+.PHONY: up test deps build vet fmt-check modules-check ci clean help catalog
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,3 +49,6 @@ ci: fmt-check modules-check test ## What .ci/run does.
 
 clean: ## Remove binaries and local stack data.
 	rm -rf bin .run
+
+catalog: ## Regenerate docs/events.md from the event schemas in shared/eventcatalog/schemas.
+	$(GO) run ./shared/eventcatalog/cmd/eventsdoc > docs/events.md

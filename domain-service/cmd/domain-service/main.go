@@ -21,6 +21,7 @@ import (
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
@@ -95,7 +96,7 @@ func run(ctx context.Context) error {
 		subscribers = append(subscribers, queue.Open(deps.Account, config.EventQueue(s), waker))
 	}
 	h := handling.New(handling.Deps{
-		Store:       eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil),
+		Store:       eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()),
 		Snapshots:   eventstore.NewSnapshots(deps.Account, cfg.SnapshotsTable),
 		Subscribers: subscribers,
 		Commands:    commands,

@@ -66,4 +66,11 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 }
 
 // SchemaVersion is the current schema version of each event type.
-func SchemaVersion(typ string) int { return 1 }
+// ItemAdded is at 2 (it gained name and unitPriceCents; v1 rows are upcast
+// on read by the event catalog's upcasters).
+func SchemaVersion(typ string) int {
+	if typ == (ItemAdded{}).EventType() {
+		return 2
+	}
+	return 1
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/queue"
@@ -141,6 +142,11 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			return h.reject(ctx, cmd, err)
 		}
 		events := newEnvelopes(cmd, cur.version, pending)
+		for _, e := range events {
+			if err := eventcatalog.Validate(e); err != nil {
+				return queue.Permanent(fmt.Errorf("decided an event outside the catalog: %w", err))
+			}
+		}
 		err = h.deps.Store.Append(ctx, stream, cur.version, events, cmd.CommandID)
 		if dup, ok := eventstore.AsDuplicate(err); ok {
 			slog.InfoContext(ctx, "command was applied before; re-publishing its events", "events", len(dup.Events))

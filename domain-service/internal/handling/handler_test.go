@@ -329,3 +329,47 @@ func TestStaleCacheNeverTurnsACommandIntoANoop(t *testing.T) {
 	assert.Equal(t, "ItemQuantityChanged", events[3].Type)
 	assert.JSONEq(t, `{"sku":"`+sku+`","quantity":1}`, string(events[3].Data))
 }
+
+// TestStreamWithV1RowsFromTheOldCodePath: a cart whose ItemAdded rows were
+// written at schema version 1 by an older release ({sku, quantity,
+// priceCents}, no name) keeps working: the rows are upcast on read.
+func TestStreamWithV1RowsFromTheOldCodePath(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := startReplica(t, w, handling.Config{})
+	ctx := context.Background()
+	sku := skus(1)[0]
+	defineProduct(t, w, sku, 300, 100)
+	cart := uuid.NewString()
+	old := []envelope.Event{
+		{EventID: uuid.NewString(), Type: "CartCreated", SchemaVersion: 1, AggregateType: "cart", AggregateID: cart, Version: 1,
+			OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"owner":"alice"}`), Metadata: envelope.EventMetadata{CommandID: "old-1", UserID: "alice"}},
+		{EventID: uuid.NewString(), Type: "ItemAdded", SchemaVersion: 1, AggregateType: "cart", AggregateID: cart, Version: 2,
+			OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"sku":"LEGACY-1","quantity":2,"priceCents":125}`), Metadata: envelope.EventMetadata{CommandID: "old-2", UserID: "alice"}},
+	}
+	// The old release appended them one command at a time.
+	raw := eventstore.NewTableStore(account(t), w.events, nil)
+	require.NoError(t, raw.Append(ctx, "cart-"+cart, 0, old[:1], "old-1"))
+	require.NoError(t, raw.Append(ctx, "cart-"+cart, 1, old[1:], "old-2"))
+
+	add := command("alice", "cart", cart, "AddItem", map[string]any{"sku": sku, "quantity": 1})
+	send(t, w, add)
+	require.Equal(t, commandstatus.Succeeded, settle(t, add.CommandID).Status)
+
+	got, err := r.handler.Replay(ctx, "cart", cart)
+	require.NoError(t, err)
+	require.Len(t, got.Events, 3)
+	assert.Equal(t, 2, got.Events[1].SchemaVersion, "read as v2")
+	assert.JSONEq(t, `{"sku":"LEGACY-1","name":"LEGACY-1","quantity":2,"unitPriceCents":125}`, string(got.Events[1].Data))
+	assert.Equal(t, 2, got.Events[2].SchemaVersion, "new rows are written as v2")
+	state, err := json.Marshal(got.State)
+	require.NoError(t, err)
+	assert.Contains(t, string(state), `"sku":"LEGACY-1","name":"LEGACY-1","quantity":2,"unitPriceCents":125`)
+
+	orderID := uuid.NewString()
+	co := command("alice", "cart", cart, "CheckoutCart", map[string]any{"orderId": orderID, "paymentToken": "pm_ok"})
+	send(t, w, co)
+	require.Equal(t, commandstatus.Succeeded, settle(t, co.CommandID).Status)
+	events := loadStream(t, w, "cart", cart)
+	assert.Contains(t, string(events[len(events)-1].Data), `"totalCents":550`, "2×125 from the v1 row + 1×300")
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
@@ -82,7 +83,7 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	waker := nudge.New(rdb)
 	commands := queue.Open(acc, w.commands, waker)
 	h := handling.New(handling.Deps{
-		Store:       eventstore.NewTableStore(acc, w.events, nil),
+		Store:       eventstore.NewTableStore(acc, w.events, eventcatalog.Upcasters()),
 		Snapshots:   eventstore.NewSnapshots(acc, w.snapshots),
 		Subscribers: []queue.Sender{queue.Open(acc, w.subscriber, nil), queue.Open(acc, w.saga, waker)},
 		Commands:    commands,
@@ -152,7 +153,7 @@ func settle(t *testing.T, id string) commandstatus.Status {
 
 func loadStream(t *testing.T, w world, aggType, id string) []envelope.Event {
 	t.Helper()
-	events, err := eventstore.NewTableStore(account(t), w.events, nil).Load(context.Background(), envelope.StreamID(aggType, id), 1)
+	events, err := eventstore.NewTableStore(account(t), w.events, eventcatalog.Upcasters()).Load(context.Background(), envelope.StreamID(aggType, id), 1)
 	require.NoError(t, err)
 	return events
 }
@@ -193,5 +194,5 @@ func skus(n int) []string {
 }
 
 func storeOf(t *testing.T, w world) *eventstore.TableStore {
-	return eventstore.NewTableStore(account(t), w.events, nil)
+	return eventstore.NewTableStore(account(t), w.events, eventcatalog.Upcasters())
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/rebuild"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
@@ -86,7 +87,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	store := readmodel.NewStore(deps.Account)
 	catalog := readmodel.NewCatalog(deps.Account, 0)
-	events := eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil)
+	events := eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters())
 	// Every projection's live table must exist (after a rebuild it is not
 	// the projection's own name).
 	for _, p := range append(allProjections(), projection.Projection{Name: readmodel.Notifications}) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/platform"
@@ -60,7 +61,7 @@ func run(ctx context.Context) error {
 	if err := deps.Provision(ctx, time.Minute, []string{cfg.EventsTable}, nil); err != nil {
 		return err
 	}
-	owners, err := streams.NewOwners(eventstore.NewTableStore(deps.Account, cfg.EventsTable, nil), cfg.SSE.OwnerCache)
+	owners, err := streams.NewOwners(eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()), cfg.SSE.OwnerCache)
 	if err != nil {
 		return err
 	}
