@@ -18,6 +18,7 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/products"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
@@ -53,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	for _, name := range []string{carts.Name, orders.Name, products.Name} {
 		require.NoError(t, acc.EnsureTables(context.Background(), name+suffix))
 	}
-	f := &fixture{acc: acc, events: eventstore.NewTableStore(acc, eventsTable, nil), store: readmodel.NewStore(acc), catalog: catalog, suffix: suffix}
+	f := &fixture{acc: acc, events: eventstore.NewTableStore(acc, eventsTable, eventcatalog.Upcasters()), store: readmodel.NewStore(acc), catalog: catalog, suffix: suffix}
 	rdb := env.Redis(t)
 	f.rdb = notices.NewReader(rdb)
 	f.runner = projection.NewRunner(f.store, catalog, f.events, notices.NewPublisher(rdb, notices.Config{}), f.projections()...)
@@ -253,4 +254,25 @@ func TestProductsAvailability(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.JSONEq(t, fmt.Sprintf(`{"sku":%q,"name":"Tea","priceCents":450,"available":0,"version":5,"updatedAt":%q}`, sku, evs[4].OccurredAt.Format(time.RFC3339Nano)), string(row.Doc))
+}
+
+// TestGapFillReadsV1RowsUpcast: rows an older release wrote as ItemAdded v1
+// reach the projection in the v2 shape, names and prices included.
+func TestGapFillReadsV1RowsUpcast(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cart := uuid.NewString()
+	created := event("cart", cart, 1, "CartCreated", map[string]string{"owner": "alice"})
+	v1 := event("cart", cart, 2, "ItemAdded", map[string]any{"sku": "OLD-1", "quantity": 3, "priceCents": 200})
+	v1.SchemaVersion = 1
+	v2 := event("cart", cart, 3, "ItemAdded", map[string]any{"sku": "NEW-1", "name": "New", "quantity": 1, "unitPriceCents": 50})
+	v2.SchemaVersion = 2
+	for _, e := range []envelope.Event{created, v1, v2} {
+		require.NoError(t, f.events.Append(context.Background(), e.StreamID(), e.Version-1, []envelope.Event{e}, e.Metadata.CommandID))
+	}
+	f.deliver(t, v2) // versions 1 and 2 come from the gap fill, upcast
+	v, row := f.cart(t, cart)
+	assert.Equal(t, int64(3), row.Version)
+	assert.Equal(t, []carts.Item{{SKU: "OLD-1", Name: "OLD-1", Quantity: 3, UnitPriceCents: 200}, {SKU: "NEW-1", Name: "New", Quantity: 1, UnitPriceCents: 50}}, v.Items)
+	assert.Equal(t, int64(650), v.TotalCents)
 }
