@@ -73,7 +73,8 @@ func (f *fixture) projections() []projection.Projection {
 
 func event(aggType, id string, v int64, typ string, data any) envelope.Event {
 	b, _ := json.Marshal(data)
-	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: 1, AggregateType: aggType, AggregateID: id,
+	schema := eventcatalog.Default().Latest(typ)
+	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: schema, AggregateType: aggType, AggregateID: id,
 		Version: v, OccurredAt: time.Now().UTC(), Data: b, Metadata: envelope.EventMetadata{CommandID: fmt.Sprintf("c%d", v), UserID: "alice"}}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
 	"github.com/prism-es/prism/readmodel-updater/internal/rebuild"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 func event(id string, v int64, typ string, data any) envelope.Event {
 	b, _ := json.Marshal(data)
-	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: 1, AggregateType: "cart", AggregateID: id,
+	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: eventcatalog.Default().Latest(typ), AggregateType: "cart", AggregateID: id,
 		Version: v, OccurredAt: time.Now().UTC(), Data: b, Metadata: envelope.EventMetadata{CommandID: fmt.Sprintf("c%d", v)}}
 }
 
@@ -44,7 +45,7 @@ func TestRebuildMatchesTheLiveRows(t *testing.T) {
 	p := carts.Projection()
 	p.Name = testenv.TableName("carts") // this test's own live table
 	require.NoError(t, acc.EnsureTables(ctx, eventsTable, readmodel.CatalogTable, p.Name))
-	events := eventstore.NewTableStore(acc, eventsTable, nil)
+	events := eventstore.NewTableStore(acc, eventsTable, eventcatalog.Upcasters())
 	store := readmodel.NewStore(acc)
 	catalog := readmodel.NewCatalog(acc, 200*time.Millisecond)
 	runner := projection.NewRunner(store, catalog, events, nil, p)
