@@ -138,6 +138,9 @@ func (s *Store) List(ctx context.Context, table, pk string, limit int, cursor st
 	var rows []Row
 	for pager.More() && len(rows) <= limit {
 		page, err := pager.NextPage(ctx)
+		if storage.HasStatus(err, http.StatusNotFound) {
+			return nil, "", nil // the table is not there yet: nothing to list
+		}
 		if err != nil {
 			return nil, "", storage.Classify(err, "list "+table)
 		}

@@ -117,6 +117,10 @@ func TestListPages(t *testing.T) {
 	assert.Equal(t, 3, pages)
 	_, _, err := s.List(ctx, table, "alice", 3, "!!not-a-cursor!!")
 	assert.Error(t, err)
+	none, next, err := s.List(ctx, "nosuchtable"+testenv.TableName("x"), "alice", 3, "")
+	require.NoError(t, err, "a table not created yet lists as empty")
+	assert.Empty(t, none)
+	assert.Empty(t, next)
 }
 
 func TestOversizeDocIsRefused(t *testing.T) {
