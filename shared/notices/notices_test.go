@@ -81,6 +81,12 @@ func TestPublishAndResumeAfter(t *testing.T) {
 	assert.Equal(t, []string{ids[7], ids[8], ids[9]}, []string{tail[0].ID, tail[1].ID, tail[2].ID})
 	assert.Equal(t, ids[8], tail[2].PrevID)
 
+	two, reset, err := rd.After(ctx, stream, ids[4], 2)
+	require.NoError(t, err)
+	require.False(t, reset)
+	require.Len(t, two, 2, "the limit counts what follows the id, not the id itself")
+	assert.Equal(t, ids[5], two[0].ID)
+
 	none, reset, err := rd.After(ctx, stream, ids[9], 100)
 	require.NoError(t, err)
 	assert.False(t, reset)

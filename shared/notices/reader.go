@@ -57,9 +57,17 @@ func (r *Reader) After(ctx context.Context, stream, afterID string, limit int64)
 	if CompareIDs(afterID, info.FirstEntry.ID) < 0 || CompareIDs(afterID, info.LastGeneratedID) > 0 {
 		return nil, true, nil
 	}
-	msgs, err := r.rdb.XRangeN(ctx, key, "("+afterID, "+", limit).Result()
+	// An inclusive range, dropping afterID itself: exclusive ranges ("(id")
+	// need Redis 6.2, and Azure Cache for Redis offers 6.0.
+	msgs, err := r.rdb.XRangeN(ctx, key, afterID, "+", limit+1).Result()
 	if err != nil {
 		return nil, false, redisconn.Classify(err, "read notice history")
+	}
+	if len(msgs) > 0 && msgs[0].ID == afterID {
+		msgs = msgs[1:]
+	}
+	if int64(len(msgs)) > limit {
+		msgs = msgs[:limit]
 	}
 	prev := afterID
 	for _, m := range msgs {

@@ -107,7 +107,7 @@ func (s shop) waitSaga(orderID string, phase string, cond func(checkout.State) b
 func TestCheckoutPaymentOutcomes(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pay := simulator(t, 2*time.Second) // pm_slow answers after 2 s…
+	pay := simulator(t, 2*time.Second)                                              // pm_slow answers after 2 s…
 	r := startReplicaWith(t, w, handling.Config{PaymentDeadline: time.Second}, pay) // …the deadline is 1 s
 	s := shop{t, w, r}
 	a, b := skus(2)[0], skus(2)[1]
@@ -173,7 +173,10 @@ func TestLastTenUnits(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
-		go func() { defer wg.Done(); ids[i] = s.checkoutCart("racer-"+uuid.NewString()[:6], map[string]int{sku: 1}, "pm_ok") }()
+		go func() {
+			defer wg.Done()
+			ids[i] = s.checkoutCart("racer-"+uuid.NewString()[:6], map[string]int{sku: 1}, "pm_ok")
+		}()
 	}
 	wg.Wait()
 	confirmed, outOfStock := 0, 0
