@@ -3,7 +3,7 @@
 # Azurite via npm ci, Go modules at the versions in go.sum).
 
 SHELL := /bin/bash
-MODULES := shared prism-api domain-service readmodel-updater stream-service deploy
+MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy
 SERVICES := prism-api domain-service readmodel-updater stream-service
 PKGS := github.com/prism-es/prism/...
 GO ?= go

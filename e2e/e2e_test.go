@@ -1,0 +1,64 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/prism-es/prism/e2e/stack"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
+	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/storage"
+)
+
+// startStack starts a whole stack for one test and stops it afterwards,
+// printing the tail of every log if the test failed.
+func startStack(t *testing.T, opts stack.Options) *stack.Stack {
+	t.Helper()
+	s, err := stack.Start(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, s)
+		}
+		s.Stop()
+		_ = os.RemoveAll(s.Logs)
+	})
+	return s
+}
+
+func dumpLogs(t *testing.T, s *stack.Stack) {
+	entries, _ := os.ReadDir(s.Logs)
+	for _, e := range entries {
+		b, _ := os.ReadFile(s.Logs + "/" + e.Name())
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		t.Logf("--- %s (last %d lines)\n%s", e.Name(), len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// events loads a stream straight from the event store.
+func events(t *testing.T, s *stack.Stack, stream string) []envelope.Event {
+	t.Helper()
+	acc, err := storage.Connect(s.Env.ConnString)
+	require.NoError(t, err)
+	evs, err := eventstore.NewTableStore(acc, "events", eventcatalog.Upcasters()).Load(context.Background(), stream, 1)
+	require.NoError(t, err)
+	return evs
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func sku(prefix string) string { return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()) }

@@ -1,0 +1,348 @@
+// Package stack runs the whole Prism stack for end-to-end tests, chaos
+// tests and benchmarks: it builds the four service binaries, starts a
+// private Azurite and redis-server (shared/testenv), then the services as
+// real processes on free ports, and can kill, restart and scale them.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prism-es/prism/shared/testenv"
+)
+
+// Services are the four binaries, by the name of their cmd directory.
+var Services = []string{"prism-api", "domain-service", "readmodel-updater", "stream-service"}
+
+// Options shape a stack.
+type Options struct {
+	// Replicas is the number of domain-service processes (default 2).
+	Replicas int
+	// Env is added to every service's environment.
+	Env map[string]string
+	// ServiceEnv is added to one service's environment, by service name.
+	ServiceEnv map[string]map[string]string
+}
+
+// Stack is a running stack.
+type Stack struct {
+	// Env is the private Azurite and Redis.
+	Env *testenv.Env
+	// API, Streams and Updater are base URLs (http://127.0.0.1:port).
+	API, Streams, Updater string
+	// Logs is the directory holding each process's log.
+	Logs string
+
+	opts  Options
+	bin   string
+	mu    sync.Mutex
+	procs map[string]*Process
+}
+
+// Process is one service process.
+type Process struct {
+	Name    string
+	Service string
+	Port    int
+	LogPath string
+	env     []string
+	bin     string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Build compiles the service binaries once per process and returns their directory.
+func Build() (string, error) {
+	buildOnce.Do(func() {
+		root, err := RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildDir, buildErr = os.MkdirTemp("", "prism-bin-")
+		if buildErr != nil {
+			return
+		}
+		for _, s := range Services {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, s), "./"+s+"/cmd/"+s)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build %s: %v\n%s", s, err, out)
+				return
+			}
+		}
+	})
+	return buildDir, buildErr
+}
+
+// RepoRoot finds the directory holding go.work.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.work not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Start builds (once), starts Azurite, Redis and every service, and waits
+// until all of them are ready.
+func Start(opts Options) (*Stack, error) {
+	if opts.Replicas <= 0 {
+		opts.Replicas = 2
+	}
+	bin, err := Build()
+	if err != nil {
+		return nil, err
+	}
+	env, err := testenv.Start()
+	if err != nil {
+		return nil, err
+	}
+	logs, err := os.MkdirTemp("", "prism-stack-logs-")
+	if err != nil {
+		env.Stop()
+		return nil, err
+	}
+	s := &Stack{Env: env, Logs: logs, opts: opts, bin: bin, procs: map[string]*Process{}}
+	ports := map[string]int{}
+	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater"} {
+		if ports[svc], err = testenv.FreePort(); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	s.API = fmt.Sprintf("http://127.0.0.1:%d", ports["prism-api"])
+	s.Streams = fmt.Sprintf("http://127.0.0.1:%d", ports["stream-service"])
+	s.Updater = fmt.Sprintf("http://127.0.0.1:%d", ports["readmodel-updater"])
+	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater"} {
+		if _, err := s.add(svc, svc, ports[svc]); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	for i := range opts.Replicas {
+		if _, err := s.AddReplica(fmt.Sprintf("domain-%d", i+1)); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	if err := s.WaitReady(60 * time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// AddReplica starts one more domain-service process.
+func (s *Stack) AddReplica(name string) (*Process, error) {
+	port, err := testenv.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.add(name, "domain-service", port)
+	if err != nil {
+		return nil, err
+	}
+	return p, waitReady(p.URL(), 60*time.Second)
+}
+
+func (s *Stack) add(name, service string, port int) (*Process, error) {
+	p := &Process{Name: name, Service: service, Port: port, LogPath: filepath.Join(s.Logs, name+".log"), bin: filepath.Join(s.bin, service)}
+	vars := map[string]string{
+		"AZURE_STORAGE_CONNECTION_STRING": s.Env.ConnString,
+		"REDIS_URL":                       s.Env.RedisURL,
+		"PRISM_HTTP_ADDR":                 fmt.Sprintf("127.0.0.1:%d", port),
+		"PRISM_DEV_MODE":                  "true",
+		"PRISM_LOG_LEVEL":                 "info",
+		"PRISM_STREAMS_URL":               s.Streams,
+	}
+	for k, v := range s.opts.Env {
+		vars[k] = v
+	}
+	for k, v := range s.opts.ServiceEnv[service] {
+		vars[k] = v
+	}
+	p.env = os.Environ()
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p.env = append(p.env, k+"="+vars[k])
+	}
+	if err := p.Start(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.procs[name] = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Process returns a process by name ("prism-api", "domain-1", …).
+func (s *Stack) Process(name string) *Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procs[name]
+}
+
+// Replicas returns the domain-service processes.
+func (s *Stack) Replicas() []*Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Process
+	for _, p := range s.procs {
+		if p.Service == "domain-service" {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// WaitReady waits until every process's /readyz answers 200.
+func (s *Stack) WaitReady(timeout time.Duration) error {
+	s.mu.Lock()
+	procs := make([]*Process, 0, len(s.procs))
+	for _, p := range s.procs {
+		procs = append(procs, p)
+	}
+	s.mu.Unlock()
+	for _, p := range procs {
+		if err := waitReady(p.URL(), timeout); err != nil {
+			return fmt.Errorf("%s: %w (log: %s)", p.Name, err, p.LogPath)
+		}
+	}
+	return nil
+}
+
+// Stop terminates every service, then Azurite and Redis.
+func (s *Stack) Stop() {
+	s.mu.Lock()
+	procs := s.procs
+	s.procs = map[string]*Process{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Terminate(10 * time.Second) }()
+	}
+	wg.Wait()
+	if s.Env != nil {
+		s.Env.Stop()
+	}
+}
+
+// URL is the process's base URL.
+func (p *Process) URL() string { return "http://127.0.0.1:" + strconv.Itoa(p.Port) }
+
+// Start (re)starts the process, appending to its log.
+func (p *Process) Start() error {
+	logf, err := os.OpenFile(p.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p.bin)
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	p.cmd = cmd
+	p.exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(p.exited) }()
+	return nil
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (p *Process) Kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.exited
+}
+
+// Terminate sends SIGTERM and waits up to grace before killing.
+func (p *Process) Terminate(grace time.Duration) {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(grace):
+		p.Kill()
+	}
+}
+
+// Restart kills the process and starts it again, waiting until it is ready.
+func (p *Process) Restart() error {
+	p.Kill()
+	if err := p.Start(); err != nil {
+		return err
+	}
+	return waitReady(p.URL(), 60*time.Second)
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+func waitReady(base string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Errorf("/readyz answered %d", res.StatusCode)
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready after %s: %v", timeout, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
