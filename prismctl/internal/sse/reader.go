@@ -149,23 +149,28 @@ func isDigits(s string) bool {
 
 // lineSplitter splits on LF, CRLF or a lone CR. A CR ends its line at once
 // (a live stream must not wait for the next byte); an LF right after it is
-// skipped.
+// skipped. It never returns a nil token with data left over, because the
+// Scanner would then block reading more before looking at that data.
 func lineSplitter() bufio.SplitFunc {
 	skipLF := false
 	return func(data []byte, atEOF bool) (int, []byte, error) {
-		if skipLF && len(data) > 0 {
+		off := 0
+		if skipLF && len(data) > 0 && data[0] == '\n' {
+			off = 1
+		}
+		rest := data[off:]
+		if i := bytes.IndexAny(rest, "\r\n"); i >= 0 {
+			skipLF = rest[i] == '\r'
+			return off + i + 1, rest[:i], nil
+		}
+		if atEOF {
 			skipLF = false
-			if data[0] == '\n' {
-				return 1, nil, nil
+			if len(rest) > 0 {
+				return len(data), rest, nil
 			}
+			return len(data), nil, nil
 		}
-		if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
-			skipLF = data[i] == '\r'
-			return i + 1, data[:i], nil
-		}
-		if atEOF && len(data) > 0 {
-			return len(data), data, nil
-		}
+		// Need more data; keep skipLF (and the LF) for the next call.
 		return 0, nil, nil
 	}
 }

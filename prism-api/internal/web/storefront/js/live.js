@@ -1,0 +1,167 @@
+// Live updates from stream-service (another origin) over EventSource, and the
+// connection indicator.
+//
+// The browser reconnects an EventSource by itself after a network error and
+// sends Last-Event-ID, so the service replays what was missed. It does NOT
+// reconnect after an HTTP error (401, 404, 503 while the service shuts down)
+// or a CORS failure: then the stream is reopened here with a growing delay,
+// passing the last id as ?lastEventId= (EventSource cannot set headers).
+// A `reset` event, or reconnecting before any event had an id, means what
+// was missed cannot be replayed: the stream's owner refetches its state.
+
+/** State of one stream or of all of them together. */
+export const State = {
+  connecting: 'connecting',
+  connected: 'connected',
+  reconnecting: 'reconnecting',
+  resumed: 'resumed',
+  offline: 'offline',
+};
+
+const RESUMED_FOR_MS = 4000;
+const MAX_BACKOFF_MS = 30000;
+
+const streams = new Set();
+const listeners = new Set();
+
+/** onStateChange calls fn(state) whenever the overall state changes. */
+export function onStateChange(fn) {
+  listeners.add(fn);
+  fn(overall());
+}
+
+/** overall sums up every open stream: the worst state wins. */
+export function overall() {
+  if (!navigator.onLine) return State.offline;
+  const states = [...streams].map((s) => s.state);
+  if (states.length === 0) return State.connecting;
+  for (const s of [State.reconnecting, State.connecting, State.resumed]) {
+    if (states.includes(s)) return s;
+  }
+  return State.connected;
+}
+
+let last = '';
+function notify() {
+  const now = overall();
+  if (now === last) return;
+  last = now;
+  for (const fn of listeners) fn(now);
+}
+window.addEventListener('online', notify);
+window.addEventListener('offline', notify);
+
+/**
+ * LiveStream is one SSE stream. url() builds its URL (so a new token is used
+ * when it is reopened); handlers maps event types to fn(data, event);
+ * refetch() is called when the stream cannot say what was missed.
+ */
+export class LiveStream {
+  constructor(name, url, handlers, refetch) {
+    this.name = name;
+    this.url = url;
+    this.handlers = handlers;
+    this.refetch = refetch;
+    this.state = State.connecting;
+    this.lastId = '';
+    this.es = null;
+    this.opened = false; // opened at least once
+    this.failures = 0;
+    this.timer = 0;
+    this.resumedTimer = 0;
+  }
+
+  /** open connects; the stream counts in the indicator until close(). */
+  open() {
+    streams.add(this);
+    this.connect(false);
+    return this;
+  }
+
+  connect(manual) {
+    clearTimeout(this.timer);
+    let url;
+    try {
+      url = new URL(this.url());
+    } catch {
+      this.setState(State.reconnecting);
+      return;
+    }
+    if (manual && this.lastId) url.searchParams.set('lastEventId', this.lastId);
+    const es = new EventSource(url.toString());
+    this.es = es;
+    es.onopen = () => {
+      if (this.es !== es) return;
+      const reconnected = this.opened;
+      this.opened = true;
+      this.failures = 0;
+      if (!reconnected) {
+        this.setState(State.connected);
+        return;
+      }
+      // Back after a drop: with an id the service replays what was missed;
+      // without one it cannot, so refetch.
+      this.setState(State.resumed);
+      clearTimeout(this.resumedTimer);
+      this.resumedTimer = setTimeout(() => this.state === State.resumed && this.setState(State.connected), RESUMED_FOR_MS);
+      if (!this.lastId) this.refetch?.('reconnected without a position');
+    };
+    es.onerror = () => {
+      if (this.es !== es) return;
+      if (es.readyState === EventSource.CLOSED) {
+        // An HTTP error or a CORS failure: the browser gives up; retry here.
+        es.close();
+        this.failures++;
+        const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures - 1, 5)) * (0.75 + Math.random() / 2);
+        this.timer = setTimeout(() => this.connect(true), delay);
+      }
+      this.setState(this.opened ? State.reconnecting : State.connecting);
+    };
+    for (const [type, fn] of Object.entries(this.handlers)) {
+      es.addEventListener(type, (ev) => this.dispatch(es, ev, fn));
+    }
+    es.addEventListener('reset', (ev) => {
+      if (this.es !== es) return;
+      if (ev.lastEventId) this.lastId = ev.lastEventId;
+      this.refetch?.('reset');
+    });
+  }
+
+  dispatch(es, ev, fn) {
+    if (this.es !== es) return;
+    if (ev.lastEventId) this.lastId = ev.lastEventId;
+    let data = null;
+    try {
+      data = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    try {
+      fn(data, ev);
+    } catch (e) {
+      console.error(`${this.name}: handling ${ev.type}`, e);
+    }
+  }
+
+  setState(s) {
+    this.state = s;
+    notify();
+  }
+
+  /** close disconnects for good. */
+  close() {
+    clearTimeout(this.timer);
+    clearTimeout(this.resumedTimer);
+    if (this.es) this.es.close();
+    this.es = null;
+    streams.delete(this);
+    notify();
+  }
+}
+
+/** streamUrl joins the streams base URL, a path and query parameters. */
+export function streamUrl(base, path, params = {}) {
+  const u = new URL(base.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(params)) if (v) u.searchParams.set(k, v);
+  return u.toString();
+}
