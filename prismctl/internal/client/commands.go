@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // IdempotencyHeader is the header every command carries.
@@ -75,7 +76,7 @@ func (c *Client) Send(ctx context.Context, cmd Command) (Accepted, error) {
 }
 
 // MaxRetryAfter is the default cap on a Retry-After wait.
-const MaxRetryAfter = 5e9 // 5 s
+const MaxRetryAfter = 5 * time.Second
 
 // CreateCart creates a cart; cartID "" lets the API choose the id.
 func CreateCart(cartID string) Command {
