@@ -9,7 +9,7 @@ PKGS := github.com/prism-es/prism/...
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: up test deps build vet fmt-check modules-check ci clean help catalog
+.PHONY: up test deps build vet fmt-check modules-check ci clean help catalog bench chaos
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,3 +52,9 @@ clean: ## Remove binaries and local stack data.
 
 catalog: ## Regenerate docs/events.md from the event schemas in shared/eventcatalog/schemas.
 	$(GO) run ./shared/eventcatalog/cmd/eventsdoc > docs/events.md
+
+bench: deps ## Measure throughput, latency, rehydration, scaling and SSE fan-out on a private stack (BENCH_FLAGS="--json" etc.).
+	$(GO) run ./e2e/cmd/prism-bench $(BENCH_FLAGS)
+
+chaos: deps ## The chaos suite at full size: kills, restarts, races, hostile input (a smaller run is part of make test).
+	PRISM_CHAOS=full $(GO) test -count=1 -timeout 30m -v -run 'Test(HotCart|ReplicaKilled|OneKey|RedisAndAzurite|Hostile|SSEResume|Poison)' github.com/prism-es/prism/e2e/...

@@ -259,6 +259,25 @@ func (s *Stack) Stop() {
 	}
 }
 
+// Pid is the process id (0 when it is not running).
+func (p *Process) Pid() int {
+	if p.cmd == nil || p.cmd.Process == nil || p.Exited() {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// StopReplica terminates a domain-service process gracefully and forgets it.
+func (s *Stack) StopReplica(name string) {
+	s.mu.Lock()
+	p := s.procs[name]
+	delete(s.procs, name)
+	s.mu.Unlock()
+	if p != nil {
+		p.Terminate(30 * time.Second)
+	}
+}
+
 // URL is the process's base URL.
 func (p *Process) URL() string { return "http://127.0.0.1:" + strconv.Itoa(p.Port) }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/prism-es/prism/prism-api/internal/commands"
 	"github.com/prism-es/prism/prism-api/internal/queries"
 	"github.com/prism-es/prism/prism-api/internal/web"
+	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
@@ -40,11 +41,21 @@ func main() {
 type settings struct {
 	config.Common
 	Auth auth.Settings
+	// StreamsURL is stream-service's base URL as browsers reach it, for the
+	// storefront (PRISM_STREAMS_URL).
+	StreamsURL string
 }
 
 func load() (settings, error) {
 	r := config.FromEnv()
-	s := settings{Common: config.LoadCommon(r, "prism-api", 8080), Auth: auth.LoadSettings(r)}
+	s := settings{
+		Common:     config.LoadCommon(r, "prism-api", 8080),
+		Auth:       auth.LoadSettings(r),
+		StreamsURL: r.String("PRISM_STREAMS_URL", storefront.DefaultStreamsURL),
+	}
+	if err := storefront.CheckStreamsURL(s.StreamsURL); err != nil {
+		r.Fail("PRISM_STREAMS_URL=%q: %v", s.StreamsURL, err)
+	}
 	return s, r.Err()
 }
 
@@ -80,7 +91,8 @@ func run(ctx context.Context) error {
 			Catalog: readmodel.NewCatalog(deps.Account, 0),
 			Wakeups: wakeups,
 		},
-		Checks: deps.Checks(),
+		Checks:     deps.Checks(),
+		StreamsURL: cfg.StreamsURL,
 	})
 	l, err := httpapi.Listen(cfg.HTTPAddr)
 	if err != nil {
@@ -94,6 +106,6 @@ func run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode)
+	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode, "streamsUrl", cfg.StreamsURL)
 	return httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, nil)
 }

@@ -1,5 +1,6 @@
 // Package web assembles prism-api's HTTP surface: middleware, the command
-// and query routes, auth, operations endpoints and the OpenAPI document.
+// and query routes, auth, operations endpoints, the OpenAPI document and
+// the storefront (the single-page app at /).
 package web
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/prism-api/internal/commands"
 	"github.com/prism-es/prism/prism-api/internal/queries"
+	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	kitauth "github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/httpapi"
 )
@@ -22,6 +24,9 @@ type Deps struct {
 	Commands *commands.Service
 	Queries  *queries.Service
 	Checks   map[string]httpapi.Check
+	// StreamsURL is stream-service's base URL as browsers reach it, for the
+	// storefront ("" means storefront.DefaultStreamsURL).
+	StreamsURL string
 }
 
 // NewRouter returns the router (without the outer middleware; see Handler).
@@ -41,6 +46,13 @@ func NewRouter(d Deps) *mux.Router {
 	if d.DevMode {
 		r.Handle("/api/dev/token", auth.DevToken(d.Keys)).Methods(http.MethodPost)
 	}
+
+	// The storefront: pages and assets for browsers, not API routes (they
+	// are not in openapi.json).
+	sf := storefront.New(storefront.Config{StreamsURL: d.StreamsURL, DevMode: d.DevMode})
+	r.Handle(storefront.IndexPath, sf).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(storefront.ConfigPath, sf).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix(storefront.AssetsPrefix).Handler(sf).Methods(http.MethodGet, http.MethodHead)
 
 	q := d.Queries
 	// Public reads, before the authenticated /api subrouter.

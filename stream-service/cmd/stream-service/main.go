@@ -34,14 +34,22 @@ type settings struct {
 	config.Common
 	Auth auth.Settings
 	SSE  streams.Config
+	// CORSOrigins may read the streams from a browser (PRISM_CORS_ORIGINS).
+	CORSOrigins []string
 }
 
 func load() (settings, error) {
 	r := config.FromEnv()
 	s := settings{
-		Common: config.LoadCommon(r, "stream-service", 8081),
-		Auth:   auth.LoadSettings(r),
-		SSE:    streams.LoadConfig(r),
+		Common:      config.LoadCommon(r, "stream-service", 8081),
+		Auth:        auth.LoadSettings(r),
+		SSE:         streams.LoadConfig(r),
+		CORSOrigins: r.List("PRISM_CORS_ORIGINS", streams.DefaultCORSOrigins),
+	}
+	for _, o := range s.CORSOrigins {
+		if err := streams.CheckOrigin(o); err != nil {
+			r.Fail("PRISM_CORS_ORIGINS: %q: %v", o, err)
+		}
 	}
 	return s, r.Err()
 }
@@ -66,7 +74,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	hub := streams.NewHub(deps.Redis, cfg.SSE)
-	handler := streams.Handler(streams.Deps{Hub: hub, Keys: cfg.Auth.Keys, Owners: owners, Checks: deps.Checks()})
+	handler := streams.Handler(streams.Deps{Hub: hub, Keys: cfg.Auth.Keys, Owners: owners, Checks: deps.Checks(), CORSOrigins: cfg.CORSOrigins})
 
 	l, err := httpapi.Listen(cfg.HTTPAddr)
 	if err != nil {
@@ -81,7 +89,7 @@ func run(ctx context.Context) error {
 		MaxHeaderBytes: 64 << 10,
 	}
 	deps.Log.Info("stream-service started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode,
-		"clientBuffer", cfg.SSE.ClientBuffer, "heartbeat", cfg.SSE.Heartbeat.String(), "resync", cfg.SSE.Resync.String())
+		"corsOrigins", cfg.CORSOrigins, "clientBuffer", cfg.SSE.ClientBuffer, "heartbeat", cfg.SSE.Heartbeat.String(), "resync", cfg.SSE.Resync.String())
 	err = httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, func() {
 		// Close the streams first: a connected client keeps Shutdown waiting.
 		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -19,11 +19,14 @@ type Deps struct {
 	Owners *Owners
 	// Checks are the readiness checks of /readyz.
 	Checks map[string]httpapi.Check
+	// CORSOrigins are the browser origins whose pages may read the streams
+	// (the storefront's; PRISM_CORS_ORIGINS). None: same-origin only.
+	CORSOrigins []string
 }
 
 // Handler returns stream-service's HTTP surface: the stream routes and
-// /healthz, /readyz, /metrics, behind correlation ids, panic recovery and
-// metrics (labelled by route template).
+// /healthz, /readyz, /metrics, behind correlation ids, panic recovery,
+// metrics (labelled by route template) and CORS for d.CORSOrigins.
 func Handler(d Deps) http.Handler {
 	rt := routes{Deps: d}
 	mux := http.NewServeMux()
@@ -33,7 +36,7 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("/streams/me", getOnly(rt.user(http.HandlerFunc(rt.me))))
 	mux.Handle("/streams/products", getOnly(http.HandlerFunc(rt.products)))
 	mux.Handle("/", httpapi.NotFoundHandler())
-	return httpapi.Correlate(httpapi.Recover(httpapi.Instrument(httpapi.PatternRoute)(mux)))
+	return httpapi.Correlate(httpapi.Recover(httpapi.Instrument(httpapi.PatternRoute)(cors(d.CORSOrigins, mux))))
 }
 
 type routes struct{ Deps }

@@ -1,0 +1,117 @@
+// Command prism-bench measures Prism on this machine, in one run, on a
+// private stack it starts itself: the raw capacity of the local Azurite, the
+// pipeline's sustained commands/s and storage round trips per command,
+// POST→SSE latency at full and half load, rehydration with 10 vs 10,000
+// events (snapshot or not), throughput with 1, 2 and 3 domain-service
+// replicas, and SSE fan-out to 1,000 clients. It prints progress while it
+// runs, a summary table at the end, and JSON with --json.
+//
+//	go run ./e2e/cmd/prism-bench [--duration 10s] [--users 32] [--clients 1000] [--json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prism-es/prism/e2e/stack"
+)
+
+// Settings are the bench's knobs.
+type Settings struct {
+	Duration    time.Duration
+	Users       int
+	Concurrency int
+	Clients     int
+	Events      int
+	JSON        bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var s Settings
+	flag.DurationVar(&s.Duration, "duration", 10*time.Second, "how long each load phase runs")
+	flag.IntVar(&s.Users, "users", 32, "virtual users (each with its own cart and SSE connection) at full load")
+	flag.IntVar(&s.Concurrency, "concurrency", 32, "concurrency of the raw storage measurement")
+	flag.IntVar(&s.Clients, "clients", 1000, "SSE clients in the fan-out phase")
+	flag.IntVar(&s.Events, "events", 10000, "events in the long aggregate of the rehydration phase")
+	flag.BoolVar(&s.JSON, "json", false, "print the results as JSON (progress still goes to stderr)")
+	flag.Parse()
+	if err := run(ctx, s); err != nil {
+		fmt.Fprintln(os.Stderr, "prism-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func run(ctx context.Context, s Settings) error {
+	raiseFileLimit()
+	started := time.Now()
+	progress("starting a private stack (Azurite, redis-server, 4 services, 3 domain-service replicas)…")
+	st, err := stack.Start(stack.Options{Replicas: 3, Env: map[string]string{"PRISM_LOG_LEVEL": "warn"}})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	r := &Results{Date: started.UTC().Format(time.RFC3339), Settings: s, Machine: machine()}
+
+	progress("raw storage capacity at concurrency %d for %s…", s.Concurrency, s.Duration)
+	if r.Raw, err = measureRaw(ctx, st, s); err != nil {
+		return fmt.Errorf("raw: %w", err)
+	}
+	progress("  table inserts %.0f/s, queue send+receive+delete %.0f msg/s (%.0f storage requests/s)", r.Raw.TableInsertsPerSec, r.Raw.QueueMessagesPerSec, r.Raw.RequestsPerSec)
+
+	progress("pipeline: %d users for %s (full load), then half the rate…", s.Users, s.Duration)
+	if r.Pipeline, err = measurePipeline(ctx, st, s); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	progress("  %.1f commands/s, %.2f storage round trips per command, p50 %.1f ms p99 %.1f ms (half load p50 %.1f ms p99 %.1f ms)",
+		r.Pipeline.CommandsPerSec, r.Pipeline.RoundTripsPerCommand, r.Pipeline.Full.P50, r.Pipeline.Full.P99, r.Pipeline.Half.P50, r.Pipeline.Half.P99)
+
+	progress("rehydration: 10 vs %d events, snapshots on and off…", s.Events)
+	if r.Rehydration, err = measureRehydration(ctx, st, s); err != nil {
+		return fmt.Errorf("rehydration: %w", err)
+	}
+	progress("  10 events %.1f ms, %d without snapshot %.1f ms, with snapshot %.1f ms", r.Rehydration.Short, s.Events, r.Rehydration.LongNoSnapshot, r.Rehydration.LongSnapshot)
+
+	progress("scaling: the same load with 1, 2 and 3 domain-service replicas…")
+	if r.Scaling, err = measureScaling(ctx, st, s); err != nil {
+		return fmt.Errorf("scaling: %w", err)
+	}
+	for _, p := range r.Scaling {
+		progress("  %d replicas: %.1f commands/s", p.Replicas, p.CommandsPerSec)
+	}
+
+	progress("SSE fan-out: %d clients on one stream-service…", s.Clients)
+	if r.Fanout, err = measureFanout(ctx, st, s); err != nil {
+		return fmt.Errorf("fan-out: %w", err)
+	}
+	progress("  delivered %d/%d, p50 %.1f ms p99 %.1f ms, stream-service RSS %.1f MiB", r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB)
+
+	r.finish()
+	r.Elapsed = time.Since(started).Round(time.Second).String()
+	if s.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	r.print(os.Stdout)
+	return nil
+}
+
+func raiseFileLimit() {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+}

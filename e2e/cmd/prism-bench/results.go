@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Latency summarises delivery times in milliseconds.
+type Latency struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50Ms"`
+	P95   float64 `json:"p95Ms"`
+	P99   float64 `json:"p99Ms"`
+	Max   float64 `json:"maxMs"`
+}
+
+func summarise(ds []time.Duration) Latency {
+	if len(ds) == 0 {
+		return Latency{}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	at := func(p float64) float64 {
+		i := int(p * float64(len(ds)))
+		if i >= len(ds) {
+			i = len(ds) - 1
+		}
+		return float64(ds[i].Microseconds()) / 1000
+	}
+	return Latency{Count: len(ds), P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: float64(ds[len(ds)-1].Microseconds()) / 1000}
+}
+
+// Raw is the storage emulator's capacity without Prism.
+type Raw struct {
+	TableInsertsPerSec  float64 `json:"tableInsertsPerSec"`
+	QueueMessagesPerSec float64 `json:"queueMessagesPerSec"`
+	// RequestsPerSec is storage requests per second over both measurements
+	// (an insert is one request; a message is three: send, receive, delete).
+	RequestsPerSec float64 `json:"requestsPerSec"`
+}
+
+// Pipeline is the whole system under load.
+type Pipeline struct {
+	Commands             int     `json:"commands"`
+	CommandsPerSec       float64 `json:"commandsPerSec"`
+	RoundTripsPerCommand float64 `json:"storageRoundTripsPerCommand"`
+	Full                 Latency `json:"postToSseFullLoad"`
+	HalfRatePerSec       float64 `json:"halfLoadCommandsPerSec"`
+	Half                 Latency `json:"postToSseHalfLoad"`
+	Errors               int     `json:"errors"`
+}
+
+// Rehydration is the time of one command on a cold aggregate, in ms.
+type Rehydration struct {
+	Short          float64 `json:"tenEventsMs"`
+	LongNoSnapshot float64 `json:"longNoSnapshotMs"`
+	LongSnapshot   float64 `json:"longWithSnapshotMs"`
+	Events         int     `json:"longEvents"`
+}
+
+// ScalePoint is throughput at a replica count.
+type ScalePoint struct {
+	Replicas       int     `json:"replicas"`
+	CommandsPerSec float64 `json:"commandsPerSec"`
+}
+
+// Fanout is SSE delivery to many clients.
+type Fanout struct {
+	Clients   int     `json:"clients"`
+	Events    int     `json:"events"`
+	Expected  int     `json:"expectedDeliveries"`
+	Delivered int     `json:"delivered"`
+	Latency   Latency `json:"latency"`
+	RSSMiB    float64 `json:"streamServiceRssMiB"`
+	HeapMiB   float64 `json:"streamServiceHeapMiB"`
+}
+
+// Target is one design target and how the run compares.
+type Target struct {
+	Name   string `json:"name"`
+	Want   string `json:"want"`
+	Got    string `json:"got"`
+	Met    bool   `json:"met"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Results is everything one run measured.
+type Results struct {
+	Date        string       `json:"date"`
+	Machine     string       `json:"machine"`
+	Elapsed     string       `json:"elapsed"`
+	Settings    Settings     `json:"settings"`
+	Raw         Raw          `json:"raw"`
+	Pipeline    Pipeline     `json:"pipeline"`
+	Ceiling     float64      `json:"ceilingCommandsPerSec"`
+	Ratio       float64      `json:"pipelineToCeilingRatio"`
+	Rehydration Rehydration  `json:"rehydration"`
+	Scaling     []ScalePoint `json:"scaling"`
+	Fanout      Fanout       `json:"fanout"`
+	Targets     []Target     `json:"targets"`
+}
+
+func (r *Results) finish() {
+	if r.Pipeline.RoundTripsPerCommand > 0 {
+		r.Ceiling = r.Raw.RequestsPerSec / r.Pipeline.RoundTripsPerCommand
+	}
+	if r.Ceiling > 0 {
+		r.Ratio = r.Pipeline.CommandsPerSec / r.Ceiling
+	}
+	add := func(name, want, got string, met bool) {
+		r.Targets = append(r.Targets, Target{Name: name, Want: want, Got: got, Met: met})
+	}
+	add("pipeline ÷ raw-storage ceiling", "≥ 0.70", fmt.Sprintf("%.2f", r.Ratio), r.Ratio >= 0.7)
+	add("storage round trips per command", "≤ 7", fmt.Sprintf("%.2f", r.Pipeline.RoundTripsPerCommand), r.Pipeline.RoundTripsPerCommand <= 7)
+	add("POST→SSE p50 at half load", "≤ 30 ms", fmt.Sprintf("%.1f ms", r.Pipeline.Half.P50), r.Pipeline.Half.P50 <= 30)
+	add("POST→SSE p99 at half load", "≤ 100 ms", fmt.Sprintf("%.1f ms", r.Pipeline.Half.P99), r.Pipeline.Half.P99 <= 100)
+	ratio := 0.0
+	if r.Rehydration.Short > 0 {
+		ratio = r.Rehydration.LongSnapshot / r.Rehydration.Short
+	}
+	add(fmt.Sprintf("%d-event aggregate ÷ 10-event (snapshots on)", r.Rehydration.Events), "≤ 2×", fmt.Sprintf("%.2f×", ratio), ratio > 0 && ratio <= 2)
+	if len(r.Scaling) >= 2 {
+		first, last := r.Scaling[0], r.Scaling[len(r.Scaling)-1]
+		add("throughput 1 → 3 replicas", "no loss", fmt.Sprintf("%.1f → %.1f cmd/s", first.CommandsPerSec, last.CommandsPerSec), last.CommandsPerSec >= 0.95*first.CommandsPerSec)
+	}
+}
+
+func (r *Results) print(w io.Writer) {
+	fmt.Fprintf(w, "\nPrism bench — %s on %s (%s)\n\n", r.Date, r.Machine, r.Elapsed)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
+	row("measurement", "figure")
+	row("-----------", "------")
+	row("raw table inserts", fmt.Sprintf("%.0f /s (concurrency %d)", r.Raw.TableInsertsPerSec, r.Settings.Concurrency))
+	row("raw queue send+receive+delete", fmt.Sprintf("%.0f msg/s", r.Raw.QueueMessagesPerSec))
+	row("raw storage requests", fmt.Sprintf("%.0f /s", r.Raw.RequestsPerSec))
+	row("pipeline (full load)", fmt.Sprintf("%.1f commands/s (%d users, %d commands, %d errors)", r.Pipeline.CommandsPerSec, r.Settings.Users, r.Pipeline.Commands, r.Pipeline.Errors))
+	row("storage round trips per command", fmt.Sprintf("%.2f", r.Pipeline.RoundTripsPerCommand))
+	row("ceiling = raw requests/s ÷ round trips", fmt.Sprintf("%.1f commands/s", r.Ceiling))
+	row("pipeline ÷ ceiling", fmt.Sprintf("%.2f", r.Ratio))
+	row("POST→SSE at full load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms", r.Pipeline.Full.P50, r.Pipeline.Full.P95, r.Pipeline.Full.P99))
+	row("POST→SSE at half load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms (%.1f commands/s)", r.Pipeline.Half.P50, r.Pipeline.Half.P95, r.Pipeline.Half.P99, r.Pipeline.HalfRatePerSec))
+	row("one command, 10 events", fmt.Sprintf("%.1f ms", r.Rehydration.Short))
+	row(fmt.Sprintf("one command, %d events, no snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongNoSnapshot))
+	row(fmt.Sprintf("one command, %d events, snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongSnapshot))
+	for _, p := range r.Scaling {
+		row(fmt.Sprintf("%d domain-service replica(s)", p.Replicas), fmt.Sprintf("%.1f commands/s", p.CommandsPerSec))
+	}
+	row(fmt.Sprintf("SSE fan-out, %d clients", r.Fanout.Clients), fmt.Sprintf("%d/%d delivered, p50 %.1f p99 %.1f ms, RSS %.1f MiB (heap %.1f MiB)",
+		r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB, r.Fanout.HeapMiB))
+	tw.Flush()
+	fmt.Fprintln(w, "\ntarget\twant\tgot\tmet")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range r.Targets {
+		met := "yes"
+		if !t.Met {
+			met = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Want, t.Got, met)
+	}
+	tw.Flush()
+}
+
+func machine() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s, %d CPUs, %s/%s, %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
