@@ -149,6 +149,64 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 // EventQueue names the queue of an event subscriber ("readmodel" → "events-readmodel").
 func EventQueue(subscriber string) string { return "events-" + subscriber }
 
-// Subscribers are the event subscribers of the whole system; each has its
-// own queue because Storage Queues do not fan out.
-var Subscribers = []string{"readmodel", "saga", "notifications"}
+// Subscription is an event subscriber and the events it wants. Storage
+// Queues neither fan out nor filter, so domain-service sends each event to
+// the queue of every subscriber that wants it, and to no other.
+type Subscription struct {
+	// Name names the subscriber; its queue is EventQueue(Name).
+	Name string
+	// AggregateTypes it wants every event of.
+	AggregateTypes []string
+	// EventTypes it wants besides those.
+	EventTypes []string
+}
+
+// Wants reports whether the subscriber wants events of this aggregate and
+// event type. A subscription listing nothing wants everything.
+func (s Subscription) Wants(aggregateType, eventType string) bool {
+	if len(s.AggregateTypes) == 0 && len(s.EventTypes) == 0 {
+		return true
+	}
+	for _, a := range s.AggregateTypes {
+		if a == aggregateType {
+			return true
+		}
+	}
+	for _, e := range s.EventTypes {
+		if e == eventType {
+			return true
+		}
+	}
+	return false
+}
+
+// Subscriptions are the system's event subscribers. Each subscriber keeps a
+// test that its list matches what it handles.
+var Subscriptions = []Subscription{
+	{Name: "readmodel", AggregateTypes: []string{"cart", "product", "order"}},
+	{Name: "saga", EventTypes: []string{
+		"OrderPlaced", "OrderStockReserved", "OrderPaid", "OrderConfirmed", "OrderCancelled", "OrderShipped",
+		"StockReserved", "StockReservationFailed", "PaymentCharged", "PaymentDeclined", "PaymentRefunded",
+	}},
+	{Name: "notifications", EventTypes: []string{"OrderConfirmed", "OrderCancelled", "OrderShipped", "OrderDelivered"}},
+}
+
+// Subscribers are the names of Subscriptions.
+var Subscribers = func() []string {
+	out := make([]string, len(Subscriptions))
+	for i, s := range Subscriptions {
+		out[i] = s.Name
+	}
+	return out
+}()
+
+// SubscriptionNamed returns the known subscription of that name, or one
+// that wants every event for a name nobody declared.
+func SubscriptionNamed(name string) Subscription {
+	for _, s := range Subscriptions {
+		if s.Name == name {
+			return s
+		}
+	}
+	return Subscription{Name: name}
+}

@@ -91,9 +91,9 @@ func run(ctx context.Context) error {
 
 	waker := nudge.New(deps.Redis)
 	commands := queue.Open(deps.Account, cfg.CommandsQueue, waker)
-	var subscribers []queue.Sender
+	var subscribers []handling.Subscriber
 	for _, s := range cfg.Subscribers {
-		subscribers = append(subscribers, queue.Open(deps.Account, config.EventQueue(s), waker))
+		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s), Queue: queue.Open(deps.Account, config.EventQueue(s), waker)})
 	}
 	h := handling.New(handling.Deps{
 		Store:       eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()),

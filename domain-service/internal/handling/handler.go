@@ -11,6 +11,7 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
@@ -46,13 +47,19 @@ type Config struct {
 type Deps struct {
 	Store     eventstore.Store
 	Snapshots SnapshotStore // may be nil
-	// Subscribers are the event queues (one per subscriber).
-	Subscribers []queue.Sender
+	// Subscribers are the event subscribers, each with its queue.
+	Subscribers []Subscriber
 	// Commands is where follow-up commands go.
 	Commands queue.Sender
 	Outcomes Outcomes
 	// Payments is the payment provider the checkout charges through.
 	Payments paymentprovider.Provider
+}
+
+// Subscriber is an event subscriber's queue and what it wants.
+type Subscriber struct {
+	config.Subscription
+	Queue queue.Sender
 }
 
 // Handler handles command messages.

@@ -87,7 +87,8 @@ func (h *Handler) maybeSnapshot(ctx context.Context, agg aggregate, stream strin
 	}
 }
 
-// publish sends every event to every subscriber queue, concurrently.
+// publish sends every event to the queue of every subscriber that wants
+// it, concurrently.
 func (h *Handler) publish(ctx context.Context, events []envelope.Event) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, e := range events {
@@ -95,8 +96,10 @@ func (h *Handler) publish(ctx context.Context, events []envelope.Event) error {
 		if err != nil {
 			return err
 		}
-		for _, q := range h.deps.Subscribers {
-			g.Go(func() error { return q.Send(gctx, body) })
+		for _, s := range h.deps.Subscribers {
+			if s.Wants(e.AggregateType, e.Type) {
+				g.Go(func() error { return s.Queue.Send(gctx, body) })
+			}
 		}
 	}
 	return g.Wait()

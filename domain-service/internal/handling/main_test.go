@@ -13,6 +13,7 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
@@ -85,7 +86,10 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	h := handling.New(handling.Deps{
 		Store:       eventstore.NewTableStore(acc, w.events, eventcatalog.Upcasters()),
 		Snapshots:   eventstore.NewSnapshots(acc, w.snapshots),
-		Subscribers: []queue.Sender{queue.Open(acc, w.subscriber, nil), queue.Open(acc, w.saga, waker)},
+		Subscribers: []handling.Subscriber{
+			{Subscription: config.Subscription{Name: "everything"}, Queue: queue.Open(acc, w.subscriber, nil)},
+			{Subscription: config.SubscriptionNamed("saga"), Queue: queue.Open(acc, w.saga, waker)},
+		},
 		Commands:    commands,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
 		Payments:    payments,

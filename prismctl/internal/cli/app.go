@@ -20,9 +20,9 @@ import (
 const (
 	// ExitOK: success (a command succeeded).
 	ExitOK = 0
-	// ExitError: usage error, a service could not be reached, or it
+	// ExitFailure: usage error, a service could not be reached, or it
 	// refused the request (a problem+json answer).
-	ExitError = 1
+	ExitFailure = 1
 	// ExitRejected: the command was rejected or failed; a rebuild failed.
 	ExitRejected = 2
 	// ExitPending: the command was still pending when --timeout ran out.
@@ -121,7 +121,7 @@ func ExitCode(err error) int {
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	}
-	return ExitError
+	return ExitFailure
 }
 
 // Report prints err (if it has anything to say) to Stderr as
@@ -156,7 +156,7 @@ func (a *App) Run(ctx context.Context, args []string) error {
 	rest := fs.Args()
 	if len(rest) == 0 {
 		a.rootUsage(a.Stderr)
-		return exit(ExitError)
+		return exit(ExitFailure)
 	}
 	if rest[0] == "help" {
 		return a.help(rest[1:])
@@ -181,7 +181,7 @@ func (a *App) dispatch(ctx context.Context, g *globals, group *command, args []s
 	}
 	if len(args) == 1 {
 		a.groupUsage(a.Stderr, c, path)
-		return exit(ExitError)
+		return exit(ExitFailure)
 	}
 	if args[1] == "help" {
 		a.groupUsage(a.Stdout, c, path)

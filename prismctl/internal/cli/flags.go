@@ -48,8 +48,8 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.api, "api", g.api, "`URL` of prism-api ($PRISM_API)")
 	fs.StringVar(&g.streams, "streams", g.streams, "`URL` of stream-service, for watch ($PRISM_STREAMS)")
 	fs.StringVar(&g.updater, "updater", g.updater, "`URL` of readmodel-updater, for rebuild ($PRISM_UPDATER)")
-	fs.Var((*secret)(&g.token), "token", "bearer `token` (default $PRISM_TOKEN)")
-	fs.StringVar(&g.user, "user", g.user, "with no --token: fetch a dev token for `name` (dev mode; default $PRISM_USER)")
+	fs.Var((*secret)(&g.token), "token", "bearer `TOKEN` (default $PRISM_TOKEN)")
+	fs.StringVar(&g.user, "user", g.user, "with no --token: fetch a dev token for user `NAME` (dev mode; default $PRISM_USER)")
 	fs.BoolVar(&g.json, "json", g.json, "print JSON instead of text")
 }
 

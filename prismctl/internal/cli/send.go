@@ -22,7 +22,7 @@ type waitFlags struct {
 
 func (in *invocation) waitFlags() *waitFlags {
 	w := &waitFlags{}
-	in.fs.StringVar(&w.key, "key", "", "Idempotency-Key to send (default: a new UUID); resending the same key and body replays the first answer")
+	in.fs.StringVar(&w.key, "key", "", "Idempotency-Key to send (default: a new UUID); the same `KEY` and body replays the first answer")
 	in.fs.BoolVar(&w.noWait, "no-wait", false, "print the 202 and return without waiting for the outcome")
 	in.fs.DurationVar(&w.timeout, "timeout", DefaultTimeout, "how long to wait for the outcome")
 	in.fs.BoolVar(&w.quiet, "quiet", false, "print only the id of what the command made or changed (for scripts)")
@@ -30,6 +30,7 @@ func (in *invocation) waitFlags() *waitFlags {
 }
 
 const waitAbout = `
+
 It sends an Idempotency-Key (a new UUID, or --key), prints the 202 (command id,
 aggregate id) and then waits for the command's outcome by polling
 GET /api/commands/{id}, up to --timeout; --no-wait skips the wait.`

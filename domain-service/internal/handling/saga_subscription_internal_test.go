@@ -1,0 +1,27 @@
+package handling
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
+)
+
+// TestSagaSubscriptionMatchesTheReactor keeps config.Subscriptions' "saga"
+// entry true: it names exactly the events the reactor turns into commands.
+func TestSagaSubscriptionMatchesTheReactor(t *testing.T) {
+	sub := config.SubscriptionNamed("saga")
+	for _, entry := range eventcatalog.Default().Entries() {
+		e := envelope.Event{EventID: "e1", Type: entry.EventType, SchemaVersion: entry.SchemaVersion, AggregateType: entry.AggregateType,
+			AggregateID: "order-1", Version: 1, OccurredAt: time.Now(), Data: json.RawMessage(`{"orderId":"order-1"}`),
+			Metadata: envelope.EventMetadata{CommandID: "c1"}}
+		_, reacts, err := sagaCommandFor(e)
+		assert.NoError(t, err, entry.EventType)
+		assert.Equal(t, reacts, sub.Wants(entry.AggregateType, entry.EventType), "%s: reactor and subscription disagree", entry.EventType)
+	}
+}

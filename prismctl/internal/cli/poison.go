@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/storage"
+)
+
+// storageHint follows storage errors.
+const storageHint = "is Azurite running (`make up`)? Otherwise set AZURE_STORAGE_CONNECTION_STRING to the storage account"
+
+const storageAbout = `
+It works on the storage account directly, through the kit's queue adapter:
+AZURE_STORAGE_CONNECTION_STRING, or local Azurite (the ` + "`make up`" + ` default)
+when unset.`
+
+// queueName is the shape of a Storage Queue name (3-63 characters long).
+var queueName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// account connects to the storage account (no I/O yet).
+func (in *invocation) account() (*storage.Account, error) {
+	m := map[string]string{}
+	if v, ok := in.LookupEnv("AZURE_STORAGE_CONNECTION_STRING"); ok {
+		m["AZURE_STORAGE_CONNECTION_STRING"] = v
+	}
+	r := config.FromMap(m)
+	common := config.LoadCommon(r, "prismctl", 0)
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	acc, err := storage.Connect(common.StorageConnectionString)
+	if err != nil {
+		return nil, fmt.Errorf("AZURE_STORAGE_CONNECTION_STRING: %w", err)
+	}
+	return acc, nil
+}
+
+// openQueue opens the named main queue; a "-poison" name means its main queue.
+func (in *invocation) openQueue(name string) (*queue.Queue, error) {
+	name = strings.TrimSuffix(name, "-poison")
+	if len(name) < 3 || len(name) > 63 || !queueName.MatchString(name) {
+		return nil, usagef(in.path, "%q is not a queue name (lowercase letters, digits and single hyphens, 3-63 characters)", name)
+	}
+	acc, err := in.account()
+	if err != nil {
+		return nil, err
+	}
+	return queue.Open(acc, name, nil), nil
+}
+
+// storageError explains a storage failure.
+func storageError(err error, q string) error {
+	if queue.IsNotFound(err) {
+		return fmt.Errorf("there is no queue %q (or %q) in this storage account; `prismctl poison list` lists them", q, storage.PoisonQueue(q))
+	}
+	return hint(err, storageHint)
+}
+
+func runPoisonList(ctx context.Context, in *invocation, args []string) error {
+	s := spec{args: "[queue]", maxArgs: 1, about: `
+With a queue name (e.g. commands, events-readmodel): show up to --limit (max 32)
+messages of its poison queue without taking them: message id, when and after how
+many deliveries it failed, why, and a preview of its body (--json: the whole
+records, bodies included). Without one: list every queue with its depth and its
+poison queue's depth.` + storageAbout,
+		examples: `prismctl poison list
+prismctl poison list commands
+prismctl poison list events-readmodel --json`}
+	limit := in.fs.Int("limit", queue.MaxBatch, "show at most this many messages (1-32)")
+	pos, err := in.parse(s, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return in.queueOverview(ctx)
+	}
+	q, err := in.openQueue(pos[0])
+	if err != nil {
+		return err
+	}
+	depth, err := q.PoisonDepth(ctx)
+	if err != nil {
+		return storageError(err, q.Name())
+	}
+	recs, err := q.PeekPoison(ctx, *limit)
+	if err != nil {
+		return storageError(err, q.Name())
+	}
+	if in.g.json {
+		if recs == nil {
+			recs = []queue.PoisonRecord{}
+		}
+		return in.printJSON(struct {
+			Queue    string               `json:"queue"`
+			Depth    int                  `json:"depth"`
+			Messages []queue.PoisonRecord `json:"messages"`
+		}{storage.PoisonQueue(q.Name()), depth, recs})
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(in.Stdout, "%s is empty\n", storage.PoisonQueue(q.Name()))
+		return nil
+	}
+	fmt.Fprintf(in.Stdout, "%s: %d message(s), showing %d\n", storage.PoisonQueue(q.Name()), max(depth, len(recs)), len(recs))
+	for _, r := range recs {
+		failed := "-"
+		if !r.FailedAt.IsZero() {
+			failed = r.FailedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintln(in.Stdout)
+		fields(in.Stdout,
+			"message", r.MessageID,
+			"failed", failed+" after "+strconv.FormatInt(r.DequeueCount, 10)+" deliveries",
+			"reason", oneLine(r.Reason, 200),
+			"body", oneLine(string(r.Original()), 120))
+	}
+	fmt.Fprintf(in.Stdout, "\nput them back with: prismctl poison redrive %s\n", q.Name())
+	return nil
+}
+
+// queueOverview lists every queue with its depth and poison depth.
+func (in *invocation) queueOverview(ctx context.Context) error {
+	acc, err := in.account()
+	if err != nil {
+		return err
+	}
+	var names []string
+	pager := acc.Queues.NewListQueuesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return hint(storage.Classify(err, "list queues"), storageHint)
+		}
+		for _, q := range page.Queues {
+			if q.Name != nil && !strings.HasSuffix(*q.Name, "-poison") {
+				names = append(names, *q.Name)
+			}
+		}
+	}
+	type row struct {
+		Queue  string `json:"queue"`
+		Depth  int    `json:"depth"`
+		Poison int    `json:"poison"`
+	}
+	rows := []row{}
+	for _, n := range names {
+		q := queue.Open(acc, n, nil)
+		d, err := q.Depth(ctx)
+		if err != nil {
+			return storageError(err, n)
+		}
+		p, err := q.PoisonDepth(ctx)
+		if err != nil && !queue.IsNotFound(err) {
+			return storageError(err, n)
+		}
+		rows = append(rows, row{n, d, p})
+	}
+	if in.g.json {
+		return in.printJSON(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(in.Stdout, "no queues yet (the services create them at start-up)")
+		return nil
+	}
+	t := newTable(in.Stdout, "QUEUE", "DEPTH", "POISON")
+	for _, r := range rows {
+		t.row(r.Queue, r.Depth, r.Poison)
+	}
+	t.flush()
+	return nil
+}
+
+func runPoisonRedrive(ctx context.Context, in *invocation, args []string) error {
+	s := spec{args: "<queue>", minArgs: 1, maxArgs: 1, about: `
+Move poisoned messages back to their queue (queue.Redrive): each original body
+is sent to the main queue before its poison copy is deleted, so none is lost (a
+crash in between may deliver one twice; every handler is idempotent). --limit
+moves at most that many; by default, all of them. Fix the cause first, or they
+come back.` + storageAbout,
+		examples: `prismctl poison redrive commands
+prismctl poison redrive events-readmodel --limit 1`}
+	limit := in.fs.Int("limit", 0, "move at most this many (0: all)")
+	pos, err := in.parse(s, args)
+	if err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef(in.path, "--limit must be 0 (all) or more")
+	}
+	q, err := in.openQueue(pos[0])
+	if err != nil {
+		return err
+	}
+	moved, err := q.Redrive(ctx, *limit)
+	if err != nil {
+		if moved > 0 {
+			in.note("moved %d message(s) before the error", moved)
+		}
+		return storageError(err, q.Name())
+	}
+	if in.g.json {
+		return in.printJSON(map[string]any{"queue": q.Name(), "from": storage.PoisonQueue(q.Name()), "moved": moved})
+	}
+	_, err = fmt.Fprintf(in.Stdout, "moved %d message(s) from %s back to %s\n", moved, storage.PoisonQueue(q.Name()), q.Name())
+	return err
+}

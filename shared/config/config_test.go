@@ -1,0 +1,45 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/prism-es/prism/shared/config"
+)
+
+func TestReaderCollectsEveryProblem(t *testing.T) {
+	r := config.FromMap(map[string]string{"A": "x", "B": "soon", "C": "maybe", "L": " a, b ,,c "})
+	assert.Equal(t, 7, r.Int("A", 7))
+	assert.Equal(t, time.Second, r.Duration("B", time.Second))
+	assert.True(t, r.Bool("C", true))
+	assert.Equal(t, []string{"a", "b", "c"}, r.List("L", nil))
+	assert.Equal(t, "def", r.String("MISSING", "def"))
+	err := r.Err()
+	assert.ErrorContains(t, err, "A=")
+	assert.ErrorContains(t, err, "B=")
+	assert.ErrorContains(t, err, "C=")
+}
+
+func TestLoadCommonDefaultsAndRefusals(t *testing.T) {
+	r := config.FromMap(nil)
+	c := config.LoadCommon(r, "svc", 8090)
+	assert.NoError(t, r.Err())
+	assert.Equal(t, ":8090", c.HTTPAddr)
+	assert.Contains(t, c.StorageConnectionString, "127.0.0.1:10002")
+	r = config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"})
+	config.LoadCommon(r, "svc", 1)
+	assert.ErrorContains(t, r.Err(), "UseDevelopmentStorage")
+}
+
+func TestSubscriptions(t *testing.T) {
+	rm := config.SubscriptionNamed("readmodel")
+	assert.True(t, rm.Wants("cart", "ItemAdded"))
+	assert.False(t, rm.Wants("checkout", "CheckoutStarted"))
+	n := config.SubscriptionNamed("notifications")
+	assert.True(t, n.Wants("order", "OrderShipped"))
+	assert.False(t, n.Wants("order", "OrderPlaced"))
+	assert.True(t, config.SubscriptionNamed("audit").Wants("checkout", "Anything"), "an undeclared subscriber gets everything")
+	assert.Equal(t, []string{"readmodel", "saga", "notifications"}, config.Subscribers)
+}
