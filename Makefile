@@ -3,7 +3,7 @@
 # Azurite via npm ci, Go modules at the versions in go.sum).
 
 SHELL := /bin/bash
-MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy
+MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy prismctl
 SERVICES := prism-api domain-service readmodel-updater stream-service
 PKGS := github.com/prism-es/prism/...
 GO ?= go
@@ -32,9 +32,10 @@ deps: ## Install redis-server, docker-compose (validates docker-compose.yml), th
 		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
 	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
 
-build: ## Build the service binaries into bin/.
+build: ## Build the service binaries and prismctl (the CLI) into bin/.
 	@mkdir -p bin
 	@for s in $(SERVICES); do $(GO) build -o bin/$$s ./$$s/cmd/$$s || exit 1; done
+	@$(GO) build -o bin/prismctl ./prismctl/cmd/prismctl
 
 vet: ## go vet every module.
 	$(GO) vet $(PKGS)

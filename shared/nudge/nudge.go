@@ -1,11 +1,15 @@
-// Package nudge wakes idle queue consumers through Redis pub/sub, so an idle
-// system reacts to a new message in milliseconds while its consumers poll
-// Storage only every few seconds. A lost nudge costs latency, never a
-// message: consumers keep polling.
+// Package nudge wakes idle queue consumers through Redis, so an idle system
+// reacts to a new message in milliseconds while its consumers poll Storage
+// only every few seconds. A send pushes one wake token on a short list; only
+// a consumer that is asleep pops it, so one message wakes one consumer, not
+// all of them (three replicas woken for one message would make two empty
+// receives). A lost token costs latency, never a message: consumers poll.
 package nudge
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,7 +17,7 @@ import (
 	"github.com/prism-es/prism/shared/queue"
 )
 
-// Redis is a queue.Waker on Redis pub/sub.
+// Redis is a queue.Waker on Redis lists.
 type Redis struct {
 	client *redis.Client
 }
@@ -23,40 +27,55 @@ var _ queue.Waker = (*Redis)(nil)
 // New returns a Waker on client.
 func New(client *redis.Client) *Redis { return &Redis{client: client} }
 
-func channel(q string) string { return "prism:nudge:" + q }
+func key(q string) string { return "prism:nudge:" + q }
 
-// Wake publishes a nudge for the queue.
+// maxTokens bounds the tokens waiting while every consumer is busy, so a
+// consumer that falls asleep later finds at most this many stale ones.
+const maxTokens = 2
+
+// Wake leaves one wake token for the queue's sleeping consumers.
 func (r *Redis) Wake(ctx context.Context, q string) error {
-	return r.client.Publish(ctx, channel(q), "1").Err()
+	pipe := r.client.Pipeline()
+	pipe.LPush(ctx, key(q), "1")
+	pipe.LTrim(ctx, key(q), 0, maxTokens-1)
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
-// Wakeups delivers (coalesced) nudges for the queue until ctx ends. While
-// Redis is unreachable it delivers nothing and go-redis keeps reconnecting.
-func (r *Redis) Wakeups(ctx context.Context, q string) <-chan struct{} {
-	out := make(chan struct{}, 1)
-	sub := r.client.Subscribe(ctx, channel(q))
-	// Wait for the subscription to be confirmed, so every Wake from now on is
-	// seen; if Redis is down, go on: go-redis resubscribes when it is back.
-	confirm, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_, _ = sub.Receive(confirm)
-	cancel()
-	go func() {
-		defer sub.Close()
-		in := sub.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-in:
-				if !ok {
-					return
-				}
-				select {
-				case out <- struct{}{}:
-				default: // one pending wake-up is enough
-				}
-			}
+// slice bounds one blocking pop, below the client's read timeout.
+const slice = time.Second
+
+// Wait sleeps up to d, returning early when it takes a wake token or ctx
+// ends. While Redis is unreachable it simply sleeps.
+func (r *Redis) Wait(ctx context.Context, q string, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		remaining := time.Until(deadline)
+		if remaining <= 0 || ctx.Err() != nil {
+			return
 		}
-	}()
-	return out
+		t := min(remaining, slice)
+		err := r.client.Do(ctx, "BLPOP", key(q), fmt.Sprintf("%.3f", t.Seconds())).Err()
+		switch {
+		case err == nil:
+			return // took a token
+		case errors.Is(err, redis.Nil):
+			continue // timed out: keep waiting until d
+		default:
+			sleep(ctx, time.Until(deadline))
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

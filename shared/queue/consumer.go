@@ -98,10 +98,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	hctx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
 
-	var wake <-chan struct{}
-	if c.wakeups != nil {
-		wake = c.wakeups.Wakeups(ctx, c.q.name)
-	}
 	slots := make(chan struct{}, c.cfg.Concurrency)
 	var wg sync.WaitGroup
 	idle := c.cfg.MinPoll
@@ -128,14 +124,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if ctx.Err() == nil {
 				log.Warn("receive failed", "err", err, "retryIn", errBackoff)
 			}
-			sleep(ctx, nil, errBackoff)
+			sleep(ctx, errBackoff)
 			errBackoff = min(errBackoff*2, 5*time.Second)
 			continue
 		}
 		errBackoff = c.cfg.MinPoll
 		if len(msgs) == 0 {
 			EmptyReceivesTotal.WithLabelValues(c.q.name).Inc()
-			sleep(ctx, wake, idle)
+			if c.wakeups != nil {
+				c.wakeups.Wait(ctx, c.q.name, idle)
+			} else {
+				sleep(ctx, idle)
+			}
 			idle = min(idle*2, c.cfg.MaxPoll)
 			continue
 		}
@@ -163,14 +163,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// sleep waits for d, ctx's end, or a wake-up, whichever comes first.
-func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) {
+// sleep waits for d or ctx's end, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 	case <-ctx.Done():
-	case <-wake:
 	}
 }
 

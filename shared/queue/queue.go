@@ -42,13 +42,13 @@ type sendOptions struct {
 // allow up to 7 days). Saga deadlines are sent this way.
 func WithDelay(d time.Duration) SendOption { return func(o *sendOptions) { o.delay = d } }
 
-// Waker lets a sender wake idle consumers of a queue at once, and lets a
-// consumer listen for that. The Redis implementation lives in package nudge.
+// Waker lets a sender wake an idle consumer of a queue at once. The Redis
+// implementation lives in package nudge.
 type Waker interface {
-	// Wake tells the queue's consumers that a message is waiting.
+	// Wake tells one sleeping consumer of the queue that a message is waiting.
 	Wake(ctx context.Context, queue string) error
-	// Wakeups delivers a value after each Wake of queue until ctx ends.
-	Wakeups(ctx context.Context, queue string) <-chan struct{}
+	// Wait sleeps up to d, returning early when woken or when ctx ends.
+	Wait(ctx context.Context, queue string, d time.Duration)
 }
 
 // Message is one received message. Its pop receipt changes whenever its

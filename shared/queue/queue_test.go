@@ -348,3 +348,33 @@ func TestPoisonRecordKeepsNonJSONBodies(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"body":{"a":1}`)
 }
+
+// TestANudgeWakesOneConsumerNotAll: three idle consumers of one queue, one
+// message: one consumer wakes and takes it; the other two sleep on (with
+// broadcast wake-ups they would each make an empty receive).
+func TestANudgeWakesOneConsumerNotAll(t *testing.T) {
+	ctx := context.Background()
+	waker := nudge.New(newRedis(t))
+	q := newQueue(t, waker)
+	handled := make(chan struct{}, 1)
+	cfg := fast()
+	cfg.MinPoll, cfg.MaxPoll = time.Minute, time.Minute
+	for range 3 {
+		runConsumer(t, queue.NewConsumer(q, func(context.Context, *queue.Message) error { handled <- struct{}{}; return nil }, waker, cfg))
+	}
+	empty := queue.EmptyReceivesTotal.WithLabelValues(q.Name())
+	require.Eventually(t, func() bool { return testutil.ToFloat64(empty) >= 3 }, 5*time.Second, 5*time.Millisecond, "all three asleep")
+	before := testutil.ToFloat64(empty)
+	require.NoError(t, q.Send(ctx, []byte(`{"one":"message"}`)))
+	select {
+	case <-handled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no consumer woke")
+	}
+	// A broadcast would have woken the others within milliseconds; give
+	// them half a second to show up.
+	time.Sleep(500 * time.Millisecond)
+	// The one that woke looks once more after handling and finds the queue
+	// empty; a broadcast would add two more.
+	assert.Equal(t, before+1, testutil.ToFloat64(empty), "the other consumers stayed asleep")
+}

@@ -79,25 +79,34 @@ func (s *Store) Get(ctx context.Context, table, pk, rk string) (Row, bool, error
 
 // Put writes row: as a new row when row.ETag is "" (ErrPreconditionFailed if
 // it exists by now), otherwise only if the stored row still has that ETag.
-func (s *Store) Put(ctx context.Context, table string, row Row) error {
+// It returns the row as stored, with its new ETag.
+func (s *Store) Put(ctx context.Context, table string, row Row) (Row, error) {
 	b, err := encode(row)
 	if err != nil {
-		return err
+		return Row{}, err
 	}
 	c := s.svc.NewClient(table)
 	if row.ETag == "" {
-		_, err = c.AddEntity(ctx, b, nil)
+		resp, err := c.AddEntity(ctx, b, nil)
 		if storage.HasStatus(err, http.StatusConflict) {
-			return ErrPreconditionFailed
+			return Row{}, ErrPreconditionFailed
 		}
-		return storage.Classify(err, "insert into "+table)
+		if err != nil {
+			return Row{}, storage.Classify(err, "insert into "+table)
+		}
+		row.ETag = string(resp.ETag)
+		return row, nil
 	}
 	etag := azcore.ETag(row.ETag)
-	_, err = c.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
+	resp, err := c.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
 	if storage.HasStatus(err, http.StatusPreconditionFailed, http.StatusNotFound) {
-		return ErrPreconditionFailed
+		return Row{}, ErrPreconditionFailed
 	}
-	return storage.Classify(err, "update "+table)
+	if err != nil {
+		return Row{}, storage.Classify(err, "update "+table)
+	}
+	row.ETag = string(resp.ETag)
+	return row, nil
 }
 
 // Upsert writes row unconditionally (rebuilds write into a table nobody

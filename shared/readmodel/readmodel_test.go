@@ -36,24 +36,33 @@ func TestVersionedRowsWithETags(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 
-	require.NoError(t, s.Put(ctx, table, readmodel.Row{PartitionKey: "cart-1", Version: 1, Doc: json.RawMessage(`{"v":1}`)}))
-	assert.ErrorIs(t, s.Put(ctx, table, readmodel.Row{PartitionKey: "cart-1", Version: 1, Doc: json.RawMessage(`{"v":1}`)}), readmodel.ErrPreconditionFailed, "insert of an existing row")
+	stored, err := s.Put(ctx, table, readmodel.Row{PartitionKey: "cart-1", Version: 1, Doc: json.RawMessage(`{"v":1}`)})
+	require.NoError(t, err)
+	require.NotEmpty(t, stored.ETag, "Put returns the new ETag")
+	_, err = s.Put(ctx, table, readmodel.Row{PartitionKey: "cart-1", Version: 1, Doc: json.RawMessage(`{"v":1}`)})
+	assert.ErrorIs(t, err, readmodel.ErrPreconditionFailed, "insert of an existing row")
 
 	row, ok, err := s.Get(ctx, table, "cart-1", "")
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(1), row.Version)
 	assert.JSONEq(t, `{"v":1}`, string(row.Doc))
-	require.NotEmpty(t, row.ETag)
+	assert.Equal(t, stored.ETag, row.ETag)
 
 	next := row
 	next.Version, next.Doc = 2, json.RawMessage(`{"v":2}`)
-	require.NoError(t, s.Put(ctx, table, next))
-	assert.ErrorIs(t, s.Put(ctx, table, next), readmodel.ErrPreconditionFailed, "the old ETag no longer matches")
+	updated, err := s.Put(ctx, table, next)
+	require.NoError(t, err)
+	_, err = s.Put(ctx, table, next)
+	assert.ErrorIs(t, err, readmodel.ErrPreconditionFailed, "the old ETag no longer matches")
+	third := updated
+	third.Version = 3
+	_, err = s.Put(ctx, table, third)
+	require.NoError(t, err, "the ETag Put returned is the current one")
 
 	got, _, err := s.Get(ctx, table, "cart-1", "")
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), got.Version)
+	assert.Equal(t, int64(3), got.Version)
 	assert.WithinDuration(t, time.Now(), got.UpdatedAt, time.Minute)
 
 	require.NoError(t, s.Delete(ctx, table, "cart-1", ""))
@@ -63,7 +72,8 @@ func TestVersionedRowsWithETags(t *testing.T) {
 func TestConcurrentWritersOneWinsPerETag(t *testing.T) {
 	ctx := context.Background()
 	s, _, table := newStore(t)
-	require.NoError(t, s.Put(ctx, table, readmodel.Row{PartitionKey: "p", RowKey: "r", Version: 1, Doc: json.RawMessage(`{}`)}))
+	_, err := s.Put(ctx, table, readmodel.Row{PartitionKey: "p", RowKey: "r", Version: 1, Doc: json.RawMessage(`{}`)})
+	require.NoError(t, err)
 	row, _, err := s.Get(ctx, table, "p", "r")
 	require.NoError(t, err)
 	var wins, lost int
@@ -75,7 +85,7 @@ func TestConcurrentWritersOneWinsPerETag(t *testing.T) {
 			defer wg.Done()
 			r := row
 			r.Version, r.Doc = int64(10+i), json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
-			err := s.Put(ctx, table, r)
+			_, err := s.Put(ctx, table, r)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -130,7 +140,8 @@ func TestOversizeDocIsRefused(t *testing.T) {
 		big[i] = 'x'
 	}
 	doc, _ := json.Marshal(map[string]string{"pad": string(big)})
-	assert.Error(t, s.Put(context.Background(), table, readmodel.Row{PartitionKey: "p", Doc: doc}))
+	_, err := s.Put(context.Background(), table, readmodel.Row{PartitionKey: "p", Doc: doc})
+	assert.Error(t, err)
 }
 
 func TestCatalogSwitchesTheLiveTable(t *testing.T) {

@@ -53,13 +53,13 @@ prismctl rebuild orders --updater http://localhost:8083 --token "$ADMIN" --json`
 	if every <= 0 {
 		every = DefaultRebuildInterval
 	}
-	var last *client.RebuildProgress
-	for {
-		if last == nil || changed(*last, p) {
+	var last client.RebuildProgress
+	for first := true; ; first = false {
+		if first || changed(last, p) {
 			if err := in.printProgress(p); err != nil {
 				return err
 			}
-			last = &p
+			last = p
 		}
 		if p.Finished() || *noWait {
 			break

@@ -139,7 +139,11 @@ func (in *invocation) printEvent(ev sse.Event) error {
 	}
 	stamp := now.Format("15:04:05")
 	if ev.Type == ResetEvent {
-		_, err := fmt.Fprintf(in.Stdout, "%s ---- reset: %s; resuming from %s ----\n", stamp, resetReason(ev), ev.ID)
+		from := "live events"
+		if ev.ID != "" {
+			from = ev.ID
+		}
+		_, err := fmt.Fprintf(in.Stdout, "%s ---- reset: %s; resuming from %s ----\n", stamp, resetReason(ev), from)
 		return err
 	}
 	_, err := fmt.Fprintf(in.Stdout, "%s %s id=%s %s\n", stamp, ev.Type, ev.ID, oneLine(ev.Data, 10000))

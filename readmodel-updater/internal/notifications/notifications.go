@@ -105,13 +105,10 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 		return err
 	}
 	if !exists {
-		row = readmodel.Row{PartitionKey: pk, RowKey: rk, Version: recorded, Doc: doc}
-		if err := s.store.Put(ctx, table, row); errors.Is(err, readmodel.ErrPreconditionFailed) {
+		row, err = s.store.Put(ctx, table, readmodel.Row{PartitionKey: pk, RowKey: rk, Version: recorded, Doc: doc})
+		if errors.Is(err, readmodel.ErrPreconditionFailed) {
 			return fmt.Errorf("notification %s written concurrently; retrying", n.ID)
 		} else if err != nil {
-			return err
-		}
-		if row, _, err = s.store.Get(ctx, table, pk, rk); err != nil {
 			return err
 		}
 	}
@@ -126,7 +123,7 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 		return err
 	}
 	row.Version = sent
-	if err := s.store.Put(ctx, table, row); err != nil && !errors.Is(err, readmodel.ErrPreconditionFailed) {
+	if _, err := s.store.Put(ctx, table, row); err != nil && !errors.Is(err, readmodel.ErrPreconditionFailed) {
 		return err
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
@@ -31,11 +33,18 @@ type Runner struct {
 	events  EventLoader
 	notices Publisher // nil: no notices (rebuilds)
 	byType  map[string]Projection
+	rows    *lru.Cache[string, readmodel.Row]
 }
+
+// rowCacheSize bounds the rows (with their ETags) a runner remembers, so an
+// update usually needs no read first. A stale entry is safe: its ETag no
+// longer matches, the write is refused and the row is read again.
+const rowCacheSize = 10_000
 
 // NewRunner returns a runner of projections. notices may be nil.
 func NewRunner(store *readmodel.Store, catalog *readmodel.Catalog, events EventLoader, notices Publisher, projections ...Projection) *Runner {
-	r := &Runner{store: store, catalog: catalog, events: events, notices: notices, byType: map[string]Projection{}}
+	rows, _ := lru.New[string, readmodel.Row](rowCacheSize)
+	r := &Runner{store: store, catalog: catalog, events: events, notices: notices, byType: map[string]Projection{}, rows: rows}
 	for _, p := range projections {
 		r.byType[p.AggregateType] = p
 	}
@@ -87,6 +96,36 @@ func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 // maxAttempts bounds the read-apply-write rounds lost to concurrent writers.
 const maxAttempts = 50
 
+func rowKey(table, pk, rk string) string { return table + "\x00" + pk + "\x00" + rk }
+
+// read returns a row from the cache (unless fresh) or the table.
+func (r *Runner) read(ctx context.Context, table, pk, rk string, fresh bool) (row readmodel.Row, exists, cached bool, err error) {
+	k := rowKey(table, pk, rk)
+	if !fresh {
+		if row, ok := r.rows.Get(k); ok {
+			return row, true, true, nil
+		}
+	}
+	row, exists, err = r.store.Get(ctx, table, pk, rk)
+	if err == nil && exists {
+		r.rows.Add(k, row)
+	}
+	return row, exists, false, err
+}
+
+// write stores row (conditionally on its ETag) and remembers it; on a
+// refusal it forgets the cached copy.
+func (r *Runner) write(ctx context.Context, table string, row readmodel.Row) error {
+	k := rowKey(table, row.PartitionKey, row.RowKey)
+	stored, err := r.store.Put(ctx, table, row)
+	if err != nil {
+		r.rows.Remove(k)
+		return err
+	}
+	r.rows.Add(k, stored)
+	return nil
+}
+
 // Apply brings the row of e's aggregate in table up to e.Version and writes
 // its secondary rows. It returns whether the row changed and the document to
 // announce: the new document, or on an exact redelivery of the row's latest
@@ -94,15 +133,20 @@ const maxAttempts = 50
 // time); nil when e is older than the row (nothing to say).
 func (r *Runner) Apply(ctx context.Context, p Projection, table string, e envelope.Event) (changed bool, announce json.RawMessage, err error) {
 	pk, rk := p.Key(e.AggregateID)
+	fresh := false
 	for range maxAttempts {
-		row, exists, err := r.store.Get(ctx, table, pk, rk)
+		row, exists, cached, err := r.read(ctx, table, pk, rk, fresh)
 		if err != nil {
 			return false, nil, err
 		}
 		switch {
 		case exists && e.Version < row.Version:
+			// Versions only grow, so a cached row this new is proof enough.
 			projected.WithLabelValues(p.Name, "stale").Inc()
 			return false, nil, nil
+		case exists && e.Version == row.Version && cached:
+			fresh = true // announce the stored document, not a cached one
+			continue
 		case exists && e.Version == row.Version:
 			// A redelivery of the row's latest event: the first delivery may
 			// have died before its secondary rows or notices went out.
@@ -133,9 +177,10 @@ func (r *Runner) Apply(ctx context.Context, p Projection, table string, e envelo
 		if !exists {
 			next.ETag = ""
 		}
-		if err := r.store.Put(ctx, table, next); errors.Is(err, readmodel.ErrPreconditionFailed) {
+		if err := r.write(ctx, table, next); errors.Is(err, readmodel.ErrPreconditionFailed) {
 			conflicts.WithLabelValues(p.Name).Inc()
-			continue // someone else wrote it: read again
+			fresh = true // someone else wrote it (or our copy was stale): read again
+			continue
 		} else if err != nil {
 			return false, nil, err
 		}
@@ -166,8 +211,9 @@ func (r *Runner) writeSecondary(ctx context.Context, p Projection, table string,
 }
 
 func (r *Runner) putIfNewer(ctx context.Context, table string, row readmodel.Row) error {
+	fresh := false
 	for range maxAttempts {
-		cur, exists, err := r.store.Get(ctx, table, row.PartitionKey, row.RowKey)
+		cur, exists, _, err := r.read(ctx, table, row.PartitionKey, row.RowKey, fresh)
 		if err != nil {
 			return err
 		}
@@ -178,10 +224,11 @@ func (r *Runner) putIfNewer(ctx context.Context, table string, row readmodel.Row
 		if !exists {
 			row.ETag = ""
 		}
-		err = r.store.Put(ctx, table, row)
+		err = r.write(ctx, table, row)
 		if !errors.Is(err, readmodel.ErrPreconditionFailed) {
 			return err
 		}
+		fresh = true
 	}
 	slog.WarnContext(ctx, "secondary row kept changing", "pk", row.PartitionKey, "rk", row.RowKey)
 	return fmt.Errorf("secondary row %s/%s kept changing", row.PartitionKey, row.RowKey)
