@@ -37,7 +37,7 @@ func measureRaw(ctx context.Context, st *stack.Stack, s Settings) (Raw, error) {
 
 	var inserts atomic.Int64
 	elapsed, err := forDuration(ctx, s.Concurrency, s.Duration, func(ctx context.Context) error {
-		err := store.Put(ctx, table, readmodel.Row{PartitionKey: uuid.NewString(), RowKey: "r", Version: 1, Doc: doc})
+		_, err := store.Put(ctx, table, readmodel.Row{PartitionKey: uuid.NewString(), RowKey: "r", Version: 1, Doc: doc})
 		if err == nil {
 			inserts.Add(1)
 		}

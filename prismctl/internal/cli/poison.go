@@ -17,6 +17,7 @@ import (
 const storageHint = "is Azurite running (`make up`)? Otherwise set AZURE_STORAGE_CONNECTION_STRING to the storage account"
 
 const storageAbout = `
+
 It works on the storage account directly, through the kit's queue adapter:
 AZURE_STORAGE_CONNECTION_STRING, or local Azurite (the ` + "`make up`" + ` default)
 when unset.`

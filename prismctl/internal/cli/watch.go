@@ -56,7 +56,7 @@ own: refetch your state (e.g. ` + "`prismctl cart show`" + `). Ctrl-C stops (exi
 		examples: `prismctl watch me
 prismctl watch products --json
 prismctl watch order/$ORDER --last-event-id 1732358400000-0`}
-	lastID := in.fs.String("last-event-id", "", "resume after this event id instead of starting live")
+	lastID := in.fs.String("last-event-id", "", "resume after this event `ID` instead of starting live")
 	pos, err := in.parse(s, args)
 	if err != nil {
 		return err
