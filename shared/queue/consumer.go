@@ -118,8 +118,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			continue
 		}
-		free := c.cfg.Concurrency - len(slots)
-		msgs, err := c.q.Receive(ctx, min(free, c.cfg.BatchSize), c.cfg.Visibility)
+		want := min(c.cfg.Concurrency-len(slots), c.cfg.BatchSize)
+		msgs, err := c.q.Receive(ctx, want, c.cfg.Visibility)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("receive failed", "err", err, "retryIn", errBackoff)
@@ -131,11 +131,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		errBackoff = c.cfg.MinPoll
 		if len(msgs) == 0 {
 			EmptyReceivesTotal.WithLabelValues(c.q.name).Inc()
-			if c.wakeups != nil {
-				c.wakeups.Wait(ctx, c.q.name, idle)
-			} else {
-				sleep(ctx, idle)
-			}
+			c.wait(ctx, idle)
 			idle = min(idle*2, c.cfg.MaxPoll)
 			continue
 		}
@@ -149,6 +145,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 				c.process(hctx, log, m)
 			}()
 		}
+		if len(msgs) < want {
+			// The queue gave less than asked: it is (nearly) drained. Rather
+			// than an almost certainly empty receive, wait a moment; a send
+			// meanwhile leaves a wake token that ends the wait at once.
+			c.wait(ctx, c.cfg.MinPoll)
+		}
 	}
 
 	done := make(chan struct{})
@@ -161,6 +163,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 		<-done
 	}
 	return nil
+}
+
+// wait sleeps up to d, woken early by a nudge when there is a Waker.
+func (c *Consumer) wait(ctx context.Context, d time.Duration) {
+	if c.wakeups != nil {
+		c.wakeups.Wait(ctx, c.q.name, d)
+		return
+	}
+	sleep(ctx, d)
 }
 
 // sleep waits for d or ctx's end, whichever comes first.

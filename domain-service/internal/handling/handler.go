@@ -162,8 +162,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 		}
 		if eventstore.IsConflict(err) {
 			conflictRetries.Inc()
-			h.cache.forget(stream)
-			fresh = true
+			fresh = true // catch the cached state up with what was appended meanwhile
 			if attempt >= h.cfg.MaxConflictRetries {
 				return fmt.Errorf("stream %s: still conflicting after %d attempts", stream, attempt+1)
 			}

@@ -12,16 +12,21 @@ import (
 	"github.com/prism-es/prism/shared/eventstore"
 )
 
-// load returns the stream's state: from the cache unless fresh is set, else
-// from the latest snapshot plus the events after it.
+// load returns the stream's state: from the cache unless fresh is set. A
+// fresh load catches a cached state up with the events stored after it (it
+// may be stale, never wrong: events are immutable); without a cached state
+// it starts from the latest snapshot.
 func (h *Handler) load(ctx context.Context, agg aggregate, stream string, fresh bool) (c cached, fromCache bool, err error) {
-	if !fresh {
-		if c, ok := h.cache.get(stream); ok {
-			cacheLookups.WithLabelValues("hit").Inc()
-			return c, true, nil
-		}
-		cacheLookups.WithLabelValues("miss").Inc()
+	c, hit := h.cache.get(stream)
+	switch {
+	case hit && !fresh:
+		cacheLookups.WithLabelValues("hit").Inc()
+		return c, true, nil
+	case hit:
+		cacheLookups.WithLabelValues("catch-up").Inc()
+		return h.catchUp(ctx, agg, stream, c)
 	}
+	cacheLookups.WithLabelValues("miss").Inc()
 	_, id, _ := strings.Cut(stream, "-")
 	c = cached{state: agg.initial(id)}
 	if h.deps.Snapshots != nil && h.cfg.SnapshotEvery > 0 {
@@ -35,6 +40,11 @@ func (h *Handler) load(ctx context.Context, agg aggregate, stream string, fresh 
 			}
 		}
 	}
+	return h.catchUp(ctx, agg, stream, c)
+}
+
+// catchUp folds the events stored after c's version into it and caches it.
+func (h *Handler) catchUp(ctx context.Context, agg aggregate, stream string, c cached) (cached, bool, error) {
 	events, err := h.deps.Store.Load(ctx, stream, c.version+1)
 	if err != nil {
 		return cached{}, false, err

@@ -21,6 +21,6 @@ var (
 	})
 	cacheLookups = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "prism_aggregate_cache_lookups_total",
-		Help: "Aggregate state cache lookups, by result (hit, miss).",
+		Help: "Aggregate state cache lookups, by result (hit, catch-up = a cached state brought up to date, miss).",
 	}, []string{"result"})
 )

@@ -37,7 +37,9 @@ type App struct {
 	Stdout, Stderr io.Writer
 	// LookupEnv reads the environment (os.LookupEnv in the real program).
 	LookupEnv func(string) (string, bool)
-	// HTTP makes API, updater and storage-free calls (nil: defaults).
+	// HTTP makes every HTTP call, streams included, so it must not set an
+	// overall Timeout (nil: a 30 s-timeout client for requests and a
+	// header-timeout-only client for streams).
 	HTTP *http.Client
 	// PollInterval is the first delay between command-status polls (0: 100 ms).
 	PollInterval time.Duration
@@ -77,6 +79,7 @@ type ExitError struct {
 	Err  error
 }
 
+// Error is Err's message, or the exit status when Err is nil.
 func (e *ExitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("exit status %d", e.Code)
@@ -84,6 +87,7 @@ func (e *ExitError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns Err.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // exit returns an ExitError with code whose outcome was already printed.

@@ -91,6 +91,9 @@ func (in *invocation) send(ctx context.Context, need auth, cmd client.Command, w
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 			res.apply(st)
 			res.TimedOut = true
+		case interrupted(ctx, err):
+			in.note("interrupted while waiting; follow it with: prismctl status %s --wait", acc.CommandID)
+			return err
 		default:
 			return fmt.Errorf("command %s was accepted, but its status could not be read: %w", acc.CommandID, explain(err))
 		}

@@ -129,7 +129,7 @@ func TestWaitPollsUntilAFinalStatus(t *testing.T) {
 	t.Parallel()
 	var polls atomic.Int32
 	c := newClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, "/api/commands/cmd-1", r.URL.Path)
+		assert.Equal(t, "/api/commands/cmd-1", r.URL.Path)
 		switch polls.Add(1) {
 		case 1, 2:
 			writeJSON(w, http.StatusOK, `{"commandId":"cmd-1","status":"pending","aggregateId":"a"}`)
@@ -174,7 +174,7 @@ func TestDevToken(t *testing.T) {
 	t.Parallel()
 	var body map[string]any
 	c := newClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, "/api/dev/token", r.URL.Path)
+		assert.Equal(t, "/api/dev/token", r.URL.Path)
 		assert.Empty(t, r.Header.Get("Authorization"), "no token is sent to get one")
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		writeJSON(w, http.StatusOK, `{"token":"eyJ.x.y","tokenType":"Bearer","expiresAt":"2030-01-01T00:00:00Z","userId":"alice","roles":["admin"]}`)

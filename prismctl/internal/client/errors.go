@@ -121,6 +121,7 @@ type TransportError struct {
 	Hint string
 }
 
+// Error names the service, the URL and the cause, then the hint on its own line.
 func (e *TransportError) Error() string {
 	s := fmt.Sprintf("cannot reach %s at %s (%s): %v", e.Service, e.URL, e.Method, e.Err)
 	if e.Hint != "" {
@@ -129,4 +130,5 @@ func (e *TransportError) Error() string {
 	return s
 }
 
+// Unwrap returns the cause.
 func (e *TransportError) Unwrap() error { return e.Err }

@@ -66,6 +66,7 @@ type ResponseError struct {
 	URL string
 }
 
+// Error names the stream and the status.
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("%s answered %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 }

@@ -2,7 +2,7 @@
 // orders. The API checks the role; the page only hides itself from others.
 
 import { run } from './commands.js';
-import { $, clearFieldErrors, intOrRaw, setStatus, showFieldErrors } from './dom.js';
+import { $, clearFieldErrors, intOrRaw, setStatus, shortId, showFieldErrors, wholeNumberErrors } from './dom.js';
 
 /** init wires the three forms. */
 export function init() {
@@ -15,6 +15,7 @@ export function init() {
       method: 'POST',
       path: '/api/products',
       body: { sku: f.sku.value.trim(), name: f.name.value.trim(), priceCents: intOrRaw(f.priceCents.value), stock: intOrRaw(f.stock.value) },
+      invalid: wholeNumberErrors({ priceCents: f.priceCents.value, stock: f.stock.value }),
       form,
     });
     if (res.ok) {
@@ -34,6 +35,7 @@ export function init() {
       method: 'POST',
       path: `/api/products/${encodeURIComponent(sku)}/restock`,
       body: { quantity: intOrRaw(f.quantity.value) },
+      invalid: wholeNumberErrors({ quantity: f.quantity.value }),
       form,
     });
     if (res.ok) f.quantity.value = '';
@@ -46,7 +48,7 @@ export function init() {
     const id = form.elements.orderId.value.trim();
     if (!required(form, 'orderId', id)) return;
     await run({
-      label: `${action === 'ship' ? 'Ship' : 'Deliver'} order ${id}`,
+      label: `${action === 'ship' ? 'Ship' : 'Deliver'} order ${shortId(id)}`,
       method: 'POST',
       path: `/api/orders/${encodeURIComponent(id)}/${action}`,
       body: {},

@@ -161,6 +161,7 @@ function renderSession() {
   for (const el of $$('[data-signed-in]')) el.hidden = !s;
   for (const el of $$('[data-signed-out]')) el.hidden = !!s;
   for (const el of $$('[data-admin]')) el.hidden = !session.isAdmin(s);
+  document.body.dataset.session = s ? 'in' : 'out';
   $('[data-testid="session-user"]').textContent = s ? s.userId + (session.isAdmin(s) ? ' (admin)' : '') : '';
 }
 

@@ -5,7 +5,7 @@
 
 import { ApiError, get, query } from './api.js';
 import { run } from './commands.js';
-import { $, h, intOrRaw, money, setStatus, shortId, syncList } from './dom.js';
+import { $, h, intOrRaw, money, setStatus, shortId, syncList, wholeNumberErrors } from './dom.js';
 import { LiveStream } from './live.js';
 import * as session from './session.js';
 import { newer, state, streams } from './store.js';
@@ -21,6 +21,10 @@ export function init(opts) {
   $('#checkout-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkout(ev.currentTarget);
+  });
+  $('#cart-jump').addEventListener('click', () => {
+    $('#cart-panel').scrollIntoView({ block: 'start' });
+    $('#cart-title').focus();
   });
   $('#new-cart-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -154,6 +158,7 @@ async function setQuantity(line, li) {
     method: 'PUT',
     path: `/api/carts/${encodeURIComponent(state.cartId)}/items/${encodeURIComponent(line.sku)}`,
     body: { quantity },
+    invalid: wholeNumberErrors({ quantity: input.value }),
     form: li,
   });
   if (res.ok) await load(res.version);
@@ -279,6 +284,8 @@ export function render() {
   const cents = cart ? Number(cart.totalCents) || items.reduce((s, l) => s + lineTotal(l), 0) : 0;
   total.textContent = money(cents);
   total.dataset.cents = String(cents);
+  const count = open ? items.reduce((n, l) => n + (Number(l.quantity) || 0), 0) : 0;
+  $('#cart-jump-summary').textContent = count ? `${count} item(s), ${money(cents)}` : 'empty';
 
   const orderP = $('#cart-order');
   orderP.hidden = !(cart && cart.status === 'checkedOut' && cart.orderId);

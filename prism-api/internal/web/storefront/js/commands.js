@@ -127,9 +127,11 @@ function logEntry(label) {
  *   form     where field errors go ([data-error-for=field]) and whose
  *            [data-role=status] element shows progress and the outcome
  *   quiet    do not announce success (for chatty commands)
+ *   invalid  field errors found before sending ([{field, message}]): the
+ *            command is not sent and they are shown as the API's would be
  * It resolves to {ok, status, reason, version, aggregateId, accepted, error}.
  */
-export async function run({ label, method, path, body, form, quiet = false }) {
+export async function run({ label, method, path, body, form, quiet = false, invalid = [] }) {
   const entry = logEntry(label);
   const statusEl = form ? $('[data-role="status"]', form) : null;
   clearFieldErrors(form);
@@ -137,6 +139,7 @@ export async function run({ label, method, path, body, form, quiet = false }) {
   setStatus(statusEl, `${label}: sending…`, 'pending');
   let accepted;
   try {
+    if (invalid.length) throw new ApiError(400, { title: 'invalid fields', errors: invalid });
     accepted = await send(method, path, body);
   } catch (e) {
     const err = e instanceof ApiError ? e : new ApiError(0, { detail: String(e) });

@@ -149,6 +149,18 @@ export function intOrRaw(text) {
   return /^-?\d+$/.test(t) ? Number(t) : t;
 }
 
+/**
+ * wholeNumberErrors checks number fields before sending: JSON cannot carry
+ * "abc" as a number, and the API stops at the first wrongly typed field, so
+ * these are found here, all at once. fields maps field names to input text;
+ * empty text is left to the API ("is required").
+ */
+export function wholeNumberErrors(fields) {
+  return Object.entries(fields)
+    .filter(([, text]) => typeof intOrRaw(text) === 'string')
+    .map(([field]) => ({ field, message: 'must be a whole number' }));
+}
+
 /** uuid is a random UUID v4, also outside secure contexts (no crypto.randomUUID there). */
 export function uuid() {
   if (window.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();

@@ -3,7 +3,7 @@
 // while the page was not on screen.
 
 import { ApiError, get, query } from './api.js';
-import { $, h, sentence, setStatus, shortId, syncList, timeEl } from './dom.js';
+import { $, h, sentence, setStatus, syncList, timeEl } from './dom.js';
 
 const PAGE = 20;
 const list = { items: [], nextCursor: '', loaded: false, loading: false };
@@ -77,7 +77,7 @@ function update(li, n) {
   li.classList.toggle('new', fresh.has(n.id));
   li.replaceChildren(
     h('span', { 'data-role': 'message' }, sentence(n.message || n.kind)),
-    n.orderId ? [' ', h('a', { href: `#/orders/${encodeURIComponent(n.orderId)}` }, `Order ${shortId(n.orderId)}`)] : null,
+    ...(n.orderId ? [' ', h('a', { href: `#/orders/${encodeURIComponent(n.orderId)}` }, 'View the order')] : []),
     timeEl(n.createdAt),
   );
 }
