@@ -24,15 +24,17 @@ func (countingPolicy) Do(req *policy.Request) (*http.Response, error) {
 	return req.Next()
 }
 
+// serviceOf tells table from queue requests by host (Azure) or by the shape
+// of the request (Azurite and other emulators on any port).
 func serviceOf(r *http.Request) string {
-	host, path := r.URL.Host, r.URL.Path
+	host := r.URL.Host
 	switch {
-	case strings.Contains(host, ".table.") || strings.HasSuffix(host, ":10002"):
+	case strings.Contains(host, ".table."):
 		return "table"
-	case strings.Contains(host, ".queue.") || strings.HasSuffix(host, ":10001"):
+	case strings.Contains(host, ".queue."):
 		return "queue"
-	case strings.Contains(path, "/messages"):
-		return "queue"
+	case strings.Contains(r.URL.Path, "/messages"), r.URL.Query().Has("comp"):
+		return "queue" // messages, queue metadata and listings
 	}
-	return "other"
+	return "table"
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/inspect"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/auth"
+	"github.com/prism-es/prism/shared/broadcast"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/eventcatalog"
@@ -102,6 +103,7 @@ func run(ctx context.Context) error {
 		Commands:    commands,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
 		Payments:    paymentprovider.NewSimulator(deps.Redis, cfg.PaymentSlowDelay),
+		Peers:       broadcast.New(deps.Redis),
 	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline})
 
 	consumer := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
@@ -116,6 +118,7 @@ func run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return saga.Run(gctx) })
+	g.Go(func() error { h.KeepCachesWarm(gctx); return nil })
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, cfg.Auth.Keys, h) })
 	})

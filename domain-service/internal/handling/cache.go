@@ -1,6 +1,8 @@
 package handling
 
 import (
+	"sync"
+
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
@@ -14,6 +16,7 @@ type cached struct {
 // aggregate is not re-read for every command. A stale entry is safe: the
 // append conflicts and the handler reloads from the store.
 type stateCache struct {
+	mu  sync.Mutex // makes put's compare-and-add atomic
 	lru *lru.Cache[string, cached]
 }
 
@@ -36,11 +39,36 @@ func (c *stateCache) put(stream string, v cached) {
 	if c.lru == nil {
 		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	// Never move an entry backwards (a slow reload racing a newer append).
 	if old, ok := c.lru.Peek(stream); ok && old.version > v.version {
 		return
 	}
 	c.lru.Add(stream, v)
+}
+
+// advance applies fn to the entry of stream if it is at version at, under
+// the cache's lock; fn returns the entry's next value, or ok=false to drop it.
+func (c *stateCache) advance(stream string, at int64, fn func(cached) (cached, bool)) {
+	if c.lru == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.lru.Peek(stream)
+	switch {
+	case !ok || cur.version > at:
+		return // not cached, or already as new
+	case cur.version < at:
+		c.lru.Remove(stream) // it missed something: let the next command catch it up
+		return
+	}
+	if next, ok := fn(cur); ok {
+		c.lru.Add(stream, next)
+	} else {
+		c.lru.Remove(stream)
+	}
 }
 
 func (c *stateCache) forget(stream string) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
+	"github.com/prism-es/prism/shared/broadcast"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
@@ -84,15 +85,16 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	waker := nudge.New(rdb)
 	commands := queue.Open(acc, w.commands, waker)
 	h := handling.New(handling.Deps{
-		Store:       eventstore.NewTableStore(acc, w.events, eventcatalog.Upcasters()),
-		Snapshots:   eventstore.NewSnapshots(acc, w.snapshots),
+		Store:     eventstore.NewTableStore(acc, w.events, eventcatalog.Upcasters()),
+		Snapshots: eventstore.NewSnapshots(acc, w.snapshots),
 		Subscribers: []handling.Subscriber{
 			{Subscription: config.Subscription{Name: "everything"}, Queue: queue.Open(acc, w.subscriber, nil)},
 			{Subscription: config.SubscriptionNamed("saga"), Queue: queue.Open(acc, w.saga, waker)},
 		},
-		Commands:    commands,
-		Outcomes:    handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
-		Payments:    payments,
+		Commands: commands,
+		Outcomes: handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
+		Payments: payments,
+		Peers:    broadcast.New(rdb),
 	}, cfg)
 	consumerCfg := queue.ConsumerConfig{
 		Concurrency: 16, RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
@@ -106,6 +108,7 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	done := make(chan struct{}, 2)
 	go func() { _ = c.Run(ctx); done <- struct{}{} }()
 	go func() { _ = saga.Run(ctx); done <- struct{}{} }()
+	go h.KeepCachesWarm(ctx)
 	stopped := false
 	r := &replica{handler: h, stop: func() {
 		if !stopped {

@@ -50,7 +50,8 @@ func measurePipeline(ctx context.Context, st *stack.Stack, s Settings) (Pipeline
 	}
 	p := Pipeline{Commands: len(lat), CommandsPerSec: float64(len(lat)) / took.Seconds(), Full: summarise(lat), Errors: errs}
 	if len(lat) > 0 {
-		p.RoundTripsPerCommand = (after - before) / float64(len(lat))
+		p.RoundTripsPerCommand = (after.total() - before.total()) / float64(len(lat))
+		p.RoundTripsBy = perCommand(before, after, len(lat))
 	}
 
 	p.HalfRatePerSec = p.CommandsPerSec / 2

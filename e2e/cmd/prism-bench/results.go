@@ -49,6 +49,10 @@ type Pipeline struct {
 	Commands             int     `json:"commands"`
 	CommandsPerSec       float64 `json:"commandsPerSec"`
 	RoundTripsPerCommand float64 `json:"storageRoundTripsPerCommand"`
+	// RoundTripsBy splits them by "process service method" (a queue GET is a
+	// receive, DELETE a delete, POST a send; a table POST an append or insert,
+	// PUT an update, GET a read).
+	RoundTripsBy map[string]float64 `json:"storageRoundTripsBy"`
 	Full                 Latency `json:"postToSseFullLoad"`
 	HalfRatePerSec       float64 `json:"halfLoadCommandsPerSec"`
 	Half                 Latency `json:"postToSseHalfLoad"`
@@ -141,6 +145,14 @@ func (r *Results) print(w io.Writer) {
 	row("raw storage requests", fmt.Sprintf("%.0f /s", r.Raw.RequestsPerSec))
 	row("pipeline (full load)", fmt.Sprintf("%.1f commands/s (%d users, %d commands, %d errors)", r.Pipeline.CommandsPerSec, r.Settings.Users, r.Pipeline.Commands, r.Pipeline.Errors))
 	row("storage round trips per command", fmt.Sprintf("%.2f", r.Pipeline.RoundTripsPerCommand))
+	keys := make([]string, 0, len(r.Pipeline.RoundTripsBy))
+	for k := range r.Pipeline.RoundTripsBy {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		row("  "+k, fmt.Sprintf("%.2f", r.Pipeline.RoundTripsBy[k]))
+	}
 	row("ceiling = raw requests/s ÷ round trips", fmt.Sprintf("%.1f commands/s", r.Ceiling))
 	row("pipeline ÷ ceiling", fmt.Sprintf("%.2f", r.Ratio))
 	row("POST→SSE at full load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms", r.Pipeline.Full.P50, r.Pipeline.Full.P95, r.Pipeline.Full.P99))
