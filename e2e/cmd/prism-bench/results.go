@@ -52,11 +52,11 @@ type Pipeline struct {
 	// RoundTripsBy splits them by "process service method" (a queue GET is a
 	// receive, DELETE a delete, POST a send; a table POST an append or insert,
 	// PUT an update, GET a read).
-	RoundTripsBy map[string]float64 `json:"storageRoundTripsBy"`
-	Full                 Latency `json:"postToSseFullLoad"`
-	HalfRatePerSec       float64 `json:"halfLoadCommandsPerSec"`
-	Half                 Latency `json:"postToSseHalfLoad"`
-	Errors               int     `json:"errors"`
+	RoundTripsBy   map[string]float64 `json:"storageRoundTripsBy"`
+	Full           Latency            `json:"postToSseFullLoad"`
+	HalfRatePerSec float64            `json:"halfLoadCommandsPerSec"`
+	Half           Latency            `json:"postToSseHalfLoad"`
+	Errors         int                `json:"errors"`
 }
 
 // Rehydration is the time of one command on a cold aggregate, in ms.

@@ -28,9 +28,10 @@ const connWords = {
 async function boot() {
   commands.init({ liveRegion: $('#live-region'), activityLog: $('#command-log') });
   configure({ token: () => state.session?.token || '', unauthorized: () => signOut('Your session has expired; sign in again.') });
-  onStateChange((s) => {
+  onStateChange((s, detail) => {
     const el = $('[data-testid="connection-status"]');
     el.dataset.state = s;
+    el.dataset.streams = detail;
     $('.conn-text', el).textContent = connWords[s] || s;
     el.title = `Live updates: ${connWords[s] || s}`;
   });

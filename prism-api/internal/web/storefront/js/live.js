@@ -24,10 +24,14 @@ const MAX_BACKOFF_MS = 30000;
 const streams = new Set();
 const listeners = new Set();
 
-/** onStateChange calls fn(state) whenever the overall state changes. */
+/** onStateChange calls fn(state, detail) whenever a stream's state changes; detail is "name:state …". */
 export function onStateChange(fn) {
   listeners.add(fn);
-  fn(overall());
+  fn(overall(), detail());
+}
+
+function detail() {
+  return [...streams].map((s) => `${s.name}:${s.state}`).join(' ');
 }
 
 /** overall sums up every open stream: the worst state wins. */
@@ -43,10 +47,10 @@ export function overall() {
 
 let last = '';
 function notify() {
-  const now = overall();
+  const now = `${overall()}|${detail()}`;
   if (now === last) return;
   last = now;
-  for (const fn of listeners) fn(now);
+  for (const fn of listeners) fn(overall(), detail());
 }
 window.addEventListener('online', notify);
 window.addEventListener('offline', notify);
