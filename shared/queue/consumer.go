@@ -99,6 +99,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer cancelHandlers()
 
 	slots := make(chan struct{}, c.cfg.Concurrency)
+	freed := make(chan struct{}, 1)
+	threshold := max(1, min(c.cfg.Concurrency, c.cfg.BatchSize)/2)
 	var wg sync.WaitGroup
 	idle := c.cfg.MinPoll
 	errBackoff := c.cfg.MinPoll
@@ -111,11 +113,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 				depthGauge.WithLabelValues(c.q.name).Set(float64(d))
 			}
 		}
-		// Wait for at least one free handler slot.
-		select {
-		case slots <- struct{}{}:
-			<-slots
-		case <-ctx.Done():
+		// Receive again only when enough handler slots are free for a real
+		// batch (Azure Functions' newBatchThreshold): one message per
+		// receive would double the storage requests under load.
+		for c.cfg.Concurrency-len(slots) < threshold && ctx.Err() == nil {
+			select {
+			case <-freed:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
 			continue
 		}
 		want := min(c.cfg.Concurrency-len(slots), c.cfg.BatchSize)
@@ -141,7 +148,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-slots }()
+				defer func() {
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				c.process(hctx, log, m)
 			}()
 		}

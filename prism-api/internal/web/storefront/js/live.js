@@ -19,7 +19,7 @@ export const State = {
 };
 
 const RESUMED_FOR_MS = 4000;
-const MAX_BACKOFF_MS = 30000;
+const MAX_BACKOFF_MS = 10000;
 
 const streams = new Set();
 const listeners = new Set();
