@@ -3,6 +3,7 @@ module github.com/prism-es/prism/e2e
 go 1.26.0
 
 require (
+	github.com/Azure/azure-sdk-for-go/sdk/data/aztables v1.4.1
 	github.com/google/uuid v1.6.0
 	github.com/prism-es/prism/shared v0.0.0
 	github.com/stretchr/testify v1.12.1
@@ -10,7 +11,6 @@ require (
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.20.0 // indirect
-	github.com/Azure/azure-sdk-for-go/sdk/data/aztables v1.4.1 // indirect
 	github.com/Azure/azure-sdk-for-go/sdk/internal v1.11.2 // indirect
 	github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue v1.0.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -67,7 +67,8 @@ var (
 	buildErr  error
 )
 
-// Build compiles the service binaries once per process and returns their directory.
+// Build compiles the service binaries (and prismctl) once per process and
+// returns their directory.
 func Build() (string, error) {
 	buildOnce.Do(func() {
 		root, err := RepoRoot()
@@ -79,7 +80,7 @@ func Build() (string, error) {
 		if buildErr != nil {
 			return
 		}
-		for _, s := range Services {
+		for _, s := range append(append([]string{}, Services...), "prismctl") {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, s), "./"+s+"/cmd/"+s)
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -203,6 +204,14 @@ func (s *Stack) add(name, service string, port int) (*Process, error) {
 	s.procs[name] = p
 	s.mu.Unlock()
 	return p, nil
+}
+
+// Prismctl runs the prismctl CLI against the stack and returns its output.
+func (s *Stack) Prismctl(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(s.bin, "prismctl"), append([]string{"--api", s.API, "--streams", s.Streams, "--updater", s.Updater}, args...)...)
+	cmd.Env = append(os.Environ(), "AZURE_STORAGE_CONNECTION_STRING="+s.Env.ConnString)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // Process returns a process by name ("prism-api", "domain-1", …).

@@ -15,7 +15,7 @@ import * as session from './session.js';
 import { state, streams } from './store.js';
 
 let meStream = null;
-let productsStream = null;
+let expiryTimer = 0;
 
 const connWords = {
   [State.connecting]: 'Connecting…',
@@ -59,7 +59,7 @@ async function boot() {
   for (const el of $$('[data-token-only]')) el.hidden = !!state.config.devMode;
 
   if (state.config.streamsUrl) {
-    productsStream = new LiveStream(
+    new LiveStream(
       'products',
       () => streams('/streams/products', false),
       { 'product.updated': products.apply },
@@ -73,6 +73,7 @@ async function boot() {
   renderSession();
   route(false);
   if (saved) await startSession(saved);
+  document.body.dataset.ready = 'true';
 }
 
 // ---- Session -------------------------------------------------------------
@@ -113,6 +114,11 @@ async function signIn(form) {
 async function startSession(s) {
   state.session = s;
   renderSession();
+  clearTimeout(expiryTimer);
+  if (s.expiresAt) {
+    // The streams would only fail from then on: sign out instead.
+    expiryTimer = setTimeout(() => signOut('Your session has expired; sign in again.'), Math.min(Math.max(s.expiresAt - Date.now(), 0), 2 ** 31 - 1));
+  }
   if (state.config.streamsUrl) {
     // The stream first, then the reads: a change in between arrives as an
     // event, and older reads never overwrite newer versions.
@@ -134,12 +140,14 @@ async function startSession(s) {
 // refetchMine rereads everything /streams/me covers (after a reset).
 function refetchMine() {
   commands.recheck();
-  cart.load();
+  cart.load(1);
   orders.refresh();
   notifications.load();
 }
 
 function signOut(message) {
+  if (!state.session) return; // already (several 401s can arrive at once)
+  clearTimeout(expiryTimer);
   if (meStream) meStream.close();
   meStream = null;
   session.clear();
@@ -175,7 +183,12 @@ export function navigate(hash) {
 }
 
 function parse(hash) {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  let parts;
+  try {
+    parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { name: 'shop' }; // a malformed %-escape
+  }
   if (parts[0] === 'orders' && parts[1]) return { name: 'order', id: parts[1] };
   if (['orders', 'notifications', 'admin'].includes(parts[0])) return { name: parts[0] };
   return { name: 'shop' };

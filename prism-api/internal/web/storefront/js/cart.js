@@ -40,7 +40,7 @@ export async function restore() {
     return;
   }
   use(id);
-  await load();
+  await load(0, { restoring: true });
 }
 
 /** forget drops the cart (sign out). */
@@ -62,7 +62,7 @@ function use(id) {
     'cart',
     () => streams(`/streams/carts/${encodeURIComponent(id)}`),
     { 'cart.updated': apply },
-    () => load(),
+    () => load(1),
   ).open();
 }
 
@@ -73,20 +73,24 @@ function closeStream() {
 
 /**
  * load reads the cart; minVersion waits (up to 5 s) until the read model
- * has caught up with a command of ours.
+ * has caught up with a command of ours (1: until the cart exists at all).
+ * restoring: the id comes from sessionStorage, and a cart that is not there
+ * (any more, or not the user's) is forgotten.
  */
-export async function load(minVersion = 0) {
+export async function load(minVersion = 0, { restoring = false } = {}) {
   const id = state.cartId;
   if (!id) return;
   try {
     const doc = await get(query(`/api/carts/${encodeURIComponent(id)}`, minVersion ? { minVersion, wait: 5 } : {}));
     if (state.cartId === id) apply(doc);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && !minVersion && state.cartId === id) {
-      // Not ours any more, or never projected: start afresh next time.
-      session.setCartId(state.session.userId, '');
-      forget();
-      return;
+    if (state.cartId !== id) return;
+    if (e instanceof ApiError && e.status === 404) {
+      if (restoring) {
+        session.setCartId(state.session.userId, '');
+        forget();
+      }
+      return; // not projected yet: its cart.updated or the next read brings it
     }
     setStatus($('#cart-status'), `The cart could not be loaded: ${e instanceof ApiError ? e.describe() : e}`, 'error');
   }

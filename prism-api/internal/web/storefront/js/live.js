@@ -7,7 +7,9 @@
 // or a CORS failure: then the stream is reopened here with a growing delay,
 // passing the last id as ?lastEventId= (EventSource cannot set headers).
 // A `reset` event, or reconnecting before any event had an id, means what
-// was missed cannot be replayed: the stream's owner refetches its state.
+// was missed cannot be replayed: the stream's owner refetches its state. It
+// also refetches once the stream first opens: a change between its first
+// read and the moment the stream listened is in neither.
 
 /** State of one stream or of all of them together. */
 export const State = {
@@ -101,6 +103,7 @@ export class LiveStream {
       this.failures = 0;
       if (!reconnected) {
         this.setState(State.connected);
+        this.refetch?.('opened');
         return;
       }
       // Back after a drop: with an id the service replays what was missed;

@@ -90,7 +90,7 @@ export async function loadList(more = false) {
 /** refresh reloads what is on screen (after a stream reset). */
 export function refresh() {
   if (list.loaded) loadList(false);
-  if (currentId) loadOrder(currentId, 0);
+  if (currentId) loadOrder(currentId, 1);
 }
 
 /** apply takes an order.updated event (the order's read model). */
@@ -168,7 +168,7 @@ export function show(id) {
     'order',
     () => streams(`/streams/orders/${encodeURIComponent(id)}`),
     { 'order.updated': apply },
-    () => loadOrder(id, 0),
+    () => loadOrder(id, 1),
   ).open();
   renderOrder();
   loadOrder(id, 1);
@@ -183,10 +183,11 @@ export function hide() {
   setStatus($('[data-role="status"]', $('#order-cancel-form')), '');
 }
 
+// loadOrder reads the order; minVersion waits (up to 10 s) for that version
+// (1: a new order takes a moment to exist; an existing one answers at once).
 async function loadOrder(id, minVersion) {
   try {
-    // A new order takes a moment to exist: wait for its first version.
-    const doc = await get(query(`/api/orders/${encodeURIComponent(id)}`, minVersion ? { minVersion, wait: 10 } : {}));
+    const doc = await get(query(`/api/orders/${encodeURIComponent(id)}`, { minVersion, wait: 10 }));
     if (id === currentId && newer(doc, current)) {
       current = doc;
       renderOrder();
