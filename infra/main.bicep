@@ -131,6 +131,7 @@ module apps 'modules/apps.bicep' = {
     location: location
     namePrefix: namePrefix
     environmentId: platform.outputs.environmentId
+    environmentDefaultDomain: platform.outputs.defaultDomain
     identityId: identity.outputs.id
     storageAccountName: storage.outputs.name
     redisName: cache.outputs.name

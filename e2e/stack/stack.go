@@ -180,7 +180,12 @@ func (s *Stack) add(name, service string, port int) (*Process, error) {
 		"PRISM_HTTP_ADDR":                 fmt.Sprintf("127.0.0.1:%d", port),
 		"PRISM_DEV_MODE":                  "true",
 		"PRISM_LOG_LEVEL":                 "info",
-		"PRISM_STREAMS_URL":               s.Streams,
+	}
+	if service == "prism-api" {
+		vars["PRISM_STREAMS_URL"] = s.Streams
+	}
+	if service == "stream-service" {
+		vars["PRISM_CORS_ORIGINS"] = s.API // the storefront's origin
 	}
 	for k, v := range s.opts.Env {
 		vars[k] = v

@@ -26,6 +26,9 @@ param namePrefix string
 @description('Resource id of the Container Apps environment.')
 param environmentId string
 
+@description('Default domain of the Container Apps environment (the apps\' public host names end with it).')
+param environmentDefaultDomain string
+
 @description('Resource id of the user-assigned identity the apps run as.')
 param identityId string
 
@@ -57,6 +60,11 @@ param activeKey string = 'primary'
 
 @description('PRISM_LOG_LEVEL of every service.')
 param logLevel string = 'info'
+
+// Public origins, built from the environment's domain rather than each app's
+// fqdn (the two apps naming each other's fqdn would be a dependency cycle).
+var apiOrigin = 'https://${namePrefix}-prism-api.${environmentDefaultDomain}'
+var streamsOrigin = 'https://${namePrefix}-stream-service.${environmentDefaultDomain}'
 
 @description('Most replicas of prism-api.')
 param apiMaxReplicas int = 10
@@ -189,6 +197,10 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
               name: 'PRISM_HTTP_ADDR'
               value: ':8080'
             }
+            {
+              name: 'PRISM_STREAMS_URL'
+              value: streamsOrigin
+            }
           ])
           probes: [
             {
@@ -275,8 +287,12 @@ resource streams 'Microsoft.App/containerApps@2024-03-01' = {
               value: ':8081'
             }
             {
+              name: 'PRISM_CORS_ORIGINS'
+              value: apiOrigin
+            }
+            {
               name: 'PRISM_SSE_CLIENT_BUFFER'
-              value: '256'
+              value: '1024'
             }
             {
               name: 'PRISM_SSE_HEARTBEAT'

@@ -46,6 +46,10 @@ async function boot() {
     signIn(ev.currentTarget);
   });
   $('#signout').addEventListener('click', () => signOut(''));
+  $('#signin-jump').addEventListener('click', () => {
+    $('#signin-panel').scrollIntoView({ block: 'start' });
+    focusSignIn();
+  });
   window.addEventListener('hashchange', () => route(true));
 
   try {
@@ -162,7 +166,11 @@ function signOut(message) {
   const status = $('[data-role="status"]', $('#signin-form'));
   setStatus(status, message || 'Signed out.', message ? 'error' : '');
   commands.announce(message || 'Signed out.');
-  $('#signin-user')?.focus();
+  focusSignIn();
+}
+
+function focusSignIn() {
+  $(state.config.devMode ? '#signin-user' : '#signin-token').focus();
 }
 
 function renderSession() {
@@ -170,7 +178,6 @@ function renderSession() {
   for (const el of $$('[data-signed-in]')) el.hidden = !s;
   for (const el of $$('[data-signed-out]')) el.hidden = !!s;
   for (const el of $$('[data-admin]')) el.hidden = !session.isAdmin(s);
-  document.body.dataset.session = s ? 'in' : 'out';
   $('[data-testid="session-user"]').textContent = s ? s.userId + (session.isAdmin(s) ? ' (admin)' : '') : '';
 }
 

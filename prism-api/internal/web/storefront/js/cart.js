@@ -132,7 +132,7 @@ async function create(form) {
 export async function add(product, card) {
   if (!state.session) {
     setStatus($('[data-role="status"]', card), 'Sign in to add products to a cart.', 'error');
-    $('#signin-user')?.focus();
+    $('#signin-jump').click();
     return;
   }
   const button = $('[data-testid="add-to-cart"]', card);
