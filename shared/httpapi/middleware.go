@@ -14,11 +14,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/logging"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // CorrelationHeader carries the correlation id in and out.
@@ -44,9 +48,6 @@ func Correlate(next http.Handler) http.Handler {
 		}
 		w.Header().Set(CorrelationHeader, id)
 		ctx := logging.With(r.Context(), slog.String("correlationId", id))
-		if tid := logging.TraceID(r.Header.Get("traceparent")); tid != "" {
-			ctx = logging.With(ctx, slog.String("traceId", tid))
-		}
 		ctx = context.WithValue(ctx, correlationKey{}, id)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -81,18 +82,28 @@ var (
 	}, []string{"route", "method"})
 )
 
-// Instrument records metrics and an access log line per request. route
+// Instrument traces each request (a server span continuing the caller's
+// traceparent), records metrics and writes an access log line. route
 // returns the matched route template (never the raw path, to keep label
 // cardinality bounded).
 func Instrument(route func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
+			ctx, span := tracing.StartFrom(r.Context(), r.Header.Get("traceparent"), r.Method, trace.SpanKindServer)
+			defer span.End()
+			ctx = logging.With(ctx, slog.String("traceId", tracing.TraceID(ctx)))
+			r = r.WithContext(ctx)
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(rec, r)
 			name := route(r)
 			if name == "" {
 				name = "unmatched"
+			}
+			span.SetName(r.Method + " " + name)
+			span.SetAttributes(attribute.String("http.route", name), attribute.Int("http.response.status_code", rec.status))
+			if rec.status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(rec.status))
 			}
 			elapsed := time.Since(start)
 			requestsTotal.WithLabelValues(name, r.Method, strconv.Itoa(rec.status)).Inc()

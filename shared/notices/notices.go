@@ -26,6 +26,8 @@ type Notice struct {
 	Type string `json:"type"`
 	// Data is the JSON payload.
 	Data json.RawMessage `json:"data"`
+	// Traceparent links the notice to the trace of the change it announces.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Stream names, one place for every service.

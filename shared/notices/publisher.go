@@ -24,6 +24,8 @@ type Item struct {
 	Stream string
 	Type   string
 	Data   json.RawMessage
+	// Traceparent, when set, links the notice to its trace.
+	Traceparent string
 }
 
 // Publisher appends notices to stream histories and announces them live.
@@ -49,9 +51,9 @@ var publishScript = redis.NewScript(`
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local prev = ''
 if #last > 0 then prev = last[1][1] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'data', ARGV[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'data', ARGV[3], 'tp', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[1], '{"id":"' .. id .. '","prevId":"' .. prev .. '","stream":' .. cjson.encode(ARGV[5]) .. ',"type":' .. cjson.encode(ARGV[2]) .. ',"data":' .. ARGV[3] .. '}')
+redis.call('PUBLISH', KEYS[1], '{"id":"' .. id .. '","prevId":"' .. prev .. '","stream":' .. cjson.encode(ARGV[5]) .. ',"type":' .. cjson.encode(ARGV[2]) .. ',"traceparent":' .. cjson.encode(ARGV[6]) .. ',"data":' .. ARGV[3] .. '}')
 return id`)
 
 // Publish appends the items (in order, one round trip) and returns their ids.
@@ -71,7 +73,7 @@ func (p *Publisher) Publish(ctx context.Context, items ...Item) ([]string, error
 	pipe := p.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(items))
 	for i, it := range items {
-		cmds[i] = publishScript.EvalSha(ctx, pipe, []string{historyKey(it.Stream)}, p.cfg.MaxLen, it.Type, string(it.Data), p.cfg.TTL.Milliseconds(), it.Stream)
+		cmds[i] = publishScript.EvalSha(ctx, pipe, []string{historyKey(it.Stream)}, p.cfg.MaxLen, it.Type, string(it.Data), p.cfg.TTL.Milliseconds(), it.Stream, it.Traceparent)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, redisconn.Classify(err, "publish notices")

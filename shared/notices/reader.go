@@ -82,7 +82,8 @@ func (r *Reader) After(ctx context.Context, stream, afterID string, limit int64)
 func fromXMessage(stream string, m redis.XMessage) Notice {
 	typ, _ := m.Values["type"].(string)
 	data, _ := m.Values["data"].(string)
-	return Notice{ID: m.ID, Stream: stream, Type: typ, Data: json.RawMessage(data)}
+	tp, _ := m.Values["tp"].(string)
+	return Notice{ID: m.ID, Stream: stream, Type: typ, Data: json.RawMessage(data), Traceparent: tp}
 }
 
 func isNoSuchKey(err error) bool {

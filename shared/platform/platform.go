@@ -6,6 +6,7 @@ package platform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/redisconn"
 	"github.com/prism-es/prism/shared/storage"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // Deps are a service's connections. Opening them does no I/O.
@@ -26,12 +28,19 @@ type Deps struct {
 	Log     *slog.Logger
 	Account *storage.Account
 	Redis   *redis.Client
+
+	stopTracing func(context.Context) error
 }
 
-// Open sets the default logger and builds the clients.
+// Open sets the default logger and tracer provider (OTLP export when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set) and builds the clients.
 func Open(c config.Common) (*Deps, error) {
 	log := logging.New(os.Stdout, c.Service, c.LogLevel)
 	slog.SetDefault(log)
+	stopTracing, err := tracing.Setup(context.Background(), c.Service)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
 	acc, err := storage.Connect(c.StorageConnectionString)
 	if err != nil {
 		return nil, err
@@ -40,11 +49,16 @@ func Open(c config.Common) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Config: c, Log: log, Account: acc, Redis: rdb}, nil
+	return &Deps{Config: c, Log: log, Account: acc, Redis: rdb, stopTracing: stopTracing}, nil
 }
 
-// Close releases the clients.
-func (d *Deps) Close() { _ = d.Redis.Close() }
+// Close flushes traces and releases the clients.
+func (d *Deps) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = d.stopTracing(ctx)
+	_ = d.Redis.Close()
+}
 
 // Provision creates the tables and queues (with their poison twins) the
 // service uses, retrying while storage is still starting, for up to wait.

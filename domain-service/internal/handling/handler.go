@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/apperr"
@@ -17,6 +19,7 @@ import (
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // SnapshotStore is the part of the kit's snapshot table the handler uses.
@@ -101,8 +104,6 @@ func (h *Handler) Handle(ctx context.Context, m *queue.Message) error {
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("undecodable command: %w", err))
 	}
-	ctx = logging.With(ctx, slog.String("commandId", cmd.CommandID), slog.String("commandType", cmd.Type),
-		slog.String("correlationId", cmd.Metadata.CorrelationID), slog.String("traceId", logging.TraceID(cmd.Metadata.Traceparent)))
 	start := time.Now()
 	defer func() { commandSeconds.WithLabelValues(cmd.Type).Observe(time.Since(start).Seconds()) }()
 	return h.Execute(ctx, cmd)
@@ -112,6 +113,12 @@ func (h *Handler) Handle(ctx context.Context, m *queue.Message) error {
 // reactor). A nil error means it is done: applied, found applied before, or
 // rejected with its outcome recorded.
 func (h *Handler) Execute(ctx context.Context, cmd envelope.Command) error {
+	// The command's trace continues here, and its events carry this span on.
+	ctx, span := tracing.StartFrom(ctx, cmd.Metadata.Traceparent, "handle "+cmd.Type, trace.SpanKindConsumer,
+		attribute.String("prism.command_id", cmd.CommandID), attribute.String("prism.stream", cmd.StreamID()))
+	defer span.End()
+	ctx = logging.With(ctx, slog.String("commandId", cmd.CommandID), slog.String("commandType", cmd.Type),
+		slog.String("correlationId", cmd.Metadata.CorrelationID), slog.String("traceId", tracing.TraceID(ctx)))
 	agg, ok := h.aggs[cmd.AggregateType]
 	if !ok {
 		return h.reject(ctx, cmd, apperr.New(apperr.Rejected, "unknown aggregate type %q", cmd.AggregateType))
@@ -151,13 +158,15 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			}
 			return h.reject(ctx, cmd, err)
 		}
-		events := newEnvelopes(cmd, cur.version, pending)
+		events := newEnvelopes(cmd, tracing.Traceparent(ctx), cur.version, pending)
 		for _, e := range events {
 			if err := eventcatalog.Validate(e); err != nil {
 				return queue.Permanent(fmt.Errorf("decided an event outside the catalog: %w", err))
 			}
 		}
-		err = h.deps.Store.Append(ctx, stream, cur.version, events, cmd.CommandID)
+		actx, aspan := tracing.Start(ctx, "eventstore.append", attribute.Int64("prism.expected_version", cur.version), attribute.Int("prism.events", len(events)))
+		err = h.deps.Store.Append(actx, stream, cur.version, events, cmd.CommandID)
+		aspan.End()
 		if dup, ok := eventstore.AsDuplicate(err); ok {
 			slog.InfoContext(ctx, "command was applied before; re-publishing its events", "events", len(dup.Events))
 			commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
@@ -190,6 +199,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			}
 		}
 		commandsTotal.WithLabelValues(cmd.Type, "succeeded").Inc()
+		slog.DebugContext(ctx, "command applied", "stream", stream, "version", next.version, "events", len(events))
 		return h.finish(ctx, agg, cmd, events, next.version)
 	}
 }
@@ -253,10 +263,12 @@ func isRejection(err error) bool {
 	return false
 }
 
-// newEnvelopes gives decided events their ids, versions and metadata.
-func newEnvelopes(cmd envelope.Command, base int64, pending []pendingEvent) []envelope.Event {
+// newEnvelopes gives decided events their ids, versions and metadata; they
+// carry traceparent (the handling span) so their subscribers join the trace.
+func newEnvelopes(cmd envelope.Command, traceparent string, base int64, pending []pendingEvent) []envelope.Event {
 	now := time.Now().UTC()
 	meta := envelope.MetadataFor(cmd)
+	meta.Traceparent = traceparent
 	out := make([]envelope.Event, len(pending))
 	for i, p := range pending {
 		out[i] = envelope.Event{

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // load returns the stream's state: from the cache unless fresh is set. A
@@ -100,6 +102,8 @@ func (h *Handler) maybeSnapshot(ctx context.Context, agg aggregate, stream strin
 // publish sends every event to the queue of every subscriber that wants
 // it, concurrently.
 func (h *Handler) publish(ctx context.Context, events []envelope.Event) error {
+	ctx, span := tracing.Start(ctx, "publish", attribute.Int("prism.events", len(events)))
+	defer span.End()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, e := range events {
 		body, err := json.Marshal(e)

@@ -8,6 +8,7 @@ import (
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // Outcomes records how a command ended: its status for GET
@@ -64,6 +65,6 @@ func (o Outcomes) record(ctx context.Context, cmd envelope.Command, status, reas
 	if err != nil {
 		return err
 	}
-	_, err = o.Notices.Publish(ctx, notices.Item{Stream: notices.UserStream(cmd.Metadata.UserID), Type: "command.completed", Data: data})
+	_, err = o.Notices.Publish(ctx, notices.Item{Stream: notices.UserStream(cmd.Metadata.UserID), Type: "command.completed", Data: data, Traceparent: tracing.Traceparent(ctx)})
 	return err
 }

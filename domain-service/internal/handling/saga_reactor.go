@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/prism-es/prism/domain-service/internal/checkout"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // HandleSagaEvent is the queue.Handler of events-saga: it turns each event
@@ -25,8 +29,11 @@ func (h *Handler) HandleSagaEvent(ctx context.Context, m *queue.Message) error {
 	if err != nil || !ok {
 		return err
 	}
+	ctx, span := tracing.StartFrom(ctx, e.Metadata.Traceparent, "saga "+e.Type, trace.SpanKindConsumer, attribute.String("prism.event_id", e.EventID))
+	defer span.End()
+	cmd.Metadata.Traceparent = tracing.Traceparent(ctx)
 	ctx = logging.With(ctx, slog.String("eventId", e.EventID), slog.String("eventType", e.Type),
-		slog.String("correlationId", e.Metadata.CorrelationID), slog.String("traceId", logging.TraceID(e.Metadata.Traceparent)))
+		slog.String("correlationId", e.Metadata.CorrelationID), slog.String("traceId", tracing.TraceID(ctx)))
 	return h.Execute(ctx, cmd)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/shared/apperr"
@@ -114,6 +115,8 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 // enqueue records the command as pending and puts it on the queue; if the
 // queue refuses, the pending status is removed again (nothing half-done).
 func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string, d draft) (Accepted, error) {
+	ctx, span := tracing.Start(ctx, "enqueue "+d.typ, attribute.String("prism.aggregate_id", d.aggregateID))
+	defer span.End()
 	payload, err := json.Marshal(d.payload)
 	if err != nil {
 		return Accepted{}, err
@@ -122,7 +125,7 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string
 		CommandID: uuid.NewString(), Type: d.typ, AggregateType: d.aggregateType, AggregateID: d.aggregateID, Payload: payload,
 		Metadata: envelope.CommandMetadata{
 			CorrelationID: httpapi.CorrelationID(r), UserID: user, IdempotencyKey: key,
-			Traceparent: tracing.Child(r.Header.Get("traceparent")), IssuedAt: time.Now().UTC(),
+			Traceparent: tracing.Traceparent(ctx), IssuedAt: time.Now().UTC(),
 		},
 	}
 	if err := cmd.Validate(); err != nil {

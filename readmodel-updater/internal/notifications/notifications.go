@@ -14,11 +14,14 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // Notification is a row of GET /api/notifications (API.md).
@@ -87,6 +90,8 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 	if !ok {
 		return nil
 	}
+	ctx, span := tracing.StartFrom(ctx, e.Metadata.Traceparent, "notify "+e.Type, trace.SpanKindConsumer, attribute.String("prism.event_id", e.EventID))
+	defer span.End()
 	owner, err := s.owner(ctx, e.AggregateID)
 	if err != nil {
 		return err
@@ -113,7 +118,7 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 		}
 	}
 	// The notice may go out again on a redelivery; clients key on the id.
-	if _, err := s.notices.Publish(ctx, notices.Item{Stream: notices.UserStream(owner), Type: "notification", Data: doc}); err != nil {
+	if _, err := s.notices.Publish(ctx, notices.Item{Stream: notices.UserStream(owner), Type: "notification", Data: doc, Traceparent: tracing.Traceparent(ctx)}); err != nil {
 		return err
 	}
 	if row.Version >= sent {

@@ -9,11 +9,15 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // EventLoader reads a range of a stream's events (the kit's TableStore).
@@ -70,6 +74,11 @@ func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 	if !ok {
 		return nil // not projected here
 	}
+	ctx, span := tracing.StartFrom(ctx, e.Metadata.Traceparent, "project "+e.Type, trace.SpanKindConsumer,
+		attribute.String("prism.projection", p.Name), attribute.String("prism.event_id", e.EventID))
+	defer span.End()
+	ctx = logging.With(ctx, slog.String("eventId", e.EventID), slog.String("eventType", e.Type),
+		slog.String("correlationId", e.Metadata.CorrelationID), slog.String("traceId", tracing.TraceID(ctx)))
 	table, err := r.catalog.Live(ctx, p.Name)
 	if err != nil {
 		return err
@@ -78,6 +87,7 @@ func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 	if err != nil {
 		return err
 	}
+	slog.DebugContext(ctx, "event projected", "projection", p.Name, "version", e.Version, "changed", changed)
 	lagSeconds.WithLabelValues(p.Name).Observe(time.Since(e.OccurredAt).Seconds())
 	if doc == nil || r.notices == nil {
 		return nil
@@ -88,6 +98,9 @@ func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 	items, err := p.Notices(doc)
 	if err != nil {
 		return err
+	}
+	for i := range items {
+		items[i].Traceparent = tracing.Traceparent(ctx)
 	}
 	_, err = r.notices.Publish(ctx, items...)
 	return err

@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/r3labs/sse/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/tracing"
 )
 
 // errDropped says a client was dropped while it was being attached.
@@ -235,6 +238,12 @@ func (t *topic) resetLocked(ctx context.Context) bool {
 // deliverLocked hands n to every client that has not had it and advances
 // the cursor.
 func (t *topic) deliverLocked(n notices.Notice) {
+	// One span per notice and topic (not per client), continuing the trace
+	// of the change it announces.
+	ctx, span := tracing.StartFrom(context.Background(), n.Traceparent, "sse.deliver "+n.Type, trace.SpanKindProducer,
+		attribute.String("prism.stream", t.stream), attribute.Int("prism.clients", len(t.clients)))
+	defer span.End()
+	slog.Debug("notice delivered", "stream", t.stream, "type", n.Type, "noticeId", n.ID, "clients", len(t.clients), "traceId", tracing.TraceID(ctx))
 	ev := eventOf(n)
 	for c := range t.clients {
 		if notices.CompareIDs(n.ID, c.lastSent) <= 0 {
