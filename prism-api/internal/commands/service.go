@@ -85,13 +85,16 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 		}
 		switch outcome {
 		case idempotency.Replay:
+			replayedTotal.WithLabelValues("replay").Inc()
 			w.Header().Set("Idempotent-Replayed", "true")
 			writeAccepted(w, prev.Status, prev.Location, prev.Body)
 			return
 		case idempotency.Mismatch:
+			replayedTotal.WithLabelValues("mismatch").Inc()
 			httpapi.WriteError(w, r, apperr.New(apperr.Mismatch, "this Idempotency-Key was used for a different request"))
 			return
 		case idempotency.InFlight:
+			replayedTotal.WithLabelValues("in_flight").Inc()
 			w.Header().Set("Retry-After", "1")
 			httpapi.WriteError(w, r, apperr.New(apperr.Conflict, "a request with this Idempotency-Key is still being processed"))
 			return
@@ -144,6 +147,7 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string
 		}
 		return Accepted{}, err
 	}
+	acceptedTotal.WithLabelValues(cmd.Type).Inc()
 	slog.InfoContext(ctx, "command accepted", "commandId", cmd.CommandID, "commandType", cmd.Type, "aggregateId", cmd.AggregateID)
 	return Accepted{
 		CommandID: cmd.CommandID, CorrelationID: cmd.Metadata.CorrelationID, AggregateID: cmd.AggregateID,
