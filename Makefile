@@ -28,6 +28,9 @@ deps: ## Install redis-server, docker-compose (validates docker-compose.yml), th
 	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null) \
 		|| { echo "could not install docker-compose with apt-get (are you root?)" >&2; exit 1; }; }
+	@command -v chromium >/dev/null || { echo "installing chromium (the browser test drives it headless)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+		|| { echo "could not install chromium with apt-get (are you root?)" >&2; exit 1; }; }
 	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
 		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
 	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
