@@ -41,7 +41,10 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T) *browser {
-	profile := t.TempDir()
+	// Not t.TempDir: Chromium's helpers may still write to the profile for a
+	// moment after the browser is gone, and TempDir's cleanup would fail the test.
+	profile, err := os.MkdirTemp("", "prism-chromium-")
+	require.NoError(t, err)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -53,8 +56,8 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.WindowSize(1280, 900),
 	)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	shots, err := os.MkdirTemp("", "prism-browser-")
+	t.Cleanup(func() { cancel(); _ = os.RemoveAll(profile) })
+	shots, err := os.MkdirTemp("", "prism-browser-shots-")
 	require.NoError(t, err)
 	b := &browser{t: t, alloc: alloc, shots: shots, tabs: map[string]context.Context{}}
 	t.Cleanup(func() {
@@ -79,11 +82,18 @@ func newBrowser(t *testing.T) *browser {
 // tab opens a tab for a shopper (each tab has its own session storage).
 func (b *browser) tab(name string) context.Context {
 	var ctx context.Context
+	// cdproto lags the newest Chromium's protocol: events it cannot decode
+	// are not ours to report.
+	quiet := chromedp.WithErrorf(func(format string, args ...any) {
+		if !strings.Contains(format, "could not unmarshal event") {
+			b.t.Logf("chromedp: "+format, args...)
+		}
+	})
 	if len(b.tabs) == 0 {
-		ctx, _ = chromedp.NewContext(b.alloc)
+		ctx, _ = chromedp.NewContext(b.alloc, quiet)
 	} else {
 		for _, first := range b.tabs {
-			ctx, _ = chromedp.NewContext(first) // a new tab in the same browser
+			ctx, _ = chromedp.NewContext(first) // a new tab in the same browser (the browser options are set once)
 			break
 		}
 	}
