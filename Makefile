@@ -1,6 +1,8 @@
 # Prism: `make up` starts the local stack, `make test` runs every test.
-# Both install what is missing first (redis-server via apt-get, the pinned
-# Azurite via npm ci, Go modules at the versions in go.sum).
+# Both install what is missing first: redis-server via apt-get, the pinned
+# Azurite via npm ci, Go modules at the versions in go.sum; the tests also
+# need docker-compose (validates docker-compose.yml) and chromium (the
+# storefront test drives it headless).
 
 SHELL := /bin/bash
 MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy prismctl
@@ -9,7 +11,7 @@ PKGS := github.com/prism-es/prism/...
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: up test deps build vet fmt-check modules-check ci clean help catalog bench chaos
+.PHONY: up test deps test-deps build vet fmt-check modules-check ci clean help catalog bench chaos
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,23 +19,25 @@ help: ## List the targets.
 up: deps build ## Start Azurite, Redis and all four services (REPLICAS=n domain-service replicas, default 2).
 	@scripts/up
 
-test: deps ## go vet, then unit and contract tests of every module on private Azurite + Redis.
+test: test-deps ## go vet, then every test: unit, contract (private Azurite + Redis), whole stack, Chromium.
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-deps: ## Install redis-server, docker-compose (validates docker-compose.yml), the pinned Azurite and the Go modules when missing.
+deps: ## Install redis-server, the pinned Azurite and the Go modules when missing.
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
 		|| { echo "could not install redis-server with apt-get (are you root?)" >&2; exit 1; }; }
+	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
+		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
+	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
+
+test-deps: deps ## What make test needs besides: docker-compose and chromium.
 	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null) \
 		|| { echo "could not install docker-compose with apt-get (are you root?)" >&2; exit 1; }; }
 	@command -v chromium >/dev/null || { echo "installing chromium (the browser test drives it headless)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
 		|| { echo "could not install chromium with apt-get (are you root?)" >&2; exit 1; }; }
-	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
-		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
-	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
 
 build: ## Build the service binaries and prismctl (the CLI) into bin/.
 	@mkdir -p bin
@@ -60,5 +64,5 @@ catalog: ## Regenerate docs/events.md from the event schemas in shared/eventcata
 bench: deps ## Measure throughput, latency, rehydration, scaling and SSE fan-out on a private stack (BENCH_FLAGS="--json" etc.).
 	$(GO) run ./e2e/cmd/prism-bench $(BENCH_FLAGS)
 
-chaos: deps ## The chaos suite at full size: kills, restarts, races, hostile input (a smaller run is part of make test).
+chaos: test-deps ## The chaos suite at full size: kills, restarts, races, hostile input (a smaller run is part of make test).
 	PRISM_CHAOS=full $(GO) test -count=1 -timeout 30m -v -run 'Test(HotCart|ReplicaKilled|OneKey|RedisAndAzurite|Hostile|SSEResume|Poison)' github.com/prism-es/prism/e2e/...

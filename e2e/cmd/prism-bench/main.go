@@ -1,9 +1,10 @@
 // Command prism-bench measures Prism on this machine, in one run, on a
 // private stack it starts itself: the raw capacity of the local Azurite, the
 // pipeline's sustained commands/s and storage round trips per command,
-// POST→SSE latency at full and half load, rehydration with 10 vs 10,000
-// events (snapshot or not), throughput with 1, 2 and 3 domain-service
-// replicas, and SSE fan-out to 1,000 clients. It prints progress while it
+// POST→SSE latency at full and half load, throughput with 1, 2 and 3
+// domain-service replicas, SSE fan-out to 1,000 clients, and rehydration
+// with 10 vs 10,000 events (snapshot or not) — last, because its bulk
+// writes would slow the emulator for what follows. It prints progress while it
 // runs, a summary table at the end, and JSON with --json.
 //
 //	go run ./e2e/cmd/prism-bench [--duration 10s] [--users 32] [--clients 1000] [--json]
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +32,7 @@ type Settings struct {
 	Clients     int
 	Events      int
 	JSON        bool
+	Phases      map[string]bool
 }
 
 func main() {
@@ -42,7 +45,12 @@ func main() {
 	flag.IntVar(&s.Clients, "clients", 1000, "SSE clients in the fan-out phase")
 	flag.IntVar(&s.Events, "events", 10000, "events in the long aggregate of the rehydration phase")
 	flag.BoolVar(&s.JSON, "json", false, "print the results as JSON (progress still goes to stderr)")
+	phases := flag.String("phases", "raw,pipeline,rehydration,scaling,fanout", "which measurements to run, comma-separated")
 	flag.Parse()
+	s.Phases = map[string]bool{}
+	for _, p := range strings.Split(*phases, ",") {
+		s.Phases[strings.TrimSpace(p)] = true
+	}
 	if err := run(ctx, s); err != nil {
 		fmt.Fprintln(os.Stderr, "prism-bench:", err)
 		os.Exit(1)
@@ -64,39 +72,49 @@ func run(ctx context.Context, s Settings) error {
 	defer st.Stop()
 	r := &Results{Date: started.UTC().Format(time.RFC3339), Settings: s, Machine: machine()}
 
-	progress("raw storage capacity at concurrency %d for %s…", s.Concurrency, s.Duration)
-	if r.Raw, err = measureRaw(ctx, st, s); err != nil {
-		return fmt.Errorf("raw: %w", err)
-	}
-	progress("  table inserts %.0f/s, queue send+receive+delete %.0f msg/s (%.0f storage requests/s)", r.Raw.TableInsertsPerSec, r.Raw.QueueMessagesPerSec, r.Raw.RequestsPerSec)
+	if s.Phases["raw"] {
+		progress("raw storage capacity at concurrency %d for %s…", s.Concurrency, s.Duration)
+		if r.Raw, err = measureRaw(ctx, st, s); err != nil {
+			return fmt.Errorf("raw: %w", err)
+		}
+		progress("  table inserts %.0f/s, queue send+receive+delete %.0f msg/s (%.0f storage requests/s)", r.Raw.TableInsertsPerSec, r.Raw.QueueMessagesPerSec, r.Raw.RequestsPerSec)
 
-	progress("pipeline: %d users for %s (full load), then half the rate…", s.Users, s.Duration)
-	if r.Pipeline, err = measurePipeline(ctx, st, s); err != nil {
-		return fmt.Errorf("pipeline: %w", err)
 	}
-	progress("  %.1f commands/s, %.2f storage round trips per command, p50 %.1f ms p99 %.1f ms (half load p50 %.1f ms p99 %.1f ms)",
-		r.Pipeline.CommandsPerSec, r.Pipeline.RoundTripsPerCommand, r.Pipeline.Full.P50, r.Pipeline.Full.P99, r.Pipeline.Half.P50, r.Pipeline.Half.P99)
+	if s.Phases["pipeline"] {
+		progress("pipeline: %d users for %s (full load), then half the rate…", s.Users, s.Duration)
+		if r.Pipeline, err = measurePipeline(ctx, st, s); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+		progress("  %.1f commands/s, %.2f storage round trips per command, p50 %.1f ms p99 %.1f ms (half load p50 %.1f ms p99 %.1f ms)",
+			r.Pipeline.CommandsPerSec, r.Pipeline.RoundTripsPerCommand, r.Pipeline.Full.P50, r.Pipeline.Full.P99, r.Pipeline.Half.P50, r.Pipeline.Half.P99)
 
-	progress("rehydration: 10 vs %d events, snapshots on and off…", s.Events)
-	if r.Rehydration, err = measureRehydration(ctx, st, s); err != nil {
-		return fmt.Errorf("rehydration: %w", err)
 	}
-	progress("  10 events %.1f ms, %d without snapshot %.1f ms, with snapshot %.1f ms", r.Rehydration.Short, s.Events, r.Rehydration.LongNoSnapshot, r.Rehydration.LongSnapshot)
+	if s.Phases["scaling"] {
+		progress("scaling: the same load with 1, 2 and 3 domain-service replicas…")
+		if r.Scaling, err = measureScaling(ctx, st, s); err != nil {
+			return fmt.Errorf("scaling: %w", err)
+		}
+		for _, p := range r.Scaling {
+			progress("  %d replicas: %.1f commands/s", p.Replicas, p.CommandsPerSec)
+		}
 
-	progress("scaling: the same load with 1, 2 and 3 domain-service replicas…")
-	if r.Scaling, err = measureScaling(ctx, st, s); err != nil {
-		return fmt.Errorf("scaling: %w", err)
 	}
-	for _, p := range r.Scaling {
-		progress("  %d replicas: %.1f commands/s", p.Replicas, p.CommandsPerSec)
-	}
+	if s.Phases["fanout"] {
+		progress("SSE fan-out: %d clients on one stream-service…", s.Clients)
+		if r.Fanout, err = measureFanout(ctx, st, s); err != nil {
+			return fmt.Errorf("fan-out: %w", err)
+		}
+		progress("  delivered %d/%d, p50 %.1f ms p99 %.1f ms, stream-service RSS %.1f MiB", r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB)
 
-	progress("SSE fan-out: %d clients on one stream-service…", s.Clients)
-	if r.Fanout, err = measureFanout(ctx, st, s); err != nil {
-		return fmt.Errorf("fan-out: %w", err)
 	}
-	progress("  delivered %d/%d, p50 %.1f ms p99 %.1f ms, stream-service RSS %.1f MiB", r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB)
+	if s.Phases["rehydration"] {
+		progress("rehydration: 10 vs %d events, snapshots on and off…", s.Events)
+		if r.Rehydration, err = measureRehydration(ctx, st, s); err != nil {
+			return fmt.Errorf("rehydration: %w", err)
+		}
+		progress("  10 events %.1f ms, %d without snapshot %.1f ms, with snapshot %.1f ms", r.Rehydration.Short, s.Events, r.Rehydration.LongNoSnapshot, r.Rehydration.LongSnapshot)
 
+	}
 	r.finish()
 	r.Elapsed = time.Since(started).Round(time.Second).String()
 	if s.JSON {
