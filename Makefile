@@ -62,7 +62,7 @@ catalog: ## Regenerate docs/events.md from the event schemas in shared/eventcata
 	$(GO) run ./shared/eventcatalog/cmd/eventsdoc > docs/events.md
 
 bench: deps ## Measure throughput, latency, rehydration, scaling and SSE fan-out on a private stack (BENCH_FLAGS="--json" etc.).
-	$(GO) run ./e2e/cmd/prism-bench $(BENCH_FLAGS)
+	@$(GO) run ./e2e/cmd/prism-bench $(BENCH_FLAGS)
 
 chaos: test-deps ## The chaos suite at full size: kills, restarts, races, hostile input (a smaller run is part of make test).
 	PRISM_CHAOS=full $(GO) test -count=1 -timeout 30m -v -run 'Test(HotCart|ReplicaKilled|OneKey|RedisAndAzurite|Hostile|SSEResume|Poison)' github.com/prism-es/prism/e2e/...

@@ -94,9 +94,6 @@ func run(ctx context.Context, s Settings) error {
 		if r.Scaling, err = measureScaling(ctx, st, s); err != nil {
 			return fmt.Errorf("scaling: %w", err)
 		}
-		for _, p := range r.Scaling {
-			progress("  %d replicas: %.1f commands/s", p.Replicas, p.CommandsPerSec)
-		}
 
 	}
 	if s.Phases["fanout"] {

@@ -69,8 +69,9 @@ type Rehydration struct {
 
 // ScalePoint is throughput at a replica count.
 type ScalePoint struct {
-	Replicas       int     `json:"replicas"`
-	CommandsPerSec float64 `json:"commandsPerSec"`
+	Replicas             int     `json:"replicas"`
+	CommandsPerSec       float64 `json:"commandsPerSec"`
+	RoundTripsPerCommand float64 `json:"storageRoundTripsPerCommand"`
 }
 
 // Fanout is SSE delivery to many clients.
@@ -161,7 +162,7 @@ func (r *Results) print(w io.Writer) {
 	row(fmt.Sprintf("one command, %d events, no snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongNoSnapshot))
 	row(fmt.Sprintf("one command, %d events, snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongSnapshot))
 	for _, p := range r.Scaling {
-		row(fmt.Sprintf("%d domain-service replica(s)", p.Replicas), fmt.Sprintf("%.1f commands/s", p.CommandsPerSec))
+		row(fmt.Sprintf("%d domain-service replica(s)", p.Replicas), fmt.Sprintf("%.1f commands/s (%.2f round trips per command)", p.CommandsPerSec, p.RoundTripsPerCommand))
 	}
 	row(fmt.Sprintf("SSE fan-out, %d clients", r.Fanout.Clients), fmt.Sprintf("%d/%d delivered, p50 %.1f p99 %.1f ms, RSS %.1f MiB (heap %.1f MiB)",
 		r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB, r.Fanout.HeapMiB))

@@ -32,9 +32,21 @@ func measureScaling(ctx context.Context, st *stack.Stack, s Settings) ([]ScalePo
 			}
 		}
 		closedLoop(ctx, users, 2*time.Second) // warm the new replica's cache
+		before, err := storageRequests(ctx, st)
+		if err != nil {
+			return out, err
+		}
 		lat, _, took := closedLoop(ctx, users, s.Duration)
-		out = append(out, ScalePoint{Replicas: n, CommandsPerSec: float64(len(lat)) / took.Seconds()})
-		progress("  %d replica(s): %.1f commands/s", n, out[len(out)-1].CommandsPerSec)
+		after, err := storageRequests(ctx, st)
+		if err != nil {
+			return out, err
+		}
+		p := ScalePoint{Replicas: n, CommandsPerSec: float64(len(lat)) / took.Seconds()}
+		if len(lat) > 0 {
+			p.RoundTripsPerCommand = (after.total() - before.total()) / float64(len(lat))
+		}
+		out = append(out, p)
+		progress("  %d replica(s): %.1f commands/s, %.2f storage round trips per command", n, p.CommandsPerSec, p.RoundTripsPerCommand)
 	}
 	return out, nil
 }
