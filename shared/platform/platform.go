@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -107,4 +109,16 @@ func (d *Deps) ServeOps(ctx context.Context, extra func(mux *http.ServeMux)) err
 	mux.Handle("/", httpapi.NotFoundHandler())
 	h := httpapi.Correlate(httpapi.Recover(httpapi.Instrument(httpapi.PatternRoute)(mux)))
 	return httpapi.Serve(ctx, &http.Server{Handler: h}, l, 5*time.Second, nil)
+}
+
+// Main runs a service's run function until SIGINT or SIGTERM and exits 1,
+// naming the service, if it fails. Every cmd/<name>/main.go calls it.
+func Main(name string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		stop()
+		os.Exit(1)
+	}
 }

@@ -6,11 +6,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,14 +29,7 @@ import (
 // SagaSubscriber names the checkout saga's event queue ("events-saga").
 const SagaSubscriber = "saga"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "domain-service:", err)
-		os.Exit(1)
-	}
-}
+func main() { platform.Main("domain-service", run) }
 
 // settings are domain-service's own configuration.
 type settings struct {

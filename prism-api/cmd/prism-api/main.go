@@ -5,11 +5,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prism-es/prism/prism-api/internal/commands"
@@ -28,14 +24,7 @@ import (
 	"github.com/prism-es/prism/shared/readmodel"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "prism-api:", err)
-		os.Exit(1)
-	}
-}
+func main() { platform.Main("prism-api", run) }
 
 // settings are prism-api's own configuration.
 type settings struct {

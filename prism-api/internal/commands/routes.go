@@ -57,11 +57,7 @@ func (s *Service) AddItem() http.HandlerFunc {
 		}
 		var c checks
 		pathIDs(r, &c, "cartId")
-		if req.SKU == nil {
-			c.fail("sku", "is required")
-		} else {
-			c.sku("sku", *req.SKU)
-		}
+		c.requiredSKU("sku", req.SKU)
 		c.intRange("quantity", req.Quantity, 1, MaxQuantity)
 		if err := c.err(); err != nil {
 			return draft{}, err
@@ -165,11 +161,7 @@ func (s *Service) DefineProduct() http.HandlerFunc {
 			return draft{}, err
 		}
 		var c checks
-		if req.SKU == nil {
-			c.fail("sku", "is required")
-		} else {
-			c.sku("sku", *req.SKU)
-		}
+		c.requiredSKU("sku", req.SKU)
 		c.name("name", req.Name)
 		c.intRange("priceCents", req.PriceCents, 0, MaxPriceCents)
 		c.intRange("stock", req.Stock, 0, MaxStock)

@@ -45,6 +45,15 @@ func (c *checks) sku(field, v string) {
 	}
 }
 
+// requiredSKU checks an optional body field that must be a SKU.
+func (c *checks) requiredSKU(field string, v *string) {
+	if v == nil {
+		c.fail(field, "is required")
+		return
+	}
+	c.sku(field, *v)
+}
+
 func (c *checks) intRange(field string, v *int64, lo, hi int64) {
 	switch {
 	case v == nil:

@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -38,12 +36,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "readmodel-updater:", err)
-		os.Exit(1)
-	}
+	platform.Main("readmodel-updater", func(ctx context.Context) error { return run(ctx, os.Args[1:]) })
 }
 
 // Subscriber names this service's projection queue ("events-readmodel").

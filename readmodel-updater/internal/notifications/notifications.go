@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
@@ -54,28 +55,18 @@ const (
 	sent     = 2
 )
 
-// EventLoader reads a stream's first event (to find an order's owner).
-type EventLoader interface {
-	LoadRange(ctx context.Context, stream string, from, to int64) ([]envelope.Event, error)
-}
-
-// Publisher publishes change notices.
-type Publisher interface {
-	Publish(ctx context.Context, items ...notices.Item) ([]string, error)
-}
-
 // Subscriber handles events-notifications.
 type Subscriber struct {
 	store   *readmodel.Store
 	catalog *readmodel.Catalog
-	events  EventLoader
-	notices Publisher
+	events  projection.EventLoader // reads an order's first event, to find its owner
+	notices projection.Publisher
 	sender  Sender
 	owners  *lru.Cache[string, string]
 }
 
 // New returns the notification subscriber.
-func New(store *readmodel.Store, catalog *readmodel.Catalog, events EventLoader, pub Publisher, sender Sender) *Subscriber {
+func New(store *readmodel.Store, catalog *readmodel.Catalog, events projection.EventLoader, pub projection.Publisher, sender Sender) *Subscriber {
 	owners, _ := lru.New[string, string](10_000)
 	return &Subscriber{store: store, catalog: catalog, events: events, notices: pub, sender: sender, owners: owners}
 }

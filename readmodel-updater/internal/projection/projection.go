@@ -34,3 +34,21 @@ type SecondaryRow struct {
 	PartitionKey, RowKey string
 	Doc                  json.RawMessage
 }
+
+// Document makes an Apply over a typed document V: it decodes the stored
+// document (or starts from fresh for the aggregate's first row), folds the
+// event in with apply, and encodes the result.
+func Document[V any](fresh func(e envelope.Event) V, apply func(*V, envelope.Event) error) func(json.RawMessage, envelope.Event) (json.RawMessage, error) {
+	return func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
+		v := fresh(e)
+		if doc != nil {
+			if err := json.Unmarshal(doc, &v); err != nil {
+				return nil, err
+			}
+		}
+		if err := apply(&v, e); err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	}
+}

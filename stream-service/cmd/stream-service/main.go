@@ -4,11 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prism-es/prism/shared/auth"
@@ -20,14 +16,7 @@ import (
 	"github.com/prism-es/prism/stream-service/internal/streams"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "stream-service:", err)
-		os.Exit(1)
-	}
-}
+func main() { platform.Main("stream-service", run) }
 
 // settings are stream-service's own configuration.
 type settings struct {

@@ -43,7 +43,7 @@ func Projection() projection.Projection {
 		Name:          Name,
 		AggregateType: "cart",
 		Key:           readmodel.CartKey,
-		Apply:         apply,
+		Apply:         projection.Document(func(e envelope.Event) View { return View{CartID: e.AggregateID, Items: []Item{}} }, Apply),
 		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
 			var v View
 			if err := json.Unmarshal(doc, &v); err != nil {
@@ -55,19 +55,6 @@ func Projection() projection.Projection {
 			}, nil
 		},
 	}
-}
-
-func apply(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
-	v := View{CartID: e.AggregateID, Items: []Item{}}
-	if doc != nil {
-		if err := json.Unmarshal(doc, &v); err != nil {
-			return nil, err
-		}
-	}
-	if err := Apply(&v, e); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
 }
 
 // Apply folds one cart event into v.

@@ -73,18 +73,9 @@ func Projection() projection.Projection {
 		Name:          Name,
 		AggregateType: "order",
 		Key:           readmodel.OrderKey,
-		Apply: func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
-			v := View{OrderID: e.AggregateID, Items: []Item{}, History: []StatusChange{}}
-			if doc != nil {
-				if err := json.Unmarshal(doc, &v); err != nil {
-					return nil, err
-				}
-			}
-			if err := Apply(&v, e); err != nil {
-				return nil, err
-			}
-			return json.Marshal(v)
-		},
+		Apply: projection.Document(func(e envelope.Event) View {
+			return View{OrderID: e.AggregateID, Items: []Item{}, History: []StatusChange{}}
+		}, Apply),
 		Secondary: func(doc json.RawMessage, _ int64) ([]projection.SecondaryRow, error) {
 			var v View
 			if err := json.Unmarshal(doc, &v); err != nil {

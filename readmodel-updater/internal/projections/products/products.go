@@ -32,18 +32,7 @@ func Projection() projection.Projection {
 		Name:          Name,
 		AggregateType: "product",
 		Key:           readmodel.ProductKey,
-		Apply: func(doc json.RawMessage, e envelope.Event) (json.RawMessage, error) {
-			v := View{SKU: e.AggregateID}
-			if doc != nil {
-				if err := json.Unmarshal(doc, &v); err != nil {
-					return nil, err
-				}
-			}
-			if err := Apply(&v, e); err != nil {
-				return nil, err
-			}
-			return json.Marshal(v)
-		},
+		Apply:         projection.Document(func(e envelope.Event) View { return View{SKU: e.AggregateID} }, Apply),
 		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
 			return []notices.Item{{Stream: notices.ProductsStream, Type: "product.updated", Data: doc}}, nil
 		},
