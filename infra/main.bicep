@@ -133,6 +133,7 @@ module apps 'modules/apps.bicep' = {
     environmentId: platform.outputs.environmentId
     environmentDefaultDomain: platform.outputs.defaultDomain
     identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
     redisName: cache.outputs.name
     registryServer: registryServer

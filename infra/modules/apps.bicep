@@ -32,6 +32,9 @@ param environmentDefaultDomain string
 @description('Resource id of the user-assigned identity the apps run as.')
 param identityId string
 
+@description('Client id of that identity (AZURE_CLIENT_ID, for DefaultAzureCredential).')
+param identityClientId string
+
 @description('Storage account name (the connection string is built from its key).')
 param storageAccountName string
 
@@ -60,6 +63,9 @@ param activeKey string = 'primary'
 
 @description('PRISM_LOG_LEVEL of every service.')
 param logLevel string = 'info'
+
+@description('OTLP/HTTP endpoint the services export traces to (empty: none), e.g. an OpenTelemetry collector app.')
+param otlpEndpoint string = ''
 
 // Public origins, built from the environment's domain rather than each app's
 // fqdn (the two apps naming each other's fqdn would be a dependency cycle).
@@ -125,11 +131,36 @@ var appIdentity = {
   }
 }
 
-// What every service reads (shared/config, shared/auth).
+// What every service reads (shared/config, shared/auth). The services reach
+// storage with the user-assigned managed identity (Entra ID; it holds the
+// Table and Queue Data Contributor roles); the connection string stays set
+// for the KEDA queue scalers, which use it, and as a fallback
+// (PRISM_STORAGE_AUTH=connection-string).
 var commonEnv = [
+  {
+    name: 'PRISM_STORAGE_AUTH'
+    value: 'identity'
+  }
+  {
+    name: 'AZURE_STORAGE_ACCOUNT_NAME'
+    value: storageAccountName
+  }
+  {
+    // DefaultAzureCredential picks the user-assigned identity by its client id.
+    name: 'AZURE_CLIENT_ID'
+    value: identityClientId
+  }
   {
     name: 'AZURE_STORAGE_CONNECTION_STRING'
     secretRef: 'storage-connection-string'
+  }
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT'
+    value: otlpEndpoint
+  }
+  {
+    name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    value: ''
   }
   {
     name: 'REDIS_URL'

@@ -117,6 +117,14 @@ type Common struct {
 	HTTPAddr string
 	// StorageConnectionString is AZURE_STORAGE_CONNECTION_STRING (default: local Azurite).
 	StorageConnectionString string
+	// StorageAuth is PRISM_STORAGE_AUTH: "connection-string" (the default) or
+	// "identity" (Entra ID for StorageAccountName; no key needed).
+	StorageAuth string
+	// StorageAccountName is AZURE_STORAGE_ACCOUNT_NAME, used with identity auth.
+	StorageAccountName string
+	// StorageClientID is AZURE_CLIENT_ID: the user-assigned managed identity
+	// identity auth uses ("": DefaultAzureCredential).
+	StorageClientID string
 	// RedisURL is REDIS_URL (default: local redis-server).
 	RedisURL string
 	// LogLevel is PRISM_LOG_LEVEL: debug, info, warn or error.
@@ -133,6 +141,9 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		Service:                 service,
 		HTTPAddr:                r.String("PRISM_HTTP_ADDR", fmt.Sprintf(":%d", defaultPort)),
 		StorageConnectionString: r.String("AZURE_STORAGE_CONNECTION_STRING", storage.AzuriteConnectionString),
+		StorageAuth:             r.String("PRISM_STORAGE_AUTH", StorageAuthConnectionString),
+		StorageAccountName:      r.String("AZURE_STORAGE_ACCOUNT_NAME", ""),
+		StorageClientID:         r.String("AZURE_CLIENT_ID", ""),
 		RedisURL:                r.String("REDIS_URL", redisconn.DefaultURL),
 		LogLevel:                r.String("PRISM_LOG_LEVEL", "info"),
 		ShutdownTimeout:         r.Duration("PRISM_SHUTDOWN_TIMEOUT", 25*time.Second),
@@ -140,11 +151,23 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
 		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),
 	}
+	switch {
+	case c.StorageAuth == StorageAuthIdentity && c.StorageAccountName == "":
+		r.Fail("PRISM_STORAGE_AUTH=identity needs AZURE_STORAGE_ACCOUNT_NAME")
+	case c.StorageAuth != StorageAuthIdentity && c.StorageAuth != StorageAuthConnectionString:
+		r.Fail("PRISM_STORAGE_AUTH=%q: use %q or %q", c.StorageAuth, StorageAuthConnectionString, StorageAuthIdentity)
+	}
 	if strings.Contains(strings.ToLower(c.StorageConnectionString), "usedevelopmentstorage=true") {
 		r.Fail("AZURE_STORAGE_CONNECTION_STRING: UseDevelopmentStorage=true is not understood by the Go SDK; spell the Azurite account out (leave it unset for the local default)")
 	}
 	return c
 }
+
+// How services authenticate to storage (PRISM_STORAGE_AUTH).
+const (
+	StorageAuthConnectionString = "connection-string"
+	StorageAuthIdentity         = "identity"
+)
 
 // EventQueue names the queue of an event subscriber ("readmodel" → "events-readmodel").
 func EventQueue(subscriber string) string { return "events-" + subscriber }

@@ -43,3 +43,18 @@ func TestSubscriptions(t *testing.T) {
 	assert.True(t, config.SubscriptionNamed("audit").Wants("checkout", "Anything"), "an undeclared subscriber gets everything")
 	assert.Equal(t, []string{"readmodel", "saga", "notifications"}, config.Subscribers)
 }
+
+func TestStorageAuth(t *testing.T) {
+	r := config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "identity", "AZURE_STORAGE_ACCOUNT_NAME": "prismdev"})
+	c := config.LoadCommon(r, "svc", 1)
+	assert.NoError(t, r.Err())
+	assert.Equal(t, config.StorageAuthIdentity, c.StorageAuth)
+	assert.Equal(t, "prismdev", c.StorageAccountName)
+	r = config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "identity"})
+	config.LoadCommon(r, "svc", 1)
+	assert.ErrorContains(t, r.Err(), "AZURE_STORAGE_ACCOUNT_NAME")
+	r = config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "sas"})
+	config.LoadCommon(r, "svc", 1)
+	assert.ErrorContains(t, r.Err(), "PRISM_STORAGE_AUTH")
+	assert.Equal(t, config.StorageAuthConnectionString, config.LoadCommon(config.FromMap(nil), "svc", 1).StorageAuth)
+}

@@ -43,7 +43,12 @@ func Open(c config.Common) (*Deps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	acc, err := storage.Connect(c.StorageConnectionString)
+	var acc *storage.Account
+	if c.StorageAuth == config.StorageAuthIdentity {
+		acc, err = storage.ConnectWithIdentity(c.StorageAccountName, c.StorageClientID)
+	} else {
+		acc, err = storage.Connect(c.StorageConnectionString)
+	}
 	if err != nil {
 		return nil, err
 	}

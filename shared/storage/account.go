@@ -13,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
@@ -137,3 +138,30 @@ func Classify(err error, op string) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ConnectWithIdentity builds clients for the named Azure storage account that
+// authenticate with Microsoft Entra ID: the user-assigned managed identity
+// clientID names, or else DefaultAzureCredential (a system-assigned identity,
+// or a developer's az login). It does no I/O.
+func ConnectWithIdentity(accountName, clientID string) (*Account, error) {
+	var cred azcore.TokenCredential
+	var err error
+	if clientID != "" {
+		cred, err = azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
+	} else {
+		cred, err = azidentity.NewDefaultAzureCredential(nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage identity: %w", err)
+	}
+	opts := clientOptions()
+	tables, err := aztables.NewServiceClient(fmt.Sprintf("https://%s.table.core.windows.net/", accountName), cred, &aztables.ClientOptions{ClientOptions: opts})
+	if err != nil {
+		return nil, fmt.Errorf("table client: %w", err)
+	}
+	queues, err := azqueue.NewServiceClient(fmt.Sprintf("https://%s.queue.core.windows.net/", accountName), cred, &azqueue.ClientOptions{ClientOptions: opts})
+	if err != nil {
+		return nil, fmt.Errorf("queue client: %w", err)
+	}
+	return &Account{Tables: tables, Queues: queues}, nil
+}
