@@ -125,8 +125,7 @@ Show a cart of yours (GET /api/carts/{cartId}). --min-version N waits (up to
 read your own write; if it has not, the cart is shown with a "stale" note.`,
 		examples: `prismctl cart show $CART
 prismctl cart show $CART --min-version 3 --json`}
-	minVersion := in.fs.Int64("min-version", 0, "wait until the cart reaches this `version`")
-	wait := in.fs.Duration("wait", DefaultReadWait, "how long the server may wait for --min-version (max 10s)")
+	rw := in.readWaitFlags("cart")
 	pos, err := in.parse(s, args)
 	if err != nil {
 		return err
@@ -135,13 +134,11 @@ prismctl cart show $CART --min-version 3 --json`}
 	if err != nil {
 		return err
 	}
-	d, err := c.Cart(ctx, pos[0], client.ReadOptions{MinVersion: *minVersion, Wait: *wait})
+	d, err := c.Cart(ctx, pos[0], rw.options())
 	if err != nil {
 		return explain(err)
 	}
-	if d.Stale {
-		in.note("note: stale: the read model has not reached version %d yet (it is at %d)", *minVersion, d.Value.Version)
-	}
+	in.noteIfStale(rw, d.Stale, d.Value.Version)
 	if in.g.json {
 		return in.printRaw(d.Raw)
 	}

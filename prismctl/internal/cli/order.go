@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prism-es/prism/prismctl/internal/client"
 )
@@ -105,8 +104,7 @@ the history of its status changes. --min-version waits for your own write, as
 for ` + "`cart show`" + `.`,
 		examples: `prismctl order show $ORDER
 prismctl order show $ORDER --json`}
-	minVersion := in.fs.Int64("min-version", 0, "wait until the order reaches this `version`")
-	wait := in.fs.Duration("wait", DefaultReadWait, "how long the server may wait for --min-version (max 10s)")
+	rw := in.readWaitFlags("order")
 	pos, err := in.parse(s, args)
 	if err != nil {
 		return err
@@ -115,13 +113,11 @@ prismctl order show $ORDER --json`}
 	if err != nil {
 		return err
 	}
-	d, err := c.Order(ctx, pos[0], client.ReadOptions{MinVersion: *minVersion, Wait: *wait})
+	d, err := c.Order(ctx, pos[0], rw.options())
 	if err != nil {
 		return explain(err)
 	}
-	if d.Stale {
-		in.note("note: stale: the read model has not reached version %d yet (it is at %d)", *minVersion, d.Value.Version)
-	}
+	in.noteIfStale(rw, d.Stale, d.Value.Version)
 	if in.g.json {
 		return in.printRaw(d.Raw)
 	}
@@ -142,9 +138,6 @@ prismctl order show $ORDER --json`}
 	}
 	return nil
 }
-
-// DefaultReadWait is how long a --min-version read may wait by default.
-const DefaultReadWait = 5 * time.Second
 
 func runOrderCancel(ctx context.Context, in *invocation, args []string) error {
 	return orderStep(ctx, in, args, "CancelOrder", authUser, `
