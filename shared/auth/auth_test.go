@@ -102,6 +102,11 @@ func TestLoadSettings(t *testing.T) {
 	assert.False(t, s.DevMode, "a real storage account means production defaults")
 	assert.ErrorContains(t, r.Err(), "PRISM_JWT_SECRET is required")
 
+	r = config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "identity", "AZURE_STORAGE_ACCOUNT_NAME": "prismprod"})
+	s = auth.LoadSettings(r)
+	assert.False(t, s.DevMode, "identity auth means a real storage account too")
+	assert.ErrorContains(t, r.Err(), "PRISM_JWT_SECRET is required")
+
 	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": "short"})
 	auth.LoadSettings(r)
 	assert.ErrorContains(t, r.Err(), "at least 32 bytes")

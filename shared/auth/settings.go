@@ -9,7 +9,8 @@ import (
 // Settings are the token settings every service that verifies tokens reads.
 type Settings struct {
 	// DevMode enables POST /api/dev/token and the development secret. It is
-	// on by default only on the local stack (no storage account configured).
+	// on by default only on the local stack: no connection string and no
+	// identity auth (either means a real storage account).
 	DevMode bool
 	// Keys sign and verify tokens.
 	Keys *Keys
@@ -18,7 +19,8 @@ type Settings struct {
 // LoadSettings reads PRISM_DEV_MODE and PRISM_JWT_SECRET. Outside dev mode a
 // secret is required; problems are recorded on r.
 func LoadSettings(r *config.Reader) Settings {
-	local := r.String("AZURE_STORAGE_CONNECTION_STRING", "") == ""
+	local := r.String("AZURE_STORAGE_CONNECTION_STRING", "") == "" &&
+		r.String("PRISM_STORAGE_AUTH", config.StorageAuthConnectionString) != config.StorageAuthIdentity
 	s := Settings{DevMode: r.Bool("PRISM_DEV_MODE", local)}
 	secret := r.String("PRISM_JWT_SECRET", "")
 	switch {
