@@ -233,3 +233,17 @@ func SubscriptionNamed(name string) Subscription {
 	}
 	return Subscription{Name: name}
 }
+
+// ConnectStorage builds the storage clients the settings ask for: Entra ID
+// for StorageAccountName with identity auth, else the connection string. It
+// does no I/O.
+func (c Common) ConnectStorage() (*storage.Account, error) {
+	if c.StorageAuth == StorageAuthIdentity {
+		return storage.ConnectWithIdentity(c.StorageAccountName, c.StorageClientID)
+	}
+	acc, err := storage.Connect(c.StorageConnectionString)
+	if err != nil {
+		return nil, fmt.Errorf("AZURE_STORAGE_CONNECTION_STRING: %w", err)
+	}
+	return acc, nil
+}

@@ -1,10 +1,12 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/shared/config"
 )
@@ -50,6 +52,14 @@ func TestStorageAuth(t *testing.T) {
 	assert.NoError(t, r.Err())
 	assert.Equal(t, config.StorageAuthIdentity, c.StorageAuth)
 	assert.Equal(t, "prismdev", c.StorageAccountName)
+	acc, err := c.ConnectStorage()
+	require.NoError(t, err)
+	assert.Equal(t, "https://prismdev.queue.core.windows.net/", acc.Queues.URL(), "identity auth addresses the named account")
+	local, err := config.LoadCommon(config.FromMap(nil), "svc", 1).ConnectStorage()
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:10001/devstoreaccount1", strings.TrimSuffix(local.Queues.URL(), "/"), "the default is the local Azurite account")
+	_, err = config.LoadCommon(config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": "AccountName=x"}), "svc", 1).ConnectStorage()
+	assert.ErrorContains(t, err, "AZURE_STORAGE_CONNECTION_STRING")
 	r = config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "identity"})
 	config.LoadCommon(r, "svc", 1)
 	assert.ErrorContains(t, r.Err(), "AZURE_STORAGE_ACCOUNT_NAME")

@@ -43,12 +43,7 @@ func Open(c config.Common) (*Deps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	var acc *storage.Account
-	if c.StorageAuth == config.StorageAuthIdentity {
-		acc, err = storage.ConnectWithIdentity(c.StorageAccountName, c.StorageClientID)
-	} else {
-		acc, err = storage.Connect(c.StorageConnectionString)
-	}
+	acc, err := c.ConnectStorage()
 	if err != nil {
 		return nil, err
 	}

@@ -28,19 +28,17 @@ var queueName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // account connects to the storage account (no I/O yet).
 func (in *invocation) account() (*storage.Account, error) {
 	m := map[string]string{}
-	if v, ok := in.LookupEnv("AZURE_STORAGE_CONNECTION_STRING"); ok {
-		m["AZURE_STORAGE_CONNECTION_STRING"] = v
+	for _, name := range []string{"AZURE_STORAGE_CONNECTION_STRING", "PRISM_STORAGE_AUTH", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_CLIENT_ID"} {
+		if v, ok := in.LookupEnv(name); ok {
+			m[name] = v
+		}
 	}
 	r := config.FromMap(m)
 	common := config.LoadCommon(r, "prismctl", 0)
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	acc, err := storage.Connect(common.StorageConnectionString)
-	if err != nil {
-		return nil, fmt.Errorf("AZURE_STORAGE_CONNECTION_STRING: %w", err)
-	}
-	return acc, nil
+	return common.ConnectStorage()
 }
 
 // openQueue opens the named main queue; a "-poison" name means its main queue.
