@@ -57,6 +57,9 @@ func Apply(v *View, e envelope.Event) error {
 		v.Available += d.Quantity
 	case "StockReserved":
 		v.Available -= d.Quantity
+	case "StockCommitted", "StockReservationFailed":
+		// A commit ships what a reservation already took from available
+		// stock; a failed reservation took nothing. Only the version moves.
 	default:
 		return fmt.Errorf("products: unknown event type %q", e.Type)
 	}
