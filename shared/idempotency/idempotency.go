@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,7 +55,9 @@ type record struct {
 	Response    *Response `json:"response,omitempty"`
 }
 
-// Store keeps idempotency records under idem:<userId>:<key>.
+// Store keeps idempotency records under idem:<userId>:<key>, with any ":"
+// (and "%") in the user id percent-escaped so that no two (user, key) pairs
+// share a record: user "a" with key "b:c" and user "a:b" with key "c" would.
 type Store struct {
 	rdb *redis.Client
 }
@@ -62,7 +65,10 @@ type Store struct {
 // New returns a Store on rdb.
 func New(rdb *redis.Client) *Store { return &Store{rdb: rdb} }
 
-func redisKey(userID, key string) string { return "idem:" + userID + ":" + key }
+// userIDEscaper keeps the user id free of the ":" that ends it in a Redis key.
+var userIDEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
+
+func redisKey(userID, key string) string { return "idem:" + userIDEscaper.Replace(userID) + ":" + key }
 
 // Fingerprint identifies a request by method, path and body. JSON bodies are
 // canonicalised first (key order and spacing do not matter).

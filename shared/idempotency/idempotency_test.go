@@ -76,6 +76,26 @@ func TestLifecycle(t *testing.T) {
 	assert.Equal(t, idempotency.Replay, out)
 }
 
+// TestUsersNeverShareARecord: user ids may contain ":" (and keys may too), so
+// "u:x" + "k" and "u" + "x:k" must not meet in one Redis key.
+func TestUsersNeverShareARecord(t *testing.T) {
+	ctx := context.Background()
+	s := idempotency.New(env.Redis(t))
+	u := "u-" + uuid.NewString()
+	out, _, err := s.Begin(ctx, u, "x:k", "fp-first")
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Claimed, out)
+	require.NoError(t, s.Complete(ctx, u, "x:k", "fp-first", idempotency.Response{Status: 202, Body: json.RawMessage(`{}`)}))
+
+	out, got, err := s.Begin(ctx, u+":x", "k", "fp-first")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Claimed, out, "another user's key is not replayed")
+	assert.Nil(t, got)
+	out, _, err = s.Begin(ctx, u+"%3Ax", "k", "fp-first")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Claimed, out, "nor is an escaped look-alike's")
+}
+
 func TestAbandonReleasesTheKey(t *testing.T) {
 	ctx := context.Background()
 	s := idempotency.New(env.Redis(t))
