@@ -25,7 +25,6 @@ import (
 // without bound); resume reads the Redis history.
 type Hub struct {
 	cfg    Config
-	rdb    *redis.Client
 	sub    *notices.Subscriber
 	reader *notices.Reader
 	sse    *sse.Server
@@ -43,7 +42,6 @@ func NewHub(rdb *redis.Client, cfg Config) *Hub {
 	cfg = cfg.withDefaults()
 	h := &Hub{
 		cfg:     cfg,
-		rdb:     rdb,
 		sub:     notices.NewSubscriber(rdb),
 		reader:  notices.NewReader(rdb),
 		topics:  map[string]*topic{},
