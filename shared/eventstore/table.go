@@ -223,35 +223,30 @@ func (s *TableStore) transactionError(ctx context.Context, stream string, expect
 	if f.code != "EntityAlreadyExists" && f.status != http.StatusConflict {
 		return storage.Classify(fmt.Errorf("transaction failed (status %d, code %q, index %d): %w", f.status, f.code, f.index, err), "append to "+stream)
 	}
-	switch {
-	case f.index == 0:
-		appendDuplicates.Inc()
-		return s.duplicate(ctx, stream, commandID)
-	case f.index > 0:
+	if f.index > 0 {
 		appendConflicts.Inc()
 		return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
 	}
-	// No index in the body: ask the table which row was there.
-	if events, found, gerr := s.Recorded(ctx, stream, commandID); gerr == nil && found {
-		appendDuplicates.Inc()
-		return &DuplicateCommandError{Stream: stream, CommandID: commandID, Events: events}
-	}
-	appendConflicts.Inc()
-	return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
+	// Index 0 is the cmd-<id> marker; with no index in the body, ask the
+	// table which row was there.
+	return s.duplicate(ctx, stream, expectedVersion, commandID)
 }
 
-// duplicate answers an append of an applied command with the events it
-// recorded, for re-publishing.
-func (s *TableStore) duplicate(ctx context.Context, stream, commandID string) error {
+// duplicate answers an append whose command marker may already exist: the
+// events the command recorded if it was applied, else a conflict (the
+// marker vanished between the failed append and this read, which only a
+// deleted table does, or an event row clashed). A failed read is returned
+// as it is, never as a conflict.
+func (s *TableStore) duplicate(ctx context.Context, stream string, expectedVersion int64, commandID string) error {
 	events, found, err := s.Recorded(ctx, stream, commandID)
 	if err != nil {
 		return err
 	}
 	if !found {
-		// The marker vanished between the failed append and this read:
-		// only a deleted table does that. Let the caller retry.
-		return &ConflictError{Stream: stream}
+		appendConflicts.Inc()
+		return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
 	}
+	appendDuplicates.Inc()
 	return &DuplicateCommandError{Stream: stream, CommandID: commandID, Events: events}
 }
 

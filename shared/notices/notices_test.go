@@ -102,6 +102,29 @@ func TestPublishAndResumeAfter(t *testing.T) {
 	assert.True(t, reset, "a history that does not exist cannot resume")
 }
 
+// TestPublishReloadsAForgottenScript: after Redis forgets its scripts (a
+// restart, SCRIPT FLUSH) a publish loads the script again and publishes each
+// item once.
+func TestPublishReloadsAForgottenScript(t *testing.T) {
+	ctx := context.Background()
+	rdb := env.Redis(t)
+	pub := notices.NewPublisher(rdb, notices.Config{})
+	stream := notices.CartStream(uuid.NewString())
+	first, err := pub.Publish(ctx, item(stream, 1))
+	require.NoError(t, err)
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+
+	ids, err := pub.Publish(ctx, item(stream, 2), item(stream, 3))
+	require.NoError(t, err)
+	require.Len(t, ids, 2)
+	after, reset, err := notices.NewReader(rdb).After(ctx, stream, first[0], 100)
+	require.NoError(t, err)
+	require.False(t, reset)
+	require.Len(t, after, 2, "each item once")
+	assert.Equal(t, ids, []string{after[0].ID, after[1].ID})
+	assert.Equal(t, first[0], after[0].PrevID)
+}
+
 func TestTrimmedHistoryAsksForReset(t *testing.T) {
 	ctx := context.Background()
 	rdb := env.Redis(t)

@@ -66,16 +66,16 @@ func (p *Publisher) Publish(ctx context.Context, items ...Item) ([]string, error
 	if len(items) == 0 {
 		return nil, nil
 	}
-	// Load the script once so the pipeline can use EVALSHA.
-	if err := publishScript.Load(ctx, p.rdb).Err(); err != nil {
-		return nil, redisconn.Classify(err, "load notice script")
+	// EVALSHA in one pipeline. Only when Redis does not know the script yet
+	// (first use, a restart, SCRIPT FLUSH) is it loaded and the pipeline rerun.
+	cmds, err := p.evalAll(ctx, items)
+	if err != nil && allNoScript(cmds) {
+		if err = publishScript.Load(ctx, p.rdb).Err(); err != nil {
+			return nil, redisconn.Classify(err, "load notice script")
+		}
+		cmds, err = p.evalAll(ctx, items)
 	}
-	pipe := p.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(items))
-	for i, it := range items {
-		cmds[i] = publishScript.EvalSha(ctx, pipe, []string{historyKey(it.Stream)}, p.cfg.MaxLen, it.Type, string(it.Data), p.cfg.TTL.Milliseconds(), it.Stream, it.Traceparent)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err != nil {
 		return nil, redisconn.Classify(err, "publish notices")
 	}
 	ids := make([]string, len(items))
@@ -83,4 +83,26 @@ func (p *Publisher) Publish(ctx context.Context, items ...Item) ([]string, error
 		ids[i], _ = c.Text()
 	}
 	return ids, nil
+}
+
+// evalAll runs the publish script for every item in one pipeline.
+func (p *Publisher) evalAll(ctx context.Context, items []Item) ([]*redis.Cmd, error) {
+	pipe := p.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(items))
+	for i, it := range items {
+		cmds[i] = publishScript.EvalSha(ctx, pipe, []string{historyKey(it.Stream)}, p.cfg.MaxLen, it.Type, string(it.Data), p.cfg.TTL.Milliseconds(), it.Stream, it.Traceparent)
+	}
+	_, err := pipe.Exec(ctx)
+	return cmds, err
+}
+
+// allNoScript reports whether every command failed only because Redis did
+// not know the script, so nothing was published and all can run again.
+func allNoScript(cmds []*redis.Cmd) bool {
+	for _, c := range cmds {
+		if !redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			return false
+		}
+	}
+	return true
 }
