@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -130,6 +131,42 @@ func TestCorrelateAndRecover(t *testing.T) {
 	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 	assert.NotEqual(t, "bad id with spaces\n", rec.Header().Get("X-Correlation-Id"))
 	assert.Len(t, rec.Header().Get("X-Correlation-Id"), 36, "a fresh uuid replaces a malformed id")
+}
+
+// TestStackCountsAPanicAsThe500ItAnswers: recovery sits inside the metrics,
+// so a panicking route shows up in prism_http_requests_total as a 500.
+func TestStackCountsAPanicAsThe500ItAnswers(t *testing.T) {
+	route := "/stack-panic-" + t.Name()
+	h := httpapi.Stack(func(*http.Request) string { return route }, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	assert.Equal(t, 500, rec.Code)
+	assert.Equal(t, 1.0, requestsCounted(t, route, "500"))
+}
+
+// requestsCounted reads prism_http_requests_total{route, code} from the
+// default registry.
+func requestsCounted(t *testing.T, route, code string) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "prism_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func TestReady(t *testing.T) {

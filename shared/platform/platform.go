@@ -107,8 +107,7 @@ func (d *Deps) ServeOps(ctx context.Context, extra func(mux *http.ServeMux)) err
 		extra(mux)
 	}
 	mux.Handle("/", httpapi.NotFoundHandler())
-	h := httpapi.Correlate(httpapi.Recover(httpapi.Instrument(httpapi.PatternRoute)(mux)))
-	return httpapi.Serve(ctx, &http.Server{Handler: h}, l, 5*time.Second, nil)
+	return httpapi.Serve(ctx, &http.Server{Handler: httpapi.Stack(httpapi.PatternRoute, mux)}, l, 5*time.Second, nil)
 }
 
 // Main runs a service's run function until SIGINT or SIGTERM and exits 1,

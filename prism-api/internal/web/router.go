@@ -32,9 +32,13 @@ type Deps struct {
 // NewRouter returns the router (without the outer middleware; see Handler).
 func NewRouter(d Deps) *mux.Router {
 	r := mux.NewRouter()
-	r.NotFoundHandler = httpapi.NotFoundHandler()
-	r.MethodNotAllowedHandler = httpapi.MethodNotAllowedHandler()
-	r.Use(httpapi.Instrument(routeTemplate))
+	// mux runs Use middleware only on matched routes, and names the route
+	// only inside them: so Instrument (with Recover inside it, as in
+	// httpapi.Stack) goes there, and the unmatched answers get their own.
+	instrument := httpapi.Instrument(routeTemplate)
+	r.NotFoundHandler = instrument(httpapi.NotFoundHandler())
+	r.MethodNotAllowedHandler = instrument(httpapi.MethodNotAllowedHandler())
+	r.Use(instrument, httpapi.Recover)
 
 	for path, h := range httpapi.OpsHandlers(d.Checks) {
 		r.Handle(path, h).Methods(http.MethodGet)
@@ -84,7 +88,8 @@ func NewRouter(d Deps) *mux.Router {
 }
 
 // Handler wraps the router in the outer middleware: correlation ids and
-// panic recovery apply to every request, matched or not.
+// panic recovery apply to every request, matched or not (the router itself
+// instruments and recovers inside each route).
 func Handler(d Deps) http.Handler {
 	return httpapi.Correlate(httpapi.Recover(NewRouter(d)))
 }

@@ -36,7 +36,7 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("/streams/me", getOnly(rt.user(http.HandlerFunc(rt.me))))
 	mux.Handle("/streams/products", getOnly(http.HandlerFunc(rt.products)))
 	mux.Handle("/", httpapi.NotFoundHandler())
-	return httpapi.Correlate(httpapi.Recover(httpapi.Instrument(httpapi.PatternRoute)(cors(d.CORSOrigins, mux))))
+	return httpapi.Stack(httpapi.PatternRoute, cors(d.CORSOrigins, mux))
 }
 
 type routes struct{ Deps }
