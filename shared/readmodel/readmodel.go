@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -136,7 +138,7 @@ func (s *Store) List(ctx context.Context, table, pk string, limit int, cursor st
 	after := ""
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil {
+		if err != nil || !validRowKey(b) {
 			return nil, "", apperr.Fields("invalid cursor", apperr.FieldError{Field: "cursor", Message: "is not a cursor this API gave out"})
 		}
 		after = string(b)
@@ -167,6 +169,24 @@ func (s *Store) List(ctx context.Context, table, pk string, limit int, cursor st
 		next = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].RowKey))
 	}
 	return rows, next, nil
+}
+
+// maxRowKeyBytes is Table Storage's limit on a RowKey.
+const maxRowKeyBytes = 1024
+
+// validRowKey reports whether a decoded cursor could be a RowKey this API
+// gave out: short enough and free of control characters (a forged one would
+// otherwise reach storage and come back as a 4xx it does not expect).
+func validRowKey(b []byte) bool {
+	if len(b) > maxRowKeyBytes || !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func encode(row Row) ([]byte, error) {

@@ -2,8 +2,10 @@ package readmodel_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/storage"
 	"github.com/prism-es/prism/shared/testenv"
@@ -125,8 +128,16 @@ func TestListPages(t *testing.T) {
 	}
 	assert.Equal(t, []string{"k00", "k01", "k02", "k03", "k04", "k05", "k06"}, all)
 	assert.Equal(t, 3, pages)
-	_, _, err := s.List(ctx, table, "alice", 3, "!!not-a-cursor!!")
-	assert.Error(t, err)
+	for name, bad := range map[string]string{
+		"not base64":   "!!not-a-cursor!!",
+		"too long":     base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("k", 30_000))),
+		"control char": base64.RawURLEncoding.EncodeToString([]byte("k\x00")),
+		"not utf-8":    base64.RawURLEncoding.EncodeToString([]byte{0xff, 0xfe}),
+	} {
+		_, _, err := s.List(ctx, table, "alice", 3, bad)
+		assert.Equal(t, apperr.Invalid, apperr.KindOf(err), name)
+		assert.Contains(t, fmt.Sprint(apperr.FieldsOf(err)), "cursor", name)
+	}
 	none, next, err := s.List(ctx, "nosuchtable"+testenv.TableName("x"), "alice", 3, "")
 	require.NoError(t, err, "a table not created yet lists as empty")
 	assert.Empty(t, none)
