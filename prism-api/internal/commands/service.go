@@ -99,7 +99,13 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			httpapi.WriteError(w, r, apperr.New(apperr.Conflict, "a request with this Idempotency-Key is still being processed"))
 			return
 		}
-		acc, err := s.enqueue(ctx, r, user, key, d)
+		// Once the key is claimed, a client that goes away must not cut the
+		// enqueue short: a send cancelled mid-flight may still have queued
+		// the command, and releasing the key then would let a retry queue it
+		// twice.
+		enqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+		defer cancel()
+		acc, err := s.enqueue(enqCtx, r, user, key, d)
 		if err != nil {
 			if aerr := s.Idempotency.Abandon(context.WithoutCancel(ctx), user, key, fp); aerr != nil {
 				slog.WarnContext(ctx, "could not release the idempotency key", "err", aerr)
@@ -114,6 +120,9 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 		writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)
 	}
 }
+
+// enqueueTimeout bounds an enqueue that no longer follows the request's context.
+const enqueueTimeout = 15 * time.Second
 
 // enqueue records the command as pending and puts it on the queue; if the
 // queue refuses, the pending status is removed again (nothing half-done).

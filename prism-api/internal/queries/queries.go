@@ -142,26 +142,16 @@ func (s *Service) serveRow(w http.ResponseWriter, r *http.Request, id string, sp
 		return
 	}
 	ctx := r.Context()
-	var wake <-chan notices.Notice
-	if minVersion > 0 && wait > 0 {
-		// Listen before the first read, so a change between the read and the
-		// wait is not missed.
-		l, err := s.Wakeups.Wakeups(ctx, spec.stream)
-		if err != nil {
-			slog.WarnContext(ctx, "read-your-writes wait unavailable; answering at once", "err", err)
-		} else {
-			defer l.Close()
-			wake = l.C()
-		}
-	}
+	caller := auth.Principal(r).UserID
 	deadline := time.Now().Add(wait)
+	var wake <-chan notices.Notice
+	subscribed := false
 	for {
 		doc, version, found, err := s.get(ctx, spec)
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		caller := auth.Principal(r).UserID
 		if found && spec.owned && ownerOf(doc) != caller {
 			httpapi.WriteError(w, r, notFound) // someone else's: it does not exist for the caller
 			return
@@ -171,6 +161,19 @@ func (s *Service) serveRow(w http.ResponseWriter, r *http.Request, id string, sp
 			return
 		}
 		remaining := time.Until(deadline)
+		if minVersion > 0 && remaining > 0 && !subscribed {
+			// Not there yet: listen, then read again, so a change between
+			// the read above and the subscription is not missed. Reads that
+			// are already current never subscribe.
+			subscribed = true
+			l, err := s.Wakeups.Wakeups(ctx, spec.stream)
+			if err == nil {
+				defer l.Close()
+				wake = l.C()
+				continue
+			}
+			slog.WarnContext(ctx, "read-your-writes wait unavailable; answering at once", "err", err)
+		}
 		if wake == nil || remaining <= 0 {
 			if !found {
 				httpapi.WriteError(w, r, notFound)
@@ -181,7 +184,10 @@ func (s *Service) serveRow(w http.ResponseWriter, r *http.Request, id string, sp
 		}
 		timer := time.NewTimer(remaining)
 		select {
-		case <-wake:
+		case _, open := <-wake:
+			if !open {
+				wake = nil // the subscriber closed (shutdown): read once more and answer
+			}
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()

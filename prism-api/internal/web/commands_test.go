@@ -117,26 +117,23 @@ func TestConcurrentSendsOfOneKeyQueueExactlyOneCommand(t *testing.T) {
 	alice := a.token(t, "alice")
 	cart := uuid.NewString()
 	const n = 50
-	statuses := make([]int, n)
-	ids := make([]string, n)
+	responses := make([]response, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := a.do(t, "POST", "/api/carts/"+cart+"/items", alice, `{"sku":"A","quantity":1}`, "Idempotency-Key", "burst")
-			statuses[i] = res.status
-			if res.status == 202 {
-				ids[i] = res.json(t)["commandId"].(string)
-			}
+			responses[i], errs[i] = a.send("POST", "/api/carts/"+cart+"/items", alice, `{"sku":"A","quantity":1}`, "Idempotency-Key", "burst")
 		}()
 	}
 	wg.Wait()
 	distinct := map[string]bool{}
-	for i, s := range statuses {
-		require.Contains(t, []int{202, 409}, s)
-		if s == 202 {
-			distinct[ids[i]] = true
+	for i, res := range responses {
+		require.NoError(t, errs[i])
+		require.Contains(t, []int{202, 409}, res.status)
+		if res.status == 202 {
+			distinct[res.json(t)["commandId"].(string)] = true
 		}
 	}
 	assert.Len(t, distinct, 1, "every 202 names the same command")
@@ -240,6 +237,8 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	res := a.do(t, "GET", "/nowhere", "", "")
 	assert.Equal(t, 404, res.status)
 	assert.Equal(t, "application/problem+json", res.header.Get("Content-Type"))
+	metrics := a.do(t, "GET", "/metrics", "", "")
+	assert.Contains(t, string(metrics.body), `prism_http_requests_total{code="404",method="GET",route="unmatched"}`, "unmatched requests are counted too")
 	res = a.do(t, "PATCH", "/api/carts", a.token(t, "alice"), `{}`)
 	assert.Contains(t, []int{404, 405}, res.status)
 	assert.Equal(t, "application/problem+json", res.header.Get("Content-Type"))

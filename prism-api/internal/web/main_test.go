@@ -98,12 +98,22 @@ func (r response) json(t *testing.T) map[string]any {
 // do sends a request; body "" sends none; headers are name, value pairs.
 func (a *api) do(t *testing.T, method, path, token, body string, headers ...string) response {
 	t.Helper()
+	res, err := a.send(method, path, token, body, headers...)
+	require.NoError(t, err)
+	return res
+}
+
+// send is do for goroutines other than the test's own, which must not stop
+// the test: it returns the error for the test goroutine to assert on.
+func (a *api) send(method, path, token, body string, headers ...string) (response, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, a.URL+path, rd)
-	require.NoError(t, err)
+	if err != nil {
+		return response{}, err
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -114,11 +124,12 @@ func (a *api) do(t *testing.T, method, path, token, body string, headers ...stri
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return response{}, err
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return response{status: res.StatusCode, header: res.Header, body: b}, err
 }
 
 // command sends a command with a fresh Idempotency-Key.

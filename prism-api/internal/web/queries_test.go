@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +50,14 @@ func TestCartQueryIsOwnerOnlyAndAsStored(t *testing.T) {
 	assert.Equal(t, 401, a.do(t, "GET", "/api/carts/"+cart, "", "").status)
 }
 
+// result is a response from a goroutine, with its error.
+type result struct {
+	response
+	err error
+}
+
+func resultOf(res response, err error) result { return result{res, err} }
+
 func TestMinVersionWaitsForTheNotice(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, env.ConnString, env.RedisURL)
@@ -56,9 +66,9 @@ func TestMinVersionWaitsForTheNotice(t *testing.T) {
 	pk, rk := readmodel.CartKey(cart)
 	a.putRow(t, readmodel.Carts, pk, rk, 1, cartDoc(cart, "alice", 1))
 
-	done := make(chan response, 1)
+	done := make(chan result, 1)
 	start := time.Now()
-	go func() { done <- a.do(t, "GET", "/api/carts/"+cart+"?minVersion=2&wait=8", alice, "") }()
+	go func() { done <- resultOf(a.send("GET", "/api/carts/"+cart+"?minVersion=2&wait=8", alice, "")) }()
 	// Once the request listens for the cart's notices it is waiting; then
 	// write version 2 and announce it as the updater does.
 	rdb := env.Redis(t)
@@ -70,7 +80,9 @@ func TestMinVersionWaitsForTheNotice(t *testing.T) {
 	_, err := a.pub.Publish(context.Background(), notices.Item{Stream: notices.CartStream(cart), Type: "cart.updated", Data: json.RawMessage(cartDoc(cart, "alice", 2))})
 	require.NoError(t, err)
 	select {
-	case res := <-done:
+	case r := <-done:
+		require.NoError(t, r.err)
+		res := r.response
 		require.Equal(t, 200, res.status)
 		assert.Equal(t, float64(2), res.json(t)["version"])
 		assert.Empty(t, res.header.Get("X-Stale"))
@@ -93,20 +105,28 @@ func TestMinVersionWaitsForARowThatDoesNotExistYet(t *testing.T) {
 	alice := a.token(t, "alice")
 	cart := uuid.NewString()
 	pk, rk := readmodel.CartKey(cart)
-	done := make(chan response, 1)
-	go func() { done <- a.do(t, "GET", "/api/carts/"+cart+"?minVersion=1&wait=8", alice, "") }()
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() { done <- resultOf(a.send("GET", "/api/carts/"+cart+"?minVersion=1&wait=8", alice, "")) }()
+	// Found nothing, the request listens for the cart's notices: then the
+	// row appears and is announced once.
+	rdb := env.Redis(t)
 	require.Eventually(t, func() bool {
-		a.putRow(t, readmodel.Carts, pk, rk, 1, cartDoc(cart, "alice", 1))
-		_, err := a.pub.Publish(context.Background(), notices.Item{Stream: notices.CartStream(cart), Type: "cart.updated", Data: json.RawMessage(cartDoc(cart, "alice", 1))})
-		require.NoError(t, err)
-		select {
-		case res := <-done:
-			assert.Equal(t, 200, res.status)
-			return true
-		case <-time.After(300 * time.Millisecond):
-			return false
-		}
-	}, 9*time.Second, time.Millisecond)
+		n, err := rdb.PubSubNumSub(context.Background(), "notices:"+notices.CartStream(cart)).Result()
+		return err == nil && n["notices:"+notices.CartStream(cart)] == 1
+	}, 5*time.Second, 5*time.Millisecond)
+	a.putRow(t, readmodel.Carts, pk, rk, 1, cartDoc(cart, "alice", 1))
+	_, err := a.pub.Publish(context.Background(), notices.Item{Stream: notices.CartStream(cart), Type: "cart.updated", Data: json.RawMessage(cartDoc(cart, "alice", 1))})
+	require.NoError(t, err)
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		assert.Equal(t, 200, r.status)
+		assert.Empty(t, r.header.Get("X-Stale"))
+		assert.Less(t, time.Since(start), 6*time.Second, "woken by the notice, not by the end of the wait")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer")
+	}
 	missing := a.do(t, "GET", "/api/carts/"+uuid.NewString()+"?minVersion=1&wait=0.2", alice, "")
 	assert.Equal(t, 404, missing.status, "still unknown when the wait runs out")
 }
@@ -125,6 +145,7 @@ func TestQueryParametersAreValidated(t *testing.T) {
 		{"/api/orders?limit=0", "limit"},
 		{"/api/orders?limit=1000", "limit"},
 		{"/api/orders?cursor=not*a*cursor", "cursor"},
+		{"/api/products?cursor=" + base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("k", 30_000))), "cursor"},
 	} {
 		res := a.do(t, "GET", q.path, alice, "")
 		require.Equal(t, 400, res.status, q.path)

@@ -267,11 +267,13 @@ func TestJavaScriptModulesParse(t *testing.T) {
 	}
 }
 
-func TestConfigJSONIsValid(t *testing.T) {
+func TestConfigJSONCarriesAwkwardURLsIntact(t *testing.T) {
 	t.Parallel()
-	a := do(t, storefront.New(storefront.Config{StreamsURL: `http://x.example/"quoted"`}), http.MethodGet, storefront.ConfigPath)
+	url := `http://x.example/"quoted"</script>`
+	a := do(t, storefront.New(storefront.Config{StreamsURL: url}), http.MethodGet, storefront.ConfigPath)
 	var v map[string]any
 	require.NoError(t, json.Unmarshal([]byte(a.body), &v))
+	assert.Equal(t, url, v["streamsUrl"])
 }
 
 func jsFiles(t *testing.T) []string {
