@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"time"
 	"unicode/utf8"
 
@@ -36,7 +37,9 @@ func (r PoisonRecord) Original() []byte {
 
 // MoveToPoison puts the message, with reason, on the poison queue and then
 // deletes it from the main queue. If the delete fails the message may later
-// be poisoned twice, never lost.
+// be poisoned twice, never lost. A body too large to wrap in a record (near
+// the 64 KiB limit) is poisoned bare, its reason only logged: PeekPoison and
+// Redrive take bare bodies as they are.
 func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) error {
 	rec := PoisonRecord{Queue: q.name, MessageID: m.ID, Reason: truncate(reason, maxReasonBytes), DequeueCount: m.DequeueCount, FailedAt: time.Now().UTC()}
 	if raw, ok := bodyJSON(m.Body); ok {
@@ -48,6 +51,10 @@ func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) err
 	if err != nil {
 		return err
 	}
+	if len(b) > MaxMessageBytes {
+		slog.WarnContext(ctx, "message too large for a poison record; poisoned bare", "queue", q.name, "messageId", m.ID, "reason", rec.Reason)
+		b = m.Body
+	}
 	if err := checkBody(b); err != nil {
 		return err
 	}
@@ -56,6 +63,16 @@ func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) err
 	}
 	poisonTotal.WithLabelValues(q.name).Inc()
 	return q.Delete(ctx, m)
+}
+
+// poisonRecord reads a poison-queue message: a PoisonRecord, or a bare body
+// (poisoned too large to wrap, or put there by hand).
+func (q *Queue) poisonRecord(id, text string) PoisonRecord {
+	var rec PoisonRecord
+	if json.Unmarshal([]byte(text), &rec) != nil || len(rec.Original()) == 0 {
+		return PoisonRecord{Queue: q.name, MessageID: id, Reason: "(not a poison record)", BodyText: text}
+	}
+	return rec
 }
 
 // PeekPoison returns up to want (at most 32) poisoned messages without taking them.
@@ -67,26 +84,27 @@ func (q *Queue) PeekPoison(ctx context.Context, want int) ([]PoisonRecord, error
 	}
 	out := make([]PoisonRecord, 0, len(resp.Messages))
 	for _, m := range resp.Messages {
-		var rec PoisonRecord
-		if json.Unmarshal([]byte(deref(m.MessageText)), &rec) != nil {
-			rec = PoisonRecord{Queue: q.name, MessageID: deref(m.MessageID), Reason: "(not a poison record)", BodyText: deref(m.MessageText)}
-		}
-		out = append(out, rec)
+		out = append(out, q.poisonRecord(deref(m.MessageID), deref(m.MessageText)))
 	}
 	return out, nil
 }
 
-// Redrive moves up to limit poisoned messages (limit <= 0: all) back to the
-// main queue with their original bodies and returns how many it moved. Each
-// is sent before its poison copy is deleted, so none is lost.
+// Redrive moves up to limit poisoned messages (limit <= 0: as many as the
+// poison queue holds when it starts, so messages that fail again while it
+// runs are not chased for ever) back to the main queue with their original
+// bodies and returns how many it moved. Each is sent before its poison copy
+// is deleted, so none is lost.
 func (q *Queue) Redrive(ctx context.Context, limit int) (int, error) {
-	moved := 0
-	for limit <= 0 || moved < limit {
-		want := MaxBatch
-		if limit > 0 {
-			want = min(want, limit-moved)
+	if limit <= 0 {
+		depth, err := q.PoisonDepth(ctx)
+		if err != nil || depth == 0 {
+			return 0, err
 		}
-		n := int32(want)
+		limit = depth
+	}
+	moved := 0
+	for moved < limit {
+		n := int32(min(MaxBatch, limit-moved))
 		vis := int32(60)
 		resp, err := q.poison.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{NumberOfMessages: &n, VisibilityTimeout: &vis})
 		if err != nil {
@@ -96,12 +114,7 @@ func (q *Queue) Redrive(ctx context.Context, limit int) (int, error) {
 			return moved, nil
 		}
 		for _, m := range resp.Messages {
-			text := deref(m.MessageText)
-			body := []byte(text)
-			var rec PoisonRecord
-			if json.Unmarshal(body, &rec) == nil && len(rec.Original()) > 0 {
-				body = rec.Original()
-			}
+			body := q.poisonRecord(deref(m.MessageID), deref(m.MessageText)).Original()
 			if err := q.Send(ctx, body); err != nil {
 				return moved, err
 			}

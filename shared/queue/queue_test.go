@@ -197,6 +197,32 @@ func TestRedriveReturnsPoisonedMessagesWithOriginalBodies(t *testing.T) {
 	assert.Zero(t, pd)
 }
 
+// TestAMessageAtTheSizeLimitCanBePoisonedAndRedriven: wrapping a body that
+// nearly fills a message in a poison record would not fit; it is poisoned
+// bare and comes back intact.
+func TestAMessageAtTheSizeLimitCanBePoisonedAndRedriven(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	body := []byte(`{"pad":"` + strings.Repeat("x", queue.MaxMessageBytes-20) + `"}`)
+	require.NoError(t, q.Send(ctx, body))
+	msgs, err := q.Receive(ctx, 1, 30*time.Second)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.NoError(t, q.MoveToPoison(ctx, msgs[0], strings.Repeat("r", 2000)))
+	recs, err := q.PeekPoison(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, string(body), string(recs[0].Original()))
+	n, err := q.Redrive(ctx, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	back, err := q.Receive(ctx, 1, 30*time.Second)
+	require.NoError(t, err)
+	require.Len(t, back, 1)
+	assert.Equal(t, string(body), string(back[0].Body))
+}
+
 func TestStoppedMidHandlerLeavesTheMessageOnTheQueue(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
