@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +125,29 @@ func TestPublishReloadsAForgottenScript(t *testing.T) {
 	require.Len(t, after, 2, "each item once")
 	assert.Equal(t, ids, []string{after[0].ID, after[1].ID})
 	assert.Equal(t, first[0], after[0].PrevID)
+}
+
+// TestAnIdInRangeButNotInTheHistoryAsksForReset: an id between two entries
+// that is not one of them (another stream's, made up) cannot be resumed from.
+func TestAnIdInRangeButNotInTheHistoryAsksForReset(t *testing.T) {
+	ctx := context.Background()
+	rdb := env.Redis(t)
+	pub := notices.NewPublisher(rdb, notices.Config{})
+	stream := notices.CartStream(uuid.NewString())
+	a, err := pub.Publish(ctx, item(stream, 1))
+	require.NoError(t, err)
+	ms, err := strconv.ParseInt(strings.SplitN(a[0], "-", 2)[0], 10, 64)
+	require.NoError(t, err)
+	between := fmt.Sprintf("%d-0", ms+1)
+	// The next entry must come after the made-up id: wait out the clock.
+	require.Eventually(t, func() bool { return time.Now().UnixMilli() > ms+2 }, time.Second, time.Millisecond)
+	b, err := pub.Publish(ctx, item(stream, 2))
+	require.NoError(t, err)
+	require.Equal(t, 1, notices.CompareIDs(b[0], between))
+
+	_, reset, err := notices.NewReader(rdb).After(ctx, stream, between, 100)
+	require.NoError(t, err)
+	assert.True(t, reset)
 }
 
 func TestTrimmedHistoryAsksForReset(t *testing.T) {

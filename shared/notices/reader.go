@@ -63,9 +63,10 @@ func (r *Reader) After(ctx context.Context, stream, afterID string, limit int64)
 	if err != nil {
 		return nil, false, redisconn.Classify(err, "read notice history")
 	}
-	if len(msgs) > 0 && msgs[0].ID == afterID {
-		msgs = msgs[1:]
+	if len(msgs) == 0 || msgs[0].ID != afterID {
+		return nil, true, nil // in range, but not an id of this history
 	}
+	msgs = msgs[1:]
 	if int64(len(msgs)) > limit {
 		msgs = msgs[:limit]
 	}

@@ -51,7 +51,9 @@ func (r *Redis) Wait(ctx context.Context, q string, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for {
 		remaining := time.Until(deadline)
-		if remaining <= 0 || ctx.Err() != nil {
+		// Under a millisecond BLPOP's timeout would print as 0, which
+		// means "block for ever".
+		if remaining < time.Millisecond || ctx.Err() != nil {
 			return
 		}
 		t := min(remaining, slice)
