@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -286,7 +285,7 @@ func (s *TableStore) LoadRange(ctx context.Context, stream string, from, to int6
 	if to > 0 {
 		upper = RowKey(to)
 	}
-	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", escapeODataString(stream), RowKey(from), upper)
+	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", storage.ODataString(stream), RowKey(from), upper)
 	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var events []envelope.Event
 	for pager.More() {
@@ -318,7 +317,7 @@ func (s *TableStore) LoadRange(ctx context.Context, stream string, from, to int6
 func (s *TableStore) ListStreams(ctx context.Context, aggregateType string, fn func(stream string) error) error {
 	lo := aggregateType + "-"
 	hi := aggregateType + "."
-	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey lt '%s' and RowKey eq '%s'", escapeODataString(lo), escapeODataString(hi), RowKey(1))
+	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey lt '%s' and RowKey eq '%s'", storage.ODataString(lo), storage.ODataString(hi), RowKey(1))
 	sel := "PartitionKey"
 	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	for pager.More() {
@@ -343,7 +342,7 @@ func (s *TableStore) ListStreams(ctx context.Context, aggregateType string, fn f
 // aggregateType that recorded an event at or after since. Rebuilds use it to
 // catch up on what moved while they ran.
 func (s *TableStore) StreamsChangedSince(ctx context.Context, aggregateType string, since time.Time, fn func(stream string) error) error {
-	filter := fmt.Sprintf("AggregateType eq '%s' and OccurredAt ge datetime'%s'", escapeODataString(aggregateType), since.UTC().Format(time.RFC3339Nano))
+	filter := fmt.Sprintf("AggregateType eq '%s' and OccurredAt ge datetime'%s'", storage.ODataString(aggregateType), since.UTC().Format(time.RFC3339Nano))
 	sel := "PartitionKey"
 	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	seen := map[string]bool{}
@@ -369,4 +368,3 @@ func (s *TableStore) StreamsChangedSince(ctx context.Context, aggregateType stri
 	return nil
 }
 
-func escapeODataString(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -21,14 +20,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/tracing"
 )
 
 // CorrelationHeader carries the correlation id in and out.
 const CorrelationHeader = "X-Correlation-Id"
-
-var correlationPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
 type correlationKey struct{}
 
@@ -43,7 +41,7 @@ func CorrelationID(r *http.Request) string {
 func Correlate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(CorrelationHeader)
-		if !correlationPattern.MatchString(id) {
+		if !envelope.ValidID(id) {
 			id = uuid.NewString()
 		}
 		w.Header().Set(CorrelationHeader, id)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"strings"
 )
 
 type ctxKey struct{}
@@ -24,15 +23,6 @@ func With(ctx context.Context, attrs ...slog.Attr) context.Context {
 func Attrs(ctx context.Context) []slog.Attr {
 	a, _ := ctx.Value(ctxKey{}).([]slog.Attr)
 	return a
-}
-
-// TraceID returns the trace id of a W3C traceparent ("" if malformed).
-func TraceID(traceparent string) string {
-	parts := strings.Split(traceparent, "-")
-	if len(parts) != 4 || len(parts[1]) != 32 {
-		return ""
-	}
-	return parts[1]
 }
 
 type ctxHandler struct{ slog.Handler }

@@ -3,7 +3,6 @@ package notices
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"time"
 
@@ -98,9 +97,6 @@ func (s *Subscriber) listen(ctx context.Context, stream string, buffer int, coal
 
 // C delivers the notices. It is closed when the listener is closed or dropped.
 func (l *Listener) C() <-chan Notice { return l.ch }
-
-// Stream is the stream listened to.
-func (l *Listener) Stream() string { return l.stream }
 
 // Dropped reports whether the listener was dropped for not keeping up.
 func (l *Listener) Dropped() bool {
@@ -203,6 +199,3 @@ func (s *Subscriber) deliver(n Notice) {
 		}
 	}
 }
-
-// String describes the listener for logs.
-func (l *Listener) String() string { return fmt.Sprintf("listener(%s)", l.stream) }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/shared/queue"
@@ -25,15 +24,6 @@ func newQueue(t *testing.T, waker queue.Waker) *queue.Queue {
 	name := testenv.QueueName("q")
 	require.NoError(t, acc.EnsureQueues(context.Background(), name))
 	return queue.Open(acc, name, waker)
-}
-
-func newRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	opt, err := redis.ParseURL(env.RedisURL)
-	require.NoError(t, err)
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // runConsumer runs c until the test ends (or stop is called) and returns stop,

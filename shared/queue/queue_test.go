@@ -347,7 +347,7 @@ func TestConcurrencyIsBounded(t *testing.T) {
 
 func TestNudgeWakesAnIdleConsumerAtOnce(t *testing.T) {
 	ctx := context.Background()
-	waker := nudge.New(newRedis(t))
+	waker := nudge.New(env.Redis(t))
 	q := newQueue(t, waker)
 	got := make(chan time.Time, 1)
 	cfg := fast()
@@ -380,7 +380,7 @@ func TestPoisonRecordKeepsNonJSONBodies(t *testing.T) {
 // broadcast wake-ups they would each make an empty receive).
 func TestANudgeWakesOneConsumerNotAll(t *testing.T) {
 	ctx := context.Background()
-	waker := nudge.New(newRedis(t))
+	waker := nudge.New(env.Redis(t))
 	q := newQueue(t, waker)
 	handled := make(chan struct{}, 1)
 	cfg := fast()

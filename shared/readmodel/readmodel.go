@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -143,7 +142,7 @@ func (s *Store) List(ctx context.Context, table, pk string, limit int, cursor st
 		}
 		after = string(b)
 	}
-	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey gt '%s'", odata(pk), odata(after))
+	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey gt '%s'", storage.ODataString(pk), storage.ODataString(after))
 	top := int32(limit + 1)
 	pager := s.svc.NewClient(table).NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
 	var rows []Row
@@ -216,4 +215,3 @@ func decode(raw []byte) (Row, error) {
 	return Row{PartitionKey: w.PartitionKey, RowKey: w.RowKey, Version: w.Version, Doc: json.RawMessage(w.Doc), UpdatedAt: at}, nil
 }
 
-func odata(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,12 +48,10 @@ func Classify(err error, op string) error {
 	var re redis.Error
 	if errors.As(err, &re) {
 		// LOADING, BUSY, MASTERDOWN and friends are transient.
-		if msg := re.Error(); len(msg) > 0 && (hasPrefix(msg, "LOADING") || hasPrefix(msg, "BUSY") || hasPrefix(msg, "MASTERDOWN") || hasPrefix(msg, "READONLY")) {
+		if msg := re.Error(); len(msg) > 0 && (strings.HasPrefix(msg, "LOADING") || strings.HasPrefix(msg, "BUSY") || strings.HasPrefix(msg, "MASTERDOWN") || strings.HasPrefix(msg, "READONLY")) {
 			return apperr.Wrap(apperr.Unavailable, err, "redis is unavailable (%s)", op)
 		}
 		return apperr.Wrap(apperr.Internal, err, "redis refused %s", op)
 	}
 	return apperr.Wrap(apperr.Unavailable, err, "redis is unreachable (%s)", op)
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

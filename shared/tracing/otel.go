@@ -85,9 +85,3 @@ func TraceID(ctx context.Context) string {
 	}
 	return sc.TraceID().String()
 }
-
-// Extract returns ctx carrying the remote span of an incoming request's
-// traceparent header.
-func Extract(ctx context.Context, header map[string][]string) context.Context {
-	return propagator.Extract(ctx, propagation.HeaderCarrier(header))
-}

@@ -23,16 +23,6 @@ func New() string {
 	return "00-" + randomHex(16) + "-" + randomHex(8) + "-01"
 }
 
-// Child returns a traceparent in tp's trace with a new span id, or a new
-// trace when tp is not valid.
-func Child(tp string) string {
-	m := traceparentPattern.FindStringSubmatch(tp)
-	if m == nil || !Valid(tp) {
-		return New()
-	}
-	return "00-" + m[1] + "-" + randomHex(8) + "-" + m[3]
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
