@@ -159,14 +159,18 @@ func TestStorefrontInChromium(t *testing.T) {
 	b.run(alice, "read the cart id", chromedp.AttributeValue("#cart-id", "title", &aliceCart, nil, chromedp.ByQuery))
 	require.NotEmpty(t, aliceCart)
 
-	// Bob's cart is his own: no mug in it, and another id.
+	// Bob's cart is his own: he adds one mug and sees one, in another cart.
 	var bobLines int
 	var bobCart string
 	b.run(bob, "bob's cart",
+		chromedp.Click(card+` `+testid("add-to-cart"), chromedp.ByQuery),
+		chromedp.WaitVisible(line+`[data-quantity="1"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="cart-total"][data-cents="1250"]`, chromedp.ByQuery),
 		chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll(%q).length`, `[data-testid="cart-line"]`), &bobLines),
 		chromedp.AttributeValue("#cart-id", "title", &bobCart, nil, chromedp.ByQuery),
 	)
-	assert.Zero(t, bobLines, "bob sees no lines of alice's cart")
+	assert.Equal(t, 1, bobLines, "bob sees his own line only")
+	assert.NotEmpty(t, bobCart)
 	assert.NotEqual(t, aliceCart, bobCart)
 
 	// Alice checks out and watches the order go to confirmed, live.

@@ -17,6 +17,13 @@ import (
 	"github.com/prism-es/prism/shared/storage"
 )
 
+// TestMain removes the binaries the stacks were built from.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stack.RemoveBuild()
+	os.Exit(code)
+}
+
 // startStack starts a whole stack for one test and stops it afterwards,
 // printing the tail of every log if the test failed.
 func startStack(t *testing.T, opts stack.Options) *stack.Stack {
@@ -28,7 +35,6 @@ func startStack(t *testing.T, opts stack.Options) *stack.Stack {
 			dumpLogs(t, s)
 		}
 		s.Stop()
-		_ = os.RemoveAll(s.Logs)
 	})
 	return s
 }

@@ -73,7 +73,7 @@ func TestPoisonAndRedrive(t *testing.T) {
 	require.NoError(t, err)
 	out, err = s.Prismctl("poison", "redrive", "commands")
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "1")
+	assert.Contains(t, out, "moved 1 message")
 	require.Eventually(t, func() bool {
 		st, err := c.Settle(ctx, alice, add.CommandID)
 		return err == nil && st.Status == "succeeded"

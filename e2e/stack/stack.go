@@ -40,7 +40,7 @@ type Stack struct {
 	Env *testenv.Env
 	// API, Streams and Updater are base URLs (http://127.0.0.1:port).
 	API, Streams, Updater string
-	// Logs is the directory holding each process's log.
+	// Logs is the directory holding each process's log (removed by Stop).
 	Logs string
 
 	opts  Options
@@ -90,6 +90,14 @@ func Build() (string, error) {
 		}
 	})
 	return buildDir, buildErr
+}
+
+// RemoveBuild deletes what Build compiled; call it once the process is done
+// with every stack (a TestMain, the end of the bench).
+func RemoveBuild() {
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
 }
 
 // RepoRoot finds the directory holding go.work.
@@ -271,6 +279,7 @@ func (s *Stack) Stop() {
 	if s.Env != nil {
 		s.Env.Stop()
 	}
+	_ = os.RemoveAll(s.Logs)
 }
 
 // Pid is the process id (0 when it is not running).

@@ -42,11 +42,13 @@ func measureFanout(ctx context.Context, st *stack.Stack, s Settings) (Fanout, er
 			sem <- struct{}{}
 			evs, err := st.Subscribe(cctx, "/streams/products", "", "")
 			<-sem
-			connected.Done()
 			if err != nil {
 				mu.Lock()
 				connErr = err
 				mu.Unlock()
+			}
+			connected.Done() // after connErr is set: Wait then reads it
+			if err != nil {
 				return
 			}
 			got := 0
@@ -75,8 +77,11 @@ func measureFanout(ctx context.Context, st *stack.Stack, s Settings) (Fanout, er
 		}()
 	}
 	connected.Wait()
-	if connErr != nil {
-		return Fanout{}, connErr
+	mu.Lock()
+	failed := connErr
+	mu.Unlock()
+	if failed != nil {
+		return Fanout{}, failed
 	}
 	progress("  %d clients connected; sending %d updates…", s.Clients, events)
 	version := int64(1)

@@ -65,6 +65,7 @@ func run(ctx context.Context, s Settings) error {
 	raiseFileLimit()
 	started := time.Now()
 	progress("starting a private stack (Azurite, redis-server, 4 services, 3 domain-service replicas)…")
+	defer stack.RemoveBuild()
 	st, err := stack.Start(stack.Options{Replicas: 3, Env: map[string]string{"PRISM_LOG_LEVEL": "warn"}})
 	if err != nil {
 		return err

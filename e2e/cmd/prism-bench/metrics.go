@@ -18,9 +18,6 @@ type requestCounts map[string]float64
 // storageRequests reads prism_storage_requests_total of every process.
 func storageRequests(ctx context.Context, st *stack.Stack) (requestCounts, error) {
 	procs := map[string]string{"prism-api": st.API, "stream-service": st.Streams, "readmodel-updater": st.Updater}
-	for _, p := range st.Replicas() {
-		procs["domain-service"] = p.URL() // summed below under one name
-	}
 	out := requestCounts{}
 	add := func(name, base string) error {
 		samples, err := scrapeSamples(ctx, base, "prism_storage_requests_total")
@@ -33,14 +30,11 @@ func storageRequests(ctx context.Context, st *stack.Stack) (requestCounts, error
 		return nil
 	}
 	for name, base := range procs {
-		if name == "domain-service" {
-			continue
-		}
 		if err := add(name, base); err != nil {
 			return nil, err
 		}
 	}
-	for _, p := range st.Replicas() {
+	for _, p := range st.Replicas() { // summed under one name
 		if err := add("domain-service", p.URL()); err != nil {
 			return nil, err
 		}

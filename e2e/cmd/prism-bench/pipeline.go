@@ -89,7 +89,7 @@ loop:
 			select {
 			case u = <-idle:
 			default:
-				continue // every user busy: the arrival is dropped (reported via the count)
+				continue // every user busy: the arrival is dropped (the half-load count shows fewer commands)
 			}
 			wg.Add(1)
 			go func() {
