@@ -48,7 +48,7 @@ func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 	return nil, fmt.Errorf("cart: unknown command type %q", typ)
 }
 
-var decoders = map[string]codec.EventDecoder[Event]{
+var decoders = codec.Decoders[Event]{
 	Created{}.EventType():         codec.As[Event, Created](),
 	ItemAdded{}.EventType():       codec.As[Event, ItemAdded](),
 	QuantityChanged{}.EventType(): codec.As[Event, QuantityChanged](),
@@ -58,11 +58,7 @@ var decoders = map[string]codec.EventDecoder[Event]{
 
 // DecodeEvent decodes stored event data of type typ (at its current schema).
 func DecodeEvent(typ string, data []byte) (Event, error) {
-	d, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("cart: unknown event type %q", typ)
-	}
-	return d(data)
+	return decoders.Decode("cart", typ, data)
 }
 
 // SchemaVersion is the current schema version of each event type.

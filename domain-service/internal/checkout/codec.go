@@ -74,7 +74,7 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	return c, err
 }
 
-var decoders = map[string]codec.EventDecoder[Event]{
+var decoders = codec.Decoders[Event]{
 	Started{}.EventType():              codec.As[Event, Started](),
 	LineReserved{}.EventType():         codec.As[Event, LineReserved](),
 	ReservationCompleted{}.EventType(): codec.As[Event, ReservationCompleted](),
@@ -92,11 +92,7 @@ var decoders = map[string]codec.EventDecoder[Event]{
 
 // DecodeEvent decodes stored event data of type typ.
 func DecodeEvent(typ string, data []byte) (Event, error) {
-	d, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("checkout: unknown event type %q", typ)
-	}
-	return d(data)
+	return decoders.Decode("checkout", typ, data)
 }
 
 // SchemaVersion is the current schema version of each event type.

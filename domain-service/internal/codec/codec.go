@@ -6,6 +6,7 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/prism-es/prism/shared/apperr"
 )
@@ -41,4 +42,18 @@ func As[E any, T any]() EventDecoder[E] {
 		}
 		return any(v).(E), nil
 	}
+}
+
+// Decoders are an aggregate's event decoders by event type.
+type Decoders[E any] map[string]EventDecoder[E]
+
+// Decode decodes event data of type typ; aggregate names the aggregate in
+// the error for a type it does not know.
+func (d Decoders[E]) Decode(aggregate, typ string, data []byte) (E, error) {
+	dec, ok := d[typ]
+	if !ok {
+		var zero E
+		return zero, fmt.Errorf("%s: unknown event type %q", aggregate, typ)
+	}
+	return dec(data)
 }

@@ -66,7 +66,7 @@ func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 	return nil, fmt.Errorf("order: unknown command type %q", typ)
 }
 
-var decoders = map[string]codec.EventDecoder[Event]{
+var decoders = codec.Decoders[Event]{
 	Placed{}.EventType():        codec.As[Event, Placed](),
 	StockReserved{}.EventType(): codec.As[Event, StockReserved](),
 	Paid{}.EventType():          codec.As[Event, Paid](),
@@ -78,11 +78,7 @@ var decoders = map[string]codec.EventDecoder[Event]{
 
 // DecodeEvent decodes stored event data of type typ.
 func DecodeEvent(typ string, data []byte) (Event, error) {
-	d, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("order: unknown event type %q", typ)
-	}
-	return d(data)
+	return decoders.Decode("order", typ, data)
 }
 
 // SchemaVersion is the current schema version of each event type.

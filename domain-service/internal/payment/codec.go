@@ -31,7 +31,7 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	return nil, fmt.Errorf("payment: unknown command type %q", typ)
 }
 
-var decoders = map[string]codec.EventDecoder[Event]{
+var decoders = codec.Decoders[Event]{
 	Charged{}.EventType():  codec.As[Event, Charged](),
 	Declined{}.EventType(): codec.As[Event, Declined](),
 	Refunded{}.EventType(): codec.As[Event, Refunded](),
@@ -39,11 +39,7 @@ var decoders = map[string]codec.EventDecoder[Event]{
 
 // DecodeEvent decodes stored event data of type typ.
 func DecodeEvent(typ string, data []byte) (Event, error) {
-	d, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("payment: unknown event type %q", typ)
-	}
-	return d(data)
+	return decoders.Decode("payment", typ, data)
 }
 
 // SchemaVersion is the current schema version of each event type.

@@ -51,7 +51,7 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	return nil, fmt.Errorf("product: unknown command type %q", typ)
 }
 
-var decoders = map[string]codec.EventDecoder[Event]{
+var decoders = codec.Decoders[Event]{
 	Defined{}.EventType():                codec.As[Event, Defined](),
 	Restocked{}.EventType():              codec.As[Event, Restocked](),
 	StockReserved{}.EventType():          codec.As[Event, StockReserved](),
@@ -62,11 +62,7 @@ var decoders = map[string]codec.EventDecoder[Event]{
 
 // DecodeEvent decodes stored event data of type typ.
 func DecodeEvent(typ string, data []byte) (Event, error) {
-	d, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("product: unknown event type %q", typ)
-	}
-	return d(data)
+	return decoders.Decode("product", typ, data)
 }
 
 // SchemaVersion is the current schema version of each event type.

@@ -55,15 +55,6 @@ func NewRunner(store *readmodel.Store, catalog *readmodel.Catalog, events EventL
 	return r
 }
 
-// Projections returns the runner's projections by name.
-func (r *Runner) Projections() map[string]Projection {
-	out := map[string]Projection{}
-	for _, p := range r.byType {
-		out[p.Name] = p
-	}
-	return out
-}
-
 // Handle is the queue.Handler of an event subscriber queue.
 func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 	e, err := envelope.DecodeEvent(m.Body)

@@ -112,19 +112,6 @@ func (r *Rebuilder) Start(ctx context.Context, p projection.Projection) (<-chan 
 	return done, nil
 }
 
-// Run rebuilds p and waits for it to finish.
-func (r *Rebuilder) Run(ctx context.Context, p projection.Projection) (Progress, error) {
-	done, err := r.Start(ctx, p)
-	if err != nil {
-		return Progress{}, err
-	}
-	prog := <-done
-	if prog.Error != "" {
-		return prog, fmt.Errorf("rebuild of %s failed: %s", p.Name, prog.Error)
-	}
-	return prog, nil
-}
-
 func (r *Rebuilder) start(name string) (*tracker, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
