@@ -1,6 +1,6 @@
 # Prism: `make up` starts the local stack, `make test` runs every test.
-# Both install what is missing first: redis-server via apt-get, the pinned
-# Azurite via npm ci, Go modules at the versions in go.sum; the tests also
+# Both install what is missing first: redis-server, curl and Node.js via
+# apt-get, the pinned Azurite via npm ci, Go modules at the versions in go.sum; the tests also
 # need docker-compose (validates docker-compose.yml) and chromium (the
 # storefront test drives it headless).
 
@@ -23,21 +23,22 @@ test: test-deps ## go vet, then every test: unit, contract (private Azurite + Re
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-deps: ## Install redis-server, the pinned Azurite and the Go modules when missing.
-	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
-		|| { echo "could not install redis-server with apt-get (are you root?)" >&2; exit 1; }; }
+# apt_install installs Debian packages (root): $(call apt_install,pkg ...).
+apt_install = (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null) \
+	|| { echo "could not install $(1) with apt-get (are you root?)" >&2; exit 1; }
+
+deps: ## Install redis-server, curl, Node.js, the pinned Azurite and the Go modules when missing.
+	@command -v redis-server >/dev/null || { echo "installing redis-server"; $(call apt_install,redis-server); }
+	@command -v curl >/dev/null || { echo "installing curl (scripts/up probes /readyz with it)"; $(call apt_install,curl); }
+	@command -v node >/dev/null || { echo "installing nodejs (Azurite runs on it)"; $(call apt_install,nodejs); }
+	@command -v npm >/dev/null || { echo "installing npm"; $(call apt_install,npm); }
 	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
 		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
 	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
 
 test-deps: deps ## What make test needs besides: docker-compose and chromium.
-	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null) \
-		|| { echo "could not install docker-compose with apt-get (are you root?)" >&2; exit 1; }; }
-	@command -v chromium >/dev/null || { echo "installing chromium (the browser test drives it headless)"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
-		|| { echo "could not install chromium with apt-get (are you root?)" >&2; exit 1; }; }
+	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; $(call apt_install,docker-compose); }
+	@command -v chromium >/dev/null || { echo "installing chromium (the browser test drives it headless)"; $(call apt_install,chromium); }
 
 build: ## Build the service binaries and prismctl (the CLI) into bin/.
 	@mkdir -p bin

@@ -168,7 +168,7 @@ func TestComposeConfig(t *testing.T) {
 	root := repoRoot(t)
 	bin, err := exec.LookPath("docker-compose")
 	if err != nil {
-		t.Fatal("docker-compose is not installed, so docker-compose.yml cannot be validated: run `make deps` (it installs the Debian package docker-compose)")
+		t.Fatal("docker-compose is not installed, so docker-compose.yml cannot be validated: run `make test-deps` (it installs the Debian package docker-compose)")
 	}
 	cmd := exec.Command(bin, "config", "-q")
 	cmd.Dir = root

@@ -18,7 +18,7 @@ import (
 	"github.com/prism-es/prism/e2e/stack"
 )
 
-// chromium finds Debian's Chromium; `make deps` installs it.
+// chromium finds Debian's Chromium; `make test-deps` installs it.
 func chromium(t *testing.T) string {
 	for _, p := range []string{os.Getenv("PRISM_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
 		if p == "" {
@@ -28,7 +28,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("chromium not found: run `make deps` (installs Debian's chromium with apt-get) or set PRISM_CHROMIUM")
+	t.Fatal("chromium not found: run `make test-deps` (installs Debian's chromium with apt-get) or set PRISM_CHROMIUM")
 	return ""
 }
 
