@@ -58,13 +58,15 @@ func (in *invocation) token(ctx context.Context, need auth) (string, error) {
 		return in.g.token, nil
 	}
 	if need != authOptional && in.g.user != "" {
-		return in.devToken(ctx, in.g.user, need == authAdmin)
+		t, err := in.devToken(ctx, in.g.user, need == authAdmin)
+		return t.Token, err
 	}
 	if t := in.env("PRISM_TOKEN"); t != "" {
 		return t, nil
 	}
 	if u := in.env("PRISM_USER"); need != authOptional && u != "" {
-		return in.devToken(ctx, u, need == authAdmin)
+		t, err := in.devToken(ctx, u, need == authAdmin)
+		return t.Token, err
 	}
 	if need == authOptional {
 		return "", nil
@@ -77,9 +79,9 @@ func (in *invocation) token(ctx context.Context, need auth) (string, error) {
 }
 
 // devToken fetches a development token from the API.
-func (in *invocation) devToken(ctx context.Context, user string, admin bool) (string, error) {
+func (in *invocation) devToken(ctx context.Context, user string, admin bool) (client.DevToken, error) {
 	if err := in.checkURL("api", in.g.api); err != nil {
-		return "", err
+		return client.DevToken{}, err
 	}
 	c := in.newClient(in.g.api, "the API", "api")
 	var roles []string
@@ -88,9 +90,9 @@ func (in *invocation) devToken(ctx context.Context, user string, admin bool) (st
 	}
 	t, err := c.DevToken(ctx, user, roles...)
 	if err != nil {
-		return "", devTokenError(err, user, in.g.api)
+		return client.DevToken{}, devTokenError(err, user, in.g.api)
 	}
-	return t.Token, nil
+	return t, nil
 }
 
 func devTokenError(err error, user, api string) error {

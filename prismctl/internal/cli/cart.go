@@ -20,17 +20,9 @@ prismctl token shopkeeper --admin --json`}
 	if err != nil {
 		return err
 	}
-	if err := in.checkURL("api", in.g.api); err != nil {
-		return err
-	}
-	c := in.newClient(in.g.api, "the API", "api")
-	var roles []string
-	if *admin {
-		roles = []string{client.AdminRole}
-	}
-	t, err := c.DevToken(ctx, pos[0], roles...)
+	t, err := in.devToken(ctx, pos[0], *admin)
 	if err != nil {
-		return devTokenError(err, pos[0], in.g.api)
+		return err
 	}
 	if in.g.json {
 		return in.printRaw(t.Raw)
@@ -58,16 +50,7 @@ func runCartAdd(ctx context.Context, in *invocation, args []string) error {
 Add qty (1-99) of sku to a cart (AddItem).` + waitAbout,
 		examples: `prismctl cart add $CART TEA-1 2
 prismctl cart add $CART NOPE 1      # rejected: unknown product NOPE (exit 2)`}
-	w := in.waitFlags()
-	pos, err := in.parse(s, args)
-	if err != nil {
-		return err
-	}
-	qty, err := in.intArg("qty", pos[2])
-	if err != nil {
-		return err
-	}
-	return in.send(ctx, authUser, client.AddItem(pos[0], pos[1], qty), w, "cart")
+	return cartQuantity(ctx, in, args, s, client.AddItem)
 }
 
 func runCartSet(ctx context.Context, in *invocation, args []string) error {
@@ -75,6 +58,11 @@ func runCartSet(ctx context.Context, in *invocation, args []string) error {
 Set the quantity of sku in a cart (ChangeQuantity); 0 removes the item.` + waitAbout,
 		examples: `prismctl cart set $CART TEA-1 5
 prismctl cart set $CART TEA-1 0 --no-wait`}
+	return cartQuantity(ctx, in, args, s, client.ChangeQuantity)
+}
+
+// cartQuantity runs a "<cartId> <sku> <qty>" cart command built by command.
+func cartQuantity(ctx context.Context, in *invocation, args []string, s spec, command func(cartID, sku string, qty int64) client.Command) error {
 	w := in.waitFlags()
 	pos, err := in.parse(s, args)
 	if err != nil {
@@ -84,7 +72,7 @@ prismctl cart set $CART TEA-1 0 --no-wait`}
 	if err != nil {
 		return err
 	}
-	return in.send(ctx, authUser, client.ChangeQuantity(pos[0], pos[1], qty), w, "cart")
+	return in.send(ctx, authUser, command(pos[0], pos[1], qty), w, "cart")
 }
 
 func runCartRemove(ctx context.Context, in *invocation, args []string) error {

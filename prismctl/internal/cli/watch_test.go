@@ -103,9 +103,11 @@ func TestWatchPrintsEventsAndResumesAfterADrop(t *testing.T) {
 
 func TestWatchJSONLines(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(&streamServer{})
+	s := &streamServer{}
+	srv := httptest.NewServer(s)
 	defer srv.Close()
 	out, errOut, _ := watchUntil(t, srv, `"version":3`, "cart/"+cartID, "--token", "T", "--json", "--last-event-id", "0-0")
+	assert.Equal(t, "0-0", s.seen()[0].Header.Get("Last-Event-ID"), "--last-event-id is where the first request resumes")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 4, out)
 	var ev struct {

@@ -28,8 +28,6 @@ type Watcher struct {
 	// Client makes the requests. It must not have an overall Timeout (a
 	// stream lasts); nil uses a client with a response-header timeout.
 	Client *http.Client
-	// Header is sent with every request (Authorization, say).
-	Header http.Header
 	// LastEventID is where the next connection resumes ("" = live only);
 	// Run keeps it up to date.
 	LastEventID string
@@ -51,8 +49,6 @@ type Watcher struct {
 	// OnDrop, when set, is told why a connection ended and when the next
 	// attempt will be.
 	OnDrop func(err error, wait time.Duration)
-	// OnComment, when set, receives comment lines (heartbeats).
-	OnComment func(text string)
 
 	serverRetry time.Duration
 }
@@ -153,9 +149,6 @@ func (w *Watcher) once(ctx context.Context, reconnect bool) (progressed, establi
 	if err != nil {
 		return false, false, stopError{err}
 	}
-	for k, vs := range w.Header {
-		req.Header[k] = append([]string(nil), vs...)
-	}
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Cache-Control", "no-cache")
 	if w.LastEventID != "" {
@@ -185,12 +178,7 @@ func (w *Watcher) once(ctx context.Context, reconnect bool) (progressed, establi
 	}
 	rd := NewReader(body)
 	rd.SetLastEventID(w.LastEventID)
-	rd.OnComment = func(text string) {
-		progressed = true
-		if w.OnComment != nil {
-			w.OnComment(text)
-		}
-	}
+	rd.OnComment = func(string) { progressed = true }
 	for {
 		ev, err := rd.Next()
 		w.LastEventID = rd.LastEventID()

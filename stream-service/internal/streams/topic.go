@@ -299,7 +299,10 @@ func (t *topic) attach(c *client) error {
 		clientsDropped.Inc()
 		return errDropped
 	}
-	if c.lastID == "" {
+	if c.lastID == "" || c.lastID == t.cursor {
+		// New, or already holding everything the topic has delivered (a
+		// reconnect that missed nothing): live from the cursor, without a
+		// history read under the lock.
 		c.lastSent = t.cursor
 		t.clients[c] = struct{}{}
 		return nil
