@@ -315,51 +315,38 @@ func (s *TableStore) LoadRange(ctx context.Context, stream string, from, to int6
 // aggregateType, in PartitionKey order. It reads each stream's first row only
 // via a filtered scan; rebuilds use it to find what to replay.
 func (s *TableStore) ListStreams(ctx context.Context, aggregateType string, fn func(stream string) error) error {
-	lo := aggregateType + "-"
-	hi := aggregateType + "."
-	filter := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey lt '%s' and RowKey eq '%s'", storage.ODataString(lo), storage.ODataString(hi), RowKey(1))
-	sel := "PartitionKey"
-	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return storage.Classify(err, "list streams")
-		}
-		for _, raw := range page.Entities {
-			var row struct{ PartitionKey string }
-			if err := json.Unmarshal(raw, &row); err != nil {
-				return err
-			}
-			if err := fn(row.PartitionKey); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.eachStream(ctx, aggregateType, fmt.Sprintf("RowKey eq '%s'", RowKey(1)), "list streams", fn)
 }
 
 // StreamsChangedSince calls fn once with the id of every stream of
 // aggregateType that recorded an event at or after since. Rebuilds use it to
 // catch up on what moved while they ran.
 func (s *TableStore) StreamsChangedSince(ctx context.Context, aggregateType string, since time.Time, fn func(stream string) error) error {
-	filter := fmt.Sprintf("AggregateType eq '%s' and OccurredAt ge datetime'%s'", storage.ODataString(aggregateType), since.UTC().Format(time.RFC3339Nano))
+	return s.eachStream(ctx, aggregateType, fmt.Sprintf("OccurredAt ge datetime'%s'", since.UTC().Format(time.RFC3339Nano)), "list changed streams", fn)
+}
+
+// eachStream calls fn once per stream of aggregateType (its partitions
+// only: "<type>-…") holding a row that matches filter, in PartitionKey order.
+func (s *TableStore) eachStream(ctx context.Context, aggregateType, filter, what string, fn func(stream string) error) error {
+	full := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey lt '%s' and %s",
+		storage.ODataString(aggregateType+"-"), storage.ODataString(aggregateType+"."), filter)
 	sel := "PartitionKey"
-	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
-	seen := map[string]bool{}
+	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &full, Select: &sel})
+	last := ""
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return storage.Classify(err, "list changed streams")
+			return storage.Classify(err, what)
 		}
 		for _, raw := range page.Entities {
 			var row struct{ PartitionKey string }
 			if err := json.Unmarshal(raw, &row); err != nil {
 				return err
 			}
-			if seen[row.PartitionKey] {
-				continue
+			if row.PartitionKey == last {
+				continue // rows come in key order: a stream's rows are adjacent
 			}
-			seen[row.PartitionKey] = true
+			last = row.PartitionKey
 			if err := fn(row.PartitionKey); err != nil {
 				return err
 			}
