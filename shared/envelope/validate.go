@@ -3,7 +3,6 @@ package envelope
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"regexp"
 
 	"github.com/prism-es/prism/shared/apperr"
@@ -26,41 +25,31 @@ func ValidType(s string) bool { return typePattern.MatchString(s) }
 // ValidAggregateType reports whether s is a valid aggregate type (lowercase).
 func ValidAggregateType(s string) bool { return aggregateTypePattern.MatchString(s) }
 
-type checker struct{ fields []apperr.FieldError }
-
-func (c *checker) check(ok bool, field, format string, args ...any) {
-	if !ok {
-		c.fields = append(c.fields, apperr.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-}
+// checker checks an envelope's fields.
+type checker struct{ apperr.FieldErrors }
 
 func (c *checker) id(field, v string) {
-	c.check(ValidID(v), field, "must be 1-128 characters of letters, digits and . _ : -")
+	c.Check(ValidID(v), field, "must be 1-128 characters of letters, digits and . _ : -")
 }
 
 func (c *checker) object(field string, raw json.RawMessage) {
 	t := bytes.TrimSpace(raw)
-	c.check(len(t) > 0 && t[0] == '{' && json.Valid(t), field, "must be a JSON object")
+	c.Check(len(t) > 0 && t[0] == '{' && json.Valid(t), field, "must be a JSON object")
 }
 
-func (c *checker) err(what string) error {
-	if len(c.fields) == 0 {
-		return nil
-	}
-	return apperr.Fields("invalid "+what, c.fields...)
-}
+func (c *checker) err(what string) error { return c.Err("invalid " + what) }
 
 // Validate checks the command's ids, types, payload and encoded size.
 func (c Command) Validate() error {
 	var k checker
 	k.id("commandId", c.CommandID)
-	k.check(ValidType(c.Type), "type", "must be a PascalCase name")
-	k.check(ValidAggregateType(c.AggregateType), "aggregateType", "must be a lowercase name")
+	k.Check(ValidType(c.Type), "type", "must be a PascalCase name")
+	k.Check(ValidAggregateType(c.AggregateType), "aggregateType", "must be a lowercase name")
 	k.id("aggregateId", c.AggregateID)
 	k.object("payload", c.Payload)
 	k.id("metadata.correlationId", c.Metadata.CorrelationID)
 	k.id("metadata.userId", c.Metadata.UserID)
-	k.check(!c.Metadata.IssuedAt.IsZero(), "metadata.issuedAt", "is required")
+	k.Check(!c.Metadata.IssuedAt.IsZero(), "metadata.issuedAt", "is required")
 	if err := k.err("command"); err != nil {
 		return err
 	}
@@ -71,12 +60,12 @@ func (c Command) Validate() error {
 func (e Event) Validate() error {
 	var k checker
 	k.id("eventId", e.EventID)
-	k.check(ValidType(e.Type), "type", "must be a PascalCase name")
-	k.check(e.SchemaVersion >= 1, "schemaVersion", "must be 1 or more")
-	k.check(ValidAggregateType(e.AggregateType), "aggregateType", "must be a lowercase name")
+	k.Check(ValidType(e.Type), "type", "must be a PascalCase name")
+	k.Check(e.SchemaVersion >= 1, "schemaVersion", "must be 1 or more")
+	k.Check(ValidAggregateType(e.AggregateType), "aggregateType", "must be a lowercase name")
 	k.id("aggregateId", e.AggregateID)
-	k.check(e.Version >= 1, "version", "must be 1 or more")
-	k.check(!e.OccurredAt.IsZero(), "occurredAt", "is required")
+	k.Check(e.Version >= 1, "version", "must be 1 or more")
+	k.Check(!e.OccurredAt.IsZero(), "occurredAt", "is required")
 	k.object("data", e.Data)
 	k.id("metadata.commandId", e.Metadata.CommandID)
 	if err := k.err("event"); err != nil {

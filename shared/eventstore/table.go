@@ -354,4 +354,3 @@ func (s *TableStore) eachStream(ctx context.Context, aggregateType, filter, what
 	}
 	return nil
 }
-

@@ -214,4 +214,3 @@ func decode(raw []byte) (Row, error) {
 	at, _ := time.Parse(time.RFC3339Nano, w.UpdatedAt)
 	return Row{PartitionKey: w.PartitionKey, RowKey: w.RowKey, Version: w.Version, Doc: json.RawMessage(w.Doc), UpdatedAt: at}, nil
 }
-

@@ -118,7 +118,7 @@ func (s *Service) Checkout() http.HandlerFunc {
 		if req.PaymentToken != nil {
 			token = *req.PaymentToken
 			if !paymentTokenPattern.MatchString(token) {
-				c.fail("paymentToken", "must be 1-64 letters, digits or _ (e.g. pm_ok)")
+				c.Add("paymentToken", "must be 1-64 letters, digits or _ (e.g. pm_ok)")
 			}
 		}
 		orderID := uuid.NewString()

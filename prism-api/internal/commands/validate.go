@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"fmt"
 	"regexp"
 	"unicode"
 	"unicode/utf8"
@@ -27,28 +26,24 @@ const (
 )
 
 // checks collects every bad field of a request before answering.
-type checks struct{ fields []apperr.FieldError }
-
-func (c *checks) fail(field, format string, args ...any) {
-	c.fields = append(c.fields, apperr.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-}
+type checks struct{ apperr.FieldErrors }
 
 func (c *checks) uuid(field, v string) {
 	if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
-		c.fail(field, "must be a UUID")
+		c.Add(field, "must be a UUID")
 	}
 }
 
 func (c *checks) sku(field, v string) {
 	if !skuPattern.MatchString(v) {
-		c.fail(field, "must be 1-64 characters of letters, digits and . _ - (starting with a letter or digit)")
+		c.Add(field, "must be 1-64 characters of letters, digits and . _ - (starting with a letter or digit)")
 	}
 }
 
 // requiredSKU checks an optional body field that must be a SKU.
 func (c *checks) requiredSKU(field string, v *string) {
 	if v == nil {
-		c.fail(field, "is required")
+		c.Add(field, "is required")
 		return
 	}
 	c.sku(field, *v)
@@ -57,33 +52,28 @@ func (c *checks) requiredSKU(field string, v *string) {
 func (c *checks) intRange(field string, v *int64, lo, hi int64) {
 	switch {
 	case v == nil:
-		c.fail(field, "is required")
+		c.Add(field, "is required")
 	case *v < lo || *v > hi:
-		c.fail(field, "must be between %d and %d", lo, hi)
+		c.Add(field, "must be between %d and %d", lo, hi)
 	}
 }
 
 func (c *checks) name(field string, v *string) {
 	if v == nil {
-		c.fail(field, "is required")
+		c.Add(field, "is required")
 		return
 	}
 	n := utf8.RuneCountInString(*v)
 	if n == 0 || n > MaxNameLength {
-		c.fail(field, "must be 1-%d characters", MaxNameLength)
+		c.Add(field, "must be 1-%d characters", MaxNameLength)
 		return
 	}
 	for _, r := range *v {
 		if unicode.IsControl(r) || r == utf8.RuneError {
-			c.fail(field, "must not contain control characters")
+			c.Add(field, "must not contain control characters")
 			return
 		}
 	}
 }
 
-func (c *checks) err() error {
-	if len(c.fields) == 0 {
-		return nil
-	}
-	return apperr.Fields("the request has invalid fields", c.fields...)
-}
+func (c *checks) err() error { return c.Err("the request has invalid fields") }

@@ -237,7 +237,7 @@ func readWait(r *http.Request) (int64, time.Duration, error) {
 	if v := q.Get("wait"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > MaxWait.Seconds() || f != f {
-			c.fail("wait", "must be a number of seconds between 0 and 10")
+			c.Add("wait", "must be a number of seconds between 0 and 10")
 		} else {
 			wait = time.Duration(f * float64(time.Second))
 		}
@@ -245,24 +245,16 @@ func readWait(r *http.Request) (int64, time.Duration, error) {
 	return minVersion, wait, c.err()
 }
 
-type checks struct{ fields []apperr.FieldError }
-
-func (c *checks) fail(field, msg string) {
-	c.fields = append(c.fields, apperr.FieldError{Field: field, Message: msg})
-}
+// checks collects every bad query parameter.
+type checks struct{ apperr.FieldErrors }
 
 func (c *checks) intParam(field, v string, lo, hi int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		c.fail(field, "must be an integer between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
+		c.Add(field, "must be an integer between %d and %d", lo, hi)
 		return lo
 	}
 	return n
 }
 
-func (c *checks) err() error {
-	if len(c.fields) == 0 {
-		return nil
-	}
-	return apperr.Fields("invalid query parameters", c.fields...)
-}
+func (c *checks) err() error { return c.Err("invalid query parameters") }
