@@ -15,14 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/prism-es/prism/e2e/stack"
-	"github.com/prism-es/prism/shared/eventstore"
-	"github.com/prism-es/prism/shared/storage"
 )
 
 // TestDashboardAndAlertsUseRealMetrics checks infra/grafana/prism-overview.json
@@ -167,13 +164,7 @@ func driveTrafficForMetrics(ctx context.Context, t *testing.T, s *stack.Stack) {
 	broken, st, err := c.Run(ctx, http.MethodPost, "/api/carts", alice, map[string]any{})
 	require.NoError(t, err)
 	require.Equal(t, "succeeded", st.Status)
-	acc, err := storage.Connect(s.Env.ConnString)
-	require.NoError(t, err)
-	bad, _ := json.Marshal(map[string]any{"PartitionKey": "cart-" + broken.AggregateID, "RowKey": eventstore.RowKey(2), "EventId": uuid.NewString(),
-		"EventType": "ItemAdded", "SchemaVersion": 2, "AggregateType": "cart", "AggregateId": broken.AggregateID, "Data": "{corrupt",
-		"Metadata": `{"commandId":"manual"}`, "OccurredAt": time.Now().UTC().Format(time.RFC3339Nano), "OccurredAt@odata.type": "Edm.DateTime"})
-	_, err = acc.Tables.NewClient("events").AddEntity(ctx, bad, nil)
-	require.NoError(t, err)
+	corruptCart(t, s, broken.AggregateID)
 	_, st, err = c.Run(ctx, http.MethodPost, "/api/carts/"+broken.AggregateID+"/items", alice, map[string]any{"sku": tea, "quantity": 1})
 	require.NoError(t, err)
 	require.Equal(t, "failed", st.Status)

@@ -2,12 +2,15 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/e2e/stack"
@@ -56,9 +59,26 @@ func events(t *testing.T, s *stack.Stack, stream string) []envelope.Event {
 	t.Helper()
 	acc, err := storage.Connect(s.Env.ConnString)
 	require.NoError(t, err)
-	evs, err := eventstore.NewTableStore(acc, "events", eventcatalog.Upcasters()).Load(context.Background(), stream, 1)
+	evs, err := eventstore.NewTableStore(acc, eventstore.DefaultTable, eventcatalog.Upcasters()).Load(context.Background(), stream, 1)
 	require.NoError(t, err)
 	return evs
+}
+
+// corruptCart writes a version-2 row whose data is not JSON into cart's
+// stream, so every later command on the cart fails until the row is gone; it
+// returns the events table, for the repair.
+func corruptCart(t *testing.T, s *stack.Stack, cart string) *aztables.Client {
+	t.Helper()
+	acc, err := storage.Connect(s.Env.ConnString)
+	require.NoError(t, err)
+	table := acc.Tables.NewClient(eventstore.DefaultTable)
+	bad, err := json.Marshal(map[string]any{"PartitionKey": "cart-" + cart, "RowKey": eventstore.RowKey(2), "EventId": uuid.NewString(),
+		"EventType": "ItemAdded", "SchemaVersion": 2, "AggregateType": "cart", "AggregateId": cart, "Data": "{corrupt",
+		"Metadata": `{"commandId":"manual"}`, "OccurredAt": time.Now().UTC().Format(time.RFC3339Nano), "OccurredAt@odata.type": "Edm.DateTime"})
+	require.NoError(t, err)
+	_, err = table.AddEntity(context.Background(), bad, nil)
+	require.NoError(t, err)
+	return table
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {

@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/e2e/stack"
 	"github.com/prism-es/prism/shared/eventstore"
-	"github.com/prism-es/prism/shared/storage"
 )
 
 // TestPoisonAndRedrive: a command that cannot be processed (its cart's
@@ -36,14 +34,7 @@ func TestPoisonAndRedrive(t *testing.T) {
 	cart := created.AggregateID
 
 	// Corrupt the stream: a version-2 row whose data is not JSON.
-	acc, err := storage.Connect(s.Env.ConnString)
-	require.NoError(t, err)
-	events := acc.Tables.NewClient("events")
-	bad, _ := json.Marshal(map[string]any{"PartitionKey": "cart-" + cart, "RowKey": eventstore.RowKey(2), "EventId": uuid.NewString(),
-		"EventType": "ItemAdded", "SchemaVersion": 2, "AggregateType": "cart", "AggregateId": cart, "Data": "{corrupt",
-		"Metadata": `{"commandId":"manual"}`, "OccurredAt": time.Now().UTC().Format(time.RFC3339Nano), "OccurredAt@odata.type": "Edm.DateTime"})
-	_, err = events.AddEntity(ctx, bad, nil)
-	require.NoError(t, err)
+	events := corruptCart(t, s, cart)
 
 	add, err := c.Command(ctx, http.MethodPost, "/api/carts/"+cart+"/items", alice, map[string]any{"sku": product, "quantity": 1})
 	require.NoError(t, err)

@@ -93,7 +93,7 @@ func bulkProduct(ctx context.Context, st *stack.Stack, sku string, n int) error 
 	if err != nil {
 		return err
 	}
-	store := eventstore.NewTableStore(acc, "events", eventcatalog.Upcasters())
+	store := eventstore.NewTableStore(acc, eventstore.DefaultTable, eventcatalog.Upcasters())
 	stream := envelope.StreamID("product", sku)
 	var v int64
 	for v < int64(n) {
