@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/prism-es/prism/domain-service/internal/aggtest"
 	"github.com/prism-es/prism/domain-service/internal/cart"
 	"github.com/prism-es/prism/shared/apperr"
 )
@@ -20,10 +21,7 @@ const (
 
 // fold evolves s through events.
 func fold(s cart.State, events ...cart.Event) cart.State {
-	for _, e := range events {
-		s = cart.Evolve(s, e)
-	}
-	return s
+	return aggtest.Fold(cart.Evolve, s, events...)
 }
 
 // line is a cart line for sku with a derived name.
@@ -361,14 +359,7 @@ func TestEvolveBranchesAreIndependent(t *testing.T) {
 // run folds Decide+Evolve over commands, failing on any error.
 func run(t *testing.T, s cart.State, cmds ...cart.Command) (cart.State, []cart.Event) {
 	t.Helper()
-	var all []cart.Event
-	for i, c := range cmds {
-		events, err := cart.Decide(s, c)
-		require.NoError(t, err, "command %d (%T)", i, c)
-		s = fold(s, events...)
-		all = append(all, events...)
-	}
-	return s, all
+	return aggtest.Run(t, cart.Decide, cart.Evolve, s, cmds...)
 }
 
 func TestFoldScript(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/prism-es/prism/domain-service/internal/aggtest"
 	"github.com/prism-es/prism/domain-service/internal/order"
 	"github.com/prism-es/prism/shared/apperr"
 )
@@ -30,10 +31,7 @@ func placedEvent() order.Placed {
 }
 
 func fold(s order.State, events ...order.Event) order.State {
-	for _, e := range events {
-		s = order.Evolve(s, e)
-	}
-	return s
+	return aggtest.Fold(order.Evolve, s, events...)
 }
 
 // ladder is the happy path, one event per status.
@@ -343,14 +341,7 @@ func TestEvolveNeverMutatesItsInput(t *testing.T) {
 // run folds Decide+Evolve over commands, failing on any error.
 func run(t *testing.T, s order.State, cmds ...order.Command) (order.State, []order.Event) {
 	t.Helper()
-	var all []order.Event
-	for i, c := range cmds {
-		events, err := order.Decide(s, c)
-		require.NoError(t, err, "command %d (%T)", i, c)
-		s = fold(s, events...)
-		all = append(all, events...)
-	}
-	return s, all
+	return aggtest.Run(t, order.Decide, order.Evolve, s, cmds...)
 }
 
 func TestFoldScript(t *testing.T) {

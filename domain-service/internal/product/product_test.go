@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/prism-es/prism/domain-service/internal/aggtest"
 	"github.com/prism-es/prism/domain-service/internal/product"
 	"github.com/prism-es/prism/shared/apperr"
 )
@@ -17,10 +18,7 @@ import (
 const sku = "sku-1"
 
 func fold(s product.State, events ...product.Event) product.State {
-	for _, e := range events {
-		s = product.Evolve(s, e)
-	}
-	return s
+	return aggtest.Fold(product.Evolve, s, events...)
 }
 
 // defined is sku-1 defined with stock, then evolved through events.
@@ -270,14 +268,7 @@ func TestEvolveBranchesAreIndependent(t *testing.T) {
 // run folds Decide+Evolve over commands, failing on any error.
 func run(t *testing.T, s product.State, cmds ...product.Command) (product.State, []product.Event) {
 	t.Helper()
-	var all []product.Event
-	for i, c := range cmds {
-		events, err := product.Decide(s, c)
-		require.NoError(t, err, "command %d (%T)", i, c)
-		s = fold(s, events...)
-		all = append(all, events...)
-	}
-	return s, all
+	return aggtest.Run(t, product.Decide, product.Evolve, s, cmds...)
 }
 
 func TestFoldScript(t *testing.T) {
