@@ -165,10 +165,6 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string
 }
 
 func writeAccepted(w http.ResponseWriter, status int, location string, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Location", location)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	_, _ = w.Write([]byte("\n"))
+	httpapi.WriteRawJSON(w, status, body)
 }

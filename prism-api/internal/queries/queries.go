@@ -218,11 +218,7 @@ func writeDoc(w http.ResponseWriter, doc json.RawMessage, stale bool) {
 	if stale {
 		w.Header().Set("X-Stale", "true")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(doc)
-	_, _ = w.Write([]byte("\n"))
+	httpapi.WriteRawJSON(w, http.StatusOK, doc)
 }
 
 // readWait parses ?minVersion= and ?wait= (seconds, 0–10).
