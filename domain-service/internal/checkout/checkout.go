@@ -50,18 +50,21 @@ type Line struct {
 // State is a checkout folded from its events. Evolve never mutates a State
 // it is given.
 type State struct {
-	OrderID      string          `json:"orderId"`
-	Started      bool            `json:"started"`
-	Owner        string          `json:"owner"`
-	Lines        []Line          `json:"lines"`
-	TotalCents   int64           `json:"totalCents"`
-	PaymentToken string          `json:"paymentToken"`
-	Phase        string          `json:"phase"`
-	Reason       string          `json:"reason,omitempty"`
-	Reserved     map[string]bool `json:"reserved,omitempty"`
-	Charged      bool            `json:"charged"`
-	PaymentID    string          `json:"paymentId,omitempty"`
-	Refunded     bool            `json:"refunded"`
+	OrderID      string `json:"orderId"`
+	Started      bool   `json:"started"`
+	Owner        string `json:"owner"`
+	Lines        []Line `json:"lines"`
+	TotalCents   int64  `json:"totalCents"`
+	PaymentToken string `json:"paymentToken"`
+	Phase        string `json:"phase"`
+	Reason       string `json:"reason,omitempty"`
+	// Reserved maps each sku whose reservation was heard to whether the
+	// checkout still holds it (false: released again), so a reservation
+	// heard twice is recognised even after its release.
+	Reserved  map[string]bool `json:"reserved,omitempty"`
+	Charged   bool            `json:"charged"`
+	PaymentID string          `json:"paymentId,omitempty"`
+	Refunded  bool            `json:"refunded"`
 }
 
 // StateVersion is the schema version of State in snapshots.
@@ -271,7 +274,7 @@ func Decide(s State, c Command) ([]Event, error) {
 	}
 	switch c := c.(type) {
 	case NoteReserved:
-		if s.Reserved[c.SKU] || !hasLine(s, c.SKU) {
+		if _, heard := s.Reserved[c.SKU]; heard || !hasLine(s, c.SKU) {
 			return nil, nil
 		}
 		if s.over() {
@@ -380,12 +383,12 @@ func Evolve(s State, e Event) State {
 		s.Phase = PhaseConfirmed
 	case Failed:
 		s.Phase, s.Reason = PhaseFailed, e.Reason
-		s.Reserved = withoutAll(s.Reserved, e.Release)
+		s.Reserved = released(s.Reserved, e.Release)
 	case Cancelled:
 		s.Phase, s.Reason = PhaseCancelled, ReasonCustomer
-		s.Reserved = withoutAll(s.Reserved, e.Release)
+		s.Reserved = released(s.Reserved, e.Release)
 	case ReleaseRequested:
-		s.Reserved = withoutAll(s.Reserved, []string{e.SKU})
+		s.Reserved = released(s.Reserved, []string{e.SKU})
 	case LatePaymentReceived:
 		s.Charged, s.PaymentID = true, e.PaymentID
 	case StockCommitRequested:
@@ -396,11 +399,14 @@ func Evolve(s State, e Event) State {
 	return s
 }
 
-// withoutAll returns a copy of m without keys (released lines are no longer held).
-func withoutAll(m map[string]bool, keys []string) map[string]bool {
+// released returns a copy of m with keys no longer held, but still known as
+// once reserved (keys never reserved stay absent).
+func released(m map[string]bool, keys []string) map[string]bool {
 	out := maps.Clone(m)
 	for _, k := range keys {
-		delete(out, k)
+		if _, ok := out[k]; ok {
+			out[k] = false
+		}
 	}
 	return out
 }
