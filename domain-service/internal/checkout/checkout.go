@@ -75,8 +75,8 @@ func New(orderID string) State { return State{OrderID: orderID} }
 
 func (s State) over() bool { return s.Phase == PhaseFailed || s.Phase == PhaseCancelled }
 
-// reservedSKUs lists the reserved lines in line order.
-func (s State) reservedSKUs() []string {
+// Held lists the skus whose reservation the checkout still holds, in line order.
+func (s State) Held() []string {
 	var out []string
 	for _, l := range s.Lines {
 		if s.Reserved[l.SKU] {
@@ -281,7 +281,7 @@ func Decide(s State, c Command) ([]Event, error) {
 			return []Event{LineReserved{SKU: c.SKU}, ReleaseRequested{SKU: c.SKU}}, nil
 		}
 		events := []Event{LineReserved{SKU: c.SKU}}
-		if len(s.reservedSKUs())+1 == len(s.Lines) {
+		if len(s.Held())+1 == len(s.Lines) {
 			events = append(events, ReservationCompleted{})
 		}
 		return events, nil
@@ -289,7 +289,7 @@ func Decide(s State, c Command) ([]Event, error) {
 		if s.over() || s.Phase != PhaseReserving {
 			return nil, nil
 		}
-		return []Event{Failed{Reason: ReasonOutOfStock, Release: s.reservedSKUs()}}, nil
+		return []Event{Failed{Reason: ReasonOutOfStock, Release: s.Held()}}, nil
 	case NoteOrderStockReserved:
 		if s.Phase != PhaseAwaitingReserve {
 			return nil, nil
@@ -309,12 +309,12 @@ func Decide(s State, c Command) ([]Event, error) {
 		if s.Phase != PhaseCharging {
 			return nil, nil
 		}
-		return []Event{Failed{Reason: ReasonPaymentDeclined, Release: s.reservedSKUs()}}, nil
+		return []Event{Failed{Reason: ReasonPaymentDeclined, Release: s.Held()}}, nil
 	case ExpirePayment:
 		if s.Phase != PhaseCharging {
 			return nil, nil // the payment answered in time: the deadline does nothing
 		}
-		return []Event{Failed{Reason: ReasonPaymentTimeout, Release: s.reservedSKUs()}}, nil
+		return []Event{Failed{Reason: ReasonPaymentTimeout, Release: s.Held()}}, nil
 	case NoteOrderPaid:
 		if s.Phase != PhaseAwaitingPaid {
 			return nil, nil
@@ -347,7 +347,7 @@ func decideCancelled(s State, c NoteOrderCancelled) ([]Event, error) {
 	if c.Reason != ReasonCustomer || s.over() || s.Phase == PhaseShipped {
 		return nil, nil // the saga's own cancel coming back, or nothing left to undo
 	}
-	return []Event{Cancelled{Release: s.reservedSKUs(), Refund: s.Charged && !s.Refunded}}, nil
+	return []Event{Cancelled{Release: s.Held(), Refund: s.Charged && !s.Refunded}}, nil
 }
 
 func hasLine(s State, sku string) bool {

@@ -131,7 +131,7 @@ func TestCheckoutPaymentOutcomes(t *testing.T) {
 		id := s.checkoutCart("alice", map[string]int{a: 3, b: 2}, "pm_declined")
 		o := s.waitOrder(id, order.StatusCancelled)
 		assert.Equal(t, order.ReasonPaymentDeclined, o.CancelReason)
-		s.waitSaga(id, checkout.PhaseFailed, func(c checkout.State) bool { return len(c.Reserved) == 0 })
+		s.waitSaga(id, checkout.PhaseFailed, func(c checkout.State) bool { return len(c.Held()) == 0 })
 		require.Eventually(t, func() bool { return s.product(a).Available == beforeA && s.product(b).Available == beforeB }, 20*time.Second, 20*time.Millisecond, "stock back where it was")
 		charges, err := pay.Charges(ctx, id)
 		require.NoError(t, err)
