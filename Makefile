@@ -1,8 +1,9 @@
 # Prism: `make up` starts the local stack, `make test` runs every test.
 # Both install what is missing first: redis-server, curl and Node.js via
 # apt-get, the pinned Azurite via npm ci, Go modules at the versions in go.sum; the tests also
-# need docker-compose (validates docker-compose.yml) and chromium (the
-# storefront test drives it headless).
+# need docker-compose (validates docker-compose.yml), chromium (the
+# storefront and console tests drive it headless) and promtool (from Debian's
+# prometheus package: checks and unit-tests infra/prometheus).
 
 SHELL := /bin/bash
 MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy prismctl
@@ -36,9 +37,10 @@ deps: ## Install redis-server, curl, Node.js, the pinned Azurite and the Go modu
 		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
 	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
 
-test-deps: deps ## What make test needs besides: docker-compose and chromium.
+test-deps: deps ## What make test needs besides: docker-compose, chromium and promtool.
 	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; $(call apt_install,docker-compose); }
 	@command -v chromium >/dev/null || { echo "installing chromium (the browser test drives it headless)"; $(call apt_install,chromium); }
+	@command -v promtool >/dev/null || { echo "installing prometheus (promtool checks and unit-tests the alert rules)"; $(call apt_install,prometheus); }
 
 build: ## Build the service binaries and prismctl (the CLI) into bin/.
 	@mkdir -p bin
