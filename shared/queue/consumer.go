@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Handler handles one message. Returning nil deletes the message; an error
@@ -88,11 +86,7 @@ type Consumer struct {
 // NewConsumer returns a consumer of q. waker may be nil (then it only polls).
 func NewConsumer(q *Queue, handle Handler, waker Waker, cfg ConsumerConfig) *Consumer {
 	cfg.defaults()
-	// Create the queue's series at zero, so a first poison move or retry is
-	// an increase that rates and alerts see (a series born at 1 is not).
-	for _, c := range []*prometheus.CounterVec{receivedTotal, completedTotal, retriedTotal, abandonedTotal, poisonTotal, EmptyReceivesTotal} {
-		c.WithLabelValues(q.name)
-	}
+	initConsumerSeries(q.name, cfg.Concurrency)
 	return &Consumer{q: q, handle: handle, cfg: cfg, wakeups: waker}
 }
 

@@ -54,4 +54,28 @@ var (
 		Name: "prism_queue_in_flight",
 		Help: "Messages being handled right now by this process.",
 	}, []string{"queue"})
+	slotsGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "prism_queue_handler_slots",
+		Help: "Messages this process handles at once from a queue (its consumer's concurrency); present only for the queues it consumes.",
+	}, []string{"queue"})
 )
+
+// handlerOutcomes are the outcome labels of prism_queue_handler_duration_seconds.
+var handlerOutcomes = []string{"ok", "retry", "poison", "abandoned"}
+
+// initConsumerSeries creates a consumed queue's series at zero, so a first
+// poison move or retry is an increase that rates and alerts see (a series
+// born at 1 is not) and a fresh process's dashboard panels show 0, not
+// "No data".
+func initConsumerSeries(queue string, concurrency int) {
+	for _, c := range []*prometheus.CounterVec{receivedTotal, completedTotal, retriedTotal, abandonedTotal, poisonTotal, EmptyReceivesTotal} {
+		c.WithLabelValues(queue)
+	}
+	for _, o := range handlerOutcomes {
+		handlerSeconds.WithLabelValues(queue, o)
+	}
+	dequeueCount.WithLabelValues(queue)
+	inFlightGauge.WithLabelValues(queue)
+	depthGauge.WithLabelValues(queue)
+	slotsGauge.WithLabelValues(queue).Set(float64(concurrency))
+}

@@ -77,14 +77,13 @@ func (q *Queue) poisonRecord(id, text string) PoisonRecord {
 
 // PeekPoison returns up to want (at most 32) poisoned messages without taking them.
 func (q *Queue) PeekPoison(ctx context.Context, want int) ([]PoisonRecord, error) {
-	n := int32(min(max(want, 1), MaxBatch))
-	resp, err := q.poison.PeekMessages(ctx, &azqueue.PeekMessagesOptions{NumberOfMessages: &n})
+	parked, err := q.PeekParked(ctx, want)
 	if err != nil {
-		return nil, storage.Classify(err, "peek "+storage.PoisonQueue(q.name))
+		return nil, err
 	}
-	out := make([]PoisonRecord, 0, len(resp.Messages))
-	for _, m := range resp.Messages {
-		out = append(out, q.poisonRecord(deref(m.MessageID), deref(m.MessageText)))
+	out := make([]PoisonRecord, len(parked))
+	for i, p := range parked {
+		out[i] = p.Record
 	}
 	return out, nil
 }

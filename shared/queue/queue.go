@@ -73,8 +73,11 @@ type Queue struct {
 
 var _ Sender = (*Queue)(nil)
 
-// Open returns the named queue of the account. waker may be nil.
+// Open returns the named queue of the account. waker may be nil. Its sent
+// counter starts at zero (the operations console reads "has the queue open
+// and does not consume it" as "sends to it").
 func Open(account *storage.Account, name string, waker Waker) *Queue {
+	sentTotal.WithLabelValues(name)
 	return &Queue{
 		name:   name,
 		client: account.Queues.NewQueueClient(name),

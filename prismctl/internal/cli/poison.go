@@ -129,36 +129,9 @@ func (in *invocation) queueOverview(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var names []string
-	pager := acc.Queues.NewListQueuesPager(nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return hint(storage.Classify(err, "list queues"), storageHint)
-		}
-		for _, q := range page.Queues {
-			if q.Name != nil && !strings.HasSuffix(*q.Name, "-poison") {
-				names = append(names, *q.Name)
-			}
-		}
-	}
-	type row struct {
-		Queue  string `json:"queue"`
-		Depth  int    `json:"depth"`
-		Poison int    `json:"poison"`
-	}
-	rows := []row{}
-	for _, n := range names {
-		q := queue.Open(acc, n, nil)
-		d, err := q.Depth(ctx)
-		if err != nil {
-			return storageError(err, n)
-		}
-		p, err := q.PoisonDepth(ctx)
-		if err != nil && !queue.IsNotFound(err) {
-			return storageError(err, n)
-		}
-		rows = append(rows, row{n, d, p})
+	rows, err := queue.List(ctx, acc)
+	if err != nil {
+		return hint(err, storageHint)
 	}
 	if in.g.json {
 		return in.printJSON(rows)
