@@ -25,6 +25,14 @@ import (
 // Key is the Redis hash holding one field per process.
 const Key = "prism:fleet"
 
+// The channels other than queues that Member.Reads and Writes name.
+const (
+	// Notices are the Redis change notices stream-service turns into SSE.
+	Notices = "notices"
+	// SSE are the browsers and apps stream-service serves.
+	SSE = "sse"
+)
+
 // Stale is how old a report may be before its process counts as gone.
 const Stale = 5 * time.Second
 

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/redisconn"
@@ -108,6 +109,14 @@ func (d *Deps) ServeOps(ctx context.Context, extra func(mux *http.ServeMux)) err
 	}
 	mux.Handle("/", httpapi.NotFoundHandler())
 	return httpapi.Serve(ctx, &http.Server{Handler: httpapi.Stack(httpapi.PatternRoute, mux)}, l, 5*time.Second, nil)
+}
+
+// ReportToFleet reports this process to the fleet (what the operations
+// console draws) until ctx ends; r names the channels and extras, the rest
+// is filled in here.
+func (d *Deps) ReportToFleet(ctx context.Context, r fleet.Reporter) error {
+	r.Redis, r.Service, r.Addr = d.Redis, d.Config.Service, d.Config.HTTPAddr
+	return r.Run(ctx)
 }
 
 // Main runs a service's run function until SIGINT or SIGTERM and exits 1,

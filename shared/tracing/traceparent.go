@@ -28,3 +28,11 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// TraceIDOf returns the trace id of a well-formed traceparent, or "".
+func TraceIDOf(tp string) string {
+	if !Valid(tp) {
+		return ""
+	}
+	return traceparentPattern.FindStringSubmatch(tp)[1]
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
@@ -108,6 +109,7 @@ func run(ctx context.Context) error {
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return saga.Run(gctx) })
 	g.Go(func() error { h.KeepCachesWarm(gctx); return nil })
+	g.Go(func() error { return deps.ReportToFleet(gctx, fleet.Reporter{Writes: []string{fleet.Notices}}) })
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, cfg.Auth.Keys, h) })
 	})

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/operations"
 	"github.com/prism-es/prism/prism-api/internal/queries"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/idempotency"
 	"github.com/prism-es/prism/shared/notices"
@@ -33,6 +35,9 @@ type settings struct {
 	// StreamsURL is stream-service's base URL as browsers reach it, for the
 	// storefront (PRISM_STREAMS_URL).
 	StreamsURL string
+	// DomainURL and UpdaterURL are where the operations console reaches
+	// domain-service's inspector and readmodel-updater's rebuilds.
+	DomainURL, UpdaterURL string
 }
 
 func load() (settings, error) {
@@ -41,6 +46,8 @@ func load() (settings, error) {
 		Common:     config.LoadCommon(r, "prism-api", 8080),
 		Auth:       auth.LoadSettings(r),
 		StreamsURL: r.String("PRISM_STREAMS_URL", storefront.DefaultStreamsURL),
+		DomainURL:  r.String("PRISM_DOMAIN_SERVICE_URL", "http://127.0.0.1:8082"),
+		UpdaterURL: r.String("PRISM_READMODEL_UPDATER_URL", "http://127.0.0.1:8083"),
 	}
 	if err := storefront.CheckStreamsURL(s.StreamsURL); err != nil {
 		r.Fail("PRISM_STREAMS_URL=%q: %v", s.StreamsURL, err)
@@ -67,6 +74,8 @@ func run(ctx context.Context) error {
 
 	wakeups := notices.NewSubscriber(deps.Redis)
 	defer wakeups.Close()
+	go func() { _ = deps.ReportToFleet(ctx, fleet.Reporter{}) }()
+	catalog := readmodel.NewCatalog(deps.Account, 0)
 	handler := web.Handler(web.Deps{
 		Keys:    cfg.Auth.Keys,
 		DevMode: cfg.Auth.DevMode,
@@ -77,11 +86,16 @@ func run(ctx context.Context) error {
 		},
 		Queries: &queries.Service{
 			Store:   readmodel.NewStore(deps.Account),
-			Catalog: readmodel.NewCatalog(deps.Account, 0),
+			Catalog: catalog,
 			Wakeups: wakeups,
 		},
 		Checks:     deps.Checks(),
 		StreamsURL: cfg.StreamsURL,
+		Operations: (&operations.Service{
+			Account: deps.Account, Redis: deps.Redis, Catalog: catalog, Store: readmodel.NewStore(deps.Account),
+			Statuses: commandstatus.New(deps.Redis),
+			Config:   operations.Config{DomainURL: cfg.DomainURL, UpdaterURL: cfg.UpdaterURL},
+		}).Start(ctx),
 	})
 	l, err := httpapi.Listen(cfg.HTTPAddr)
 	if err != nil {

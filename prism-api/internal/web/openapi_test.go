@@ -11,6 +11,7 @@ import (
 
 	prismapi "github.com/prism-es/prism/prism-api"
 	"github.com/prism-es/prism/prism-api/internal/web"
+	"github.com/prism-es/prism/prism-api/internal/web/console"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	"github.com/prism-es/prism/shared/auth"
 )
@@ -22,6 +23,8 @@ var nonAPIRoutes = map[string]bool{
 	storefront.IndexPath:    true, // index.html
 	storefront.ConfigPath:   true, // {"streamsUrl", "devMode"}
 	storefront.AssetsPrefix: true, // CSS, JS modules, icon
+	console.PagePath:        true, // the operations console's page
+	console.AssetsPrefix:    true, // its CSS and JS modules
 }
 
 // TestOpenAPIDocumentsEveryRoute keeps openapi.json true: every registered

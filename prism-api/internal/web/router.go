@@ -11,7 +11,9 @@ import (
 	prismapi "github.com/prism-es/prism/prism-api"
 	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/operations"
 	"github.com/prism-es/prism/prism-api/internal/queries"
+	"github.com/prism-es/prism/prism-api/internal/web/console"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	kitauth "github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/httpapi"
@@ -27,6 +29,8 @@ type Deps struct {
 	// StreamsURL is stream-service's base URL as browsers reach it, for the
 	// storefront ("" means storefront.DefaultStreamsURL).
 	StreamsURL string
+	// Operations serves the operations console's API (admin).
+	Operations *operations.Service
 }
 
 // NewRouter returns the router (without the outer middleware; see Handler).
@@ -58,6 +62,12 @@ func NewRouter(d Deps) *mux.Router {
 	r.Handle(storefront.ConfigPath, sf).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix(storefront.AssetsPrefix).Handler(sf).Methods(http.MethodGet, http.MethodHead)
 
+	// The operations console: its page and assets (its data needs the
+	// admin role, below).
+	page := console.Handler()
+	r.Handle(console.PagePath, page).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix(console.AssetsPrefix).Handler(page).Methods(http.MethodGet, http.MethodHead)
+
 	q := d.Queries
 	// Public reads, before the authenticated /api subrouter.
 	r.Handle("/api/products", q.Products()).Methods(http.MethodGet)
@@ -84,6 +94,11 @@ func NewRouter(d Deps) *mux.Router {
 	admin.Handle("/products/{sku}/restock", c.RestockProduct()).Methods(http.MethodPost)
 	admin.Handle("/orders/{orderId}/ship", c.ShipOrder()).Methods(http.MethodPost)
 	admin.Handle("/orders/{orderId}/deliver", c.DeliverOrder()).Methods(http.MethodPost)
+	ops := d.Operations
+	if ops == nil {
+		ops = &operations.Service{} // routes only (the OpenAPI test walks them)
+	}
+	ops.Mount(admin)
 	return r
 }
 

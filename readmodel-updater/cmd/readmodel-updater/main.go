@@ -28,6 +28,7 @@ import (
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
@@ -112,6 +113,10 @@ func run(ctx context.Context, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return projecting.Run(gctx) })
 	g.Go(func() error { return notifying.Run(gctx) })
+	g.Go(func() error {
+		return deps.ReportToFleet(gctx, fleet.Reporter{Writes: []string{fleet.Notices},
+			Extra: func() map[string]any { return map[string]any{"rebuilds": rebuilder.All()} }})
+	})
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { admin.Routes(gctx, mux, cfg.Auth.Keys, rebuilder, byName) })
 	})

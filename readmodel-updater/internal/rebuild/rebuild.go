@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,23 @@ func (r *Rebuilder) Progress(projectionName string) (Progress, bool) {
 		return Progress{}, false
 	}
 	return t.snapshot(), true
+}
+
+// All returns the latest progress of every rebuild this process ran, by
+// projection name (the fleet report carries it to the operations console).
+func (r *Rebuilder) All() []Progress {
+	r.mu.Lock()
+	trackers := make([]*tracker, 0, len(r.running))
+	for _, t := range r.running {
+		trackers = append(trackers, t)
+	}
+	r.mu.Unlock()
+	out := make([]Progress, 0, len(trackers))
+	for _, t := range trackers {
+		out = append(out, t.snapshot())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Projection < out[j].Projection })
+	return out
 }
 
 // Start begins rebuilding p in the background (until ctx ends) and returns

@@ -11,6 +11,7 @@ import (
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/stream-service/internal/streams"
@@ -64,6 +65,8 @@ func run(ctx context.Context) error {
 	}
 	hub := streams.NewHub(deps.Redis, cfg.SSE)
 	handler := streams.Handler(streams.Deps{Hub: hub, Keys: cfg.Auth.Keys, Owners: owners, Checks: deps.Checks(), CORSOrigins: cfg.CORSOrigins})
+
+	go func() { _ = deps.ReportToFleet(ctx, fleet.Reporter{Reads: []string{fleet.Notices}, Writes: []string{fleet.SSE}}) }()
 
 	l, err := httpapi.Listen(cfg.HTTPAddr)
 	if err != nil {
