@@ -47,6 +47,9 @@ type Stack struct {
 	bin   string
 	mu    sync.Mutex
 	procs map[string]*Process
+	// domainPort is the first replica's port, chosen before prism-api
+	// starts (its operations console reaches that replica's inspector).
+	domainPort int
 }
 
 // Process is one service process.
@@ -139,12 +142,13 @@ func Start(opts Options) (*Stack, error) {
 	}
 	s := &Stack{Env: env, Logs: logs, opts: opts, bin: bin, procs: map[string]*Process{}}
 	ports := map[string]int{}
-	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater"} {
+	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater", "domain-service"} {
 		if ports[svc], err = testenv.FreePort(); err != nil {
 			s.Stop()
 			return nil, err
 		}
 	}
+	s.domainPort = ports["domain-service"]
 	s.API = fmt.Sprintf("http://127.0.0.1:%d", ports["prism-api"])
 	s.Streams = fmt.Sprintf("http://127.0.0.1:%d", ports["stream-service"])
 	s.Updater = fmt.Sprintf("http://127.0.0.1:%d", ports["readmodel-updater"])
@@ -169,9 +173,15 @@ func Start(opts Options) (*Stack, error) {
 
 // AddReplica starts one more domain-service process.
 func (s *Stack) AddReplica(name string) (*Process, error) {
-	port, err := testenv.FreePort()
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	port := s.domainPort
+	s.domainPort = 0
+	s.mu.Unlock()
+	var err error
+	if port == 0 {
+		if port, err = testenv.FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	p, err := s.add(name, "domain-service", port)
 	if err != nil {
@@ -191,6 +201,8 @@ func (s *Stack) add(name, service string, port int) (*Process, error) {
 	}
 	if service == "prism-api" {
 		vars["PRISM_STREAMS_URL"] = s.Streams
+		vars["PRISM_DOMAIN_SERVICE_URL"] = fmt.Sprintf("http://127.0.0.1:%d", s.domainPort)
+		vars["PRISM_READMODEL_UPDATER_URL"] = s.Updater
 	}
 	if service == "stream-service" {
 		vars["PRISM_CORS_ORIGINS"] = s.API // the storefront's origin

@@ -24,7 +24,10 @@ import (
 
 // Progress is a rebuild's state, safe to read while it runs.
 type Progress struct {
-	Projection string    `json:"projection"`
+	Projection string `json:"projection"`
+	// From is the table that was live when it started; Table the new one
+	// it switches to.
+	From       string    `json:"from,omitempty"`
 	Table      string    `json:"table"`
 	Phase      string    `json:"phase"`
 	Streams    int64     `json:"streams"`
@@ -156,7 +159,7 @@ func (r *Rebuilder) run(ctx context.Context, p projection.Projection, t *tracker
 		table += "b"
 	}
 	t.mu.Lock()
-	t.p.Table = table
+	t.p.Table, t.p.From = table, old
 	t.mu.Unlock()
 	if err := r.Account.EnsureTables(ctx, table); err != nil {
 		return err
