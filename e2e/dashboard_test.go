@@ -50,12 +50,19 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 
 	s := startStack(t, stack.Options{Replicas: 2})
 	ctx := ctxFor(t, 3*time.Minute)
-	driveTrafficForMetrics(ctx, t, s)
-
 	targets := map[string]string{"prism-api": s.API, "stream-service": s.Streams, "readmodel-updater": s.Updater}
 	for _, p := range s.Replicas() {
 		targets[p.Name] = p.URL()
 	}
+	// What each process exports before any traffic (a fresh stack).
+	fresh := map[string]map[string]bool{}
+	for name, base := range targets {
+		got, err := scrapeMetricNames(ctx, base)
+		require.NoError(t, err, name)
+		fresh[name] = got
+	}
+	driveTrafficForMetrics(ctx, t, s)
+
 	missing := func() []string {
 		scraped := map[string]bool{}
 		var out []string
@@ -87,6 +94,29 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	ok := assert.Eventually(t, func() bool { last = missing(); return len(last) == 0 }, 30*time.Second, 500*time.Millisecond)
 	if !ok {
 		t.Errorf("metrics used by the dashboard or the alerts that no service exports:\n  %s", strings.Join(last, "\n  "))
+	}
+
+	// Labelled series start at zero for their known label values: every
+	// metric a process exports once traffic ran, and that a panel or a rule
+	// uses, was already there on the fresh stack (no "No data" panels).
+	used := map[string]bool{}
+	for _, q := range queries {
+		names, _ := promqlMetricNames(q.expr)
+		for _, n := range names {
+			used[n] = true
+		}
+	}
+	for name, base := range targets {
+		after, err := scrapeMetricNames(ctx, base)
+		require.NoError(t, err, name)
+		var late []string
+		for n := range after {
+			if used[n] && strings.HasPrefix(n, "prism_") && !fresh[name][n] {
+				late = append(late, n)
+			}
+		}
+		sort.Strings(late)
+		assert.Empty(t, late, "%s exported these only after traffic: a fresh stack's panels show No data", name)
 	}
 }
 

@@ -15,3 +15,15 @@ var (
 		Help: "Requests answered from an earlier response under the same Idempotency-Key, by outcome (replay, mismatch, in_flight).",
 	}, []string{"outcome"})
 )
+
+// Create every known series at zero (API.md's command routes, the replay
+// outcomes), so a fresh prism-api's dashboard panels show 0, not "No data".
+func init() {
+	for _, t := range []string{"CreateCart", "AddItem", "ChangeQuantity", "RemoveItem", "CheckoutCart", "CancelOrder",
+		"DefineProduct", "RestockProduct", "ShipOrder", "DeliverOrder"} {
+		acceptedTotal.WithLabelValues(t)
+	}
+	for _, o := range []string{"replay", "mismatch", "in_flight"} {
+		replayedTotal.WithLabelValues(o)
+	}
+}

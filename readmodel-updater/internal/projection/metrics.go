@@ -24,3 +24,14 @@ var (
 		Help: "Row writes refused because the row changed since it was read (ETag).",
 	}, []string{"projection"})
 )
+
+// initSeries creates a projection's series at zero, so a fresh updater's
+// dashboard panels show 0 rather than "No data" (and the console lists it).
+func initSeries(projection string) {
+	lagSeconds.WithLabelValues(projection)
+	for _, r := range []string{"applied", "noop", "stale"} {
+		projected.WithLabelValues(projection, r)
+	}
+	gapFills.WithLabelValues(projection)
+	conflicts.WithLabelValues(projection)
+}

@@ -51,6 +51,7 @@ func NewRunner(store *readmodel.Store, catalog *readmodel.Catalog, events EventL
 	r := &Runner{store: store, catalog: catalog, events: events, notices: notices, byType: map[string]Projection{}, rows: rows}
 	for _, p := range projections {
 		r.byType[p.AggregateType] = p
+		initSeries(p.Name)
 	}
 	return r
 }

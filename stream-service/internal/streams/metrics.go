@@ -47,3 +47,14 @@ var (
 		Help: "Times a topic's Redis listener was dropped for falling behind and resubscribed.",
 	})
 )
+
+// Create every known series at zero, so a fresh stream-service's dashboard
+// panels show 0 rather than "No data".
+func init() {
+	for _, k := range []string{KindCart, KindOrder, KindMe, KindProducts} {
+		clientsConnected.WithLabelValues(k)
+	}
+	for _, t := range []string{"cart.updated", "order.updated", "product.updated", "notification", "command.completed", "reset"} {
+		eventsSent.WithLabelValues(t)
+	}
+}
