@@ -282,7 +282,11 @@ func TestBicepApps(t *testing.T) {
 					assert.Contains(t, app.secrets, ref, "the scaler authenticates with a declared secret")
 				}
 				assert.Contains(t, scaled, queue, "%s scales on its own queue", s.Name)
-				assert.False(t, app.ingress.OK(), "%s has no ingress", s.Name)
+				// Reachable inside the environment only (the operations
+				// console calls its admin routes), never from the internet.
+				require.True(t, app.ingress.OK(), "%s has internal ingress", s.Name)
+				assert.Equal(t, "false", app.ingress.Prop("external").Text(), "%s's ingress is internal only", s.Name)
+				assert.Equal(t, fmt.Sprint(s.Port), app.ingress.Prop("targetPort").Text(), "%s's ingress targets its port", s.Name)
 			default:
 				require.Len(t, rules, 1, "one scale rule")
 				http := rules[0].Prop("http")

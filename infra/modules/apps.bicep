@@ -2,8 +2,10 @@
 // (deploy/bicep_test.go checks it against the Go sources):
 //   prism-api          external ingress :8080, scales on HTTP concurrency
 //   stream-service     external ingress :8081 (SSE), scales on concurrent connections
-//   domain-service     no ingress, KEDA azure-queue rules on `commands` and `events-saga`
-//   readmodel-updater  no ingress, KEDA azure-queue rule on `events-readmodel`
+//   domain-service     internal ingress only (prism-api's operations console reaches its
+//                      event-store inspector), KEDA azure-queue rules on `commands` and `events-saga`
+//   readmodel-updater  internal ingress only (the console starts rebuilds there),
+//                      KEDA azure-queue rule on `events-readmodel`
 //
 // Secrets are Container Apps secrets built at deployment time: the storage
 // connection string and the Redis URL from the resources' own keys (activeKey
@@ -232,6 +234,16 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
               name: 'PRISM_STREAMS_URL'
               value: streamsOrigin
             }
+            {
+              // The operations console's inspector and rebuilds: the two
+              // apps' internal ingress, reachable inside the environment only.
+              name: 'PRISM_DOMAIN_SERVICE_URL'
+              value: 'http://${namePrefix}-domain-service'
+            }
+            {
+              name: 'PRISM_READMODEL_UPDATER_URL'
+              value: 'http://${namePrefix}-readmodel-updater'
+            }
           ])
           probes: [
             {
@@ -407,9 +419,15 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
   properties: {
     environmentId: environmentId
     configuration: {
-      // No ingress: domain-service takes its work from the commands queue.
-      // Its port serves only the probes below (and /metrics inside the
-      // environment).
+      // Internal ingress only: domain-service takes its work from the
+      // commands queue; its port serves the probes, /metrics and the admin
+      // event-store inspector, which prism-api's operations console reaches
+      // inside the environment. Nothing outside the environment can.
+      ingress: {
+        external: false
+        targetPort: 8082
+        transport: 'http'
+      }
       activeRevisionsMode: 'Single'
       secrets: secrets
       registries: registries
@@ -551,9 +569,14 @@ resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
   properties: {
     environmentId: environmentId
     configuration: {
-      // No ingress: readmodel-updater consumes events-readmodel. Its port
-      // serves the probes, /metrics and the admin routes inside the
-      // environment only.
+      // Internal ingress only: readmodel-updater consumes events-readmodel.
+      // Its port serves the probes, /metrics and the admin rebuild routes
+      // (which prism-api's operations console calls) inside the environment.
+      ingress: {
+        external: false
+        targetPort: 8083
+        transport: 'http'
+      }
       activeRevisionsMode: 'Single'
       secrets: secrets
       registries: registries

@@ -115,7 +115,9 @@ func TestTraceFollowsACheckoutToItsNotification(t *testing.T) {
 	require.Len(t, root.Children, 1)
 	assert.Equal(t, "CartCheckedOut", root.Children[0].Type)
 	for _, typ := range []string{"PlaceOrder", "StartCheckout", "ReserveStock", "MarkOrderStockReserved", "ChargePayment", "MarkOrderPaid", "ConfirmOrder"} {
-		assert.Equal(t, 1, count(root, func(n handling.TraceNode) bool { return n.Kind == handling.NodeCommand && n.Type == typ && n.Status == "applied" }),
+		assert.Equal(t, 1, count(root, func(n handling.TraceNode) bool {
+			return n.Kind == handling.NodeCommand && n.Type == typ && n.Status == "applied"
+		}),
 			"the trace has the applied %s", typ)
 	}
 	assert.Equal(t, 1, count(root, func(n handling.TraceNode) bool { return n.Kind == handling.NodeNotification }), "the confirmation's notification")

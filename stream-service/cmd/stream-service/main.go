@@ -66,7 +66,9 @@ func run(ctx context.Context) error {
 	hub := streams.NewHub(deps.Redis, cfg.SSE)
 	handler := streams.Handler(streams.Deps{Hub: hub, Keys: cfg.Auth.Keys, Owners: owners, Checks: deps.Checks(), CORSOrigins: cfg.CORSOrigins})
 
-	go func() { _ = deps.ReportToFleet(ctx, fleet.Reporter{Reads: []string{fleet.Notices}, Writes: []string{fleet.SSE}}) }()
+	go func() {
+		_ = deps.ReportToFleet(ctx, fleet.Reporter{Reads: []string{fleet.Notices}, Writes: []string{fleet.SSE}})
+	}()
 
 	l, err := httpapi.Listen(cfg.HTTPAddr)
 	if err != nil {
