@@ -95,3 +95,21 @@ func (c *Catalog) Switch(ctx context.Context, projection, table string) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// RebuildProgress is a projection rebuild's state: readmodel-updater keeps
+// it while it runs and reports it (its admin route, the fleet); the
+// operations console reads it.
+type RebuildProgress struct {
+	Projection string `json:"projection"`
+	// From is the table that was live when it started; Table the new one
+	// it switches to.
+	From       string    `json:"from,omitempty"`
+	Table      string    `json:"table"`
+	Phase      string    `json:"phase"`
+	Streams    int64     `json:"streams"`
+	Events     int64     `json:"events"`
+	CaughtUp   int64     `json:"caughtUp"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	Error      string    `json:"error,omitempty"`
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/readmodel"
 )
 
 // Flow is the pipeline at one moment: every queue with its numbers, every
@@ -80,18 +81,7 @@ type Projection struct {
 }
 
 // Progress is a rebuild's progress as readmodel-updater reports it.
-type Progress struct {
-	Projection string    `json:"projection"`
-	From       string    `json:"from,omitempty"`
-	Table      string    `json:"table"`
-	Phase      string    `json:"phase"`
-	Streams    int64     `json:"streams"`
-	Events     int64     `json:"events"`
-	CaughtUp   int64     `json:"caughtUp"`
-	StartedAt  time.Time `json:"startedAt"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	Error      string    `json:"error,omitempty"`
-}
+type Progress = readmodel.RebuildProgress
 
 // counters are one process's cumulative counters at a sample, by series.
 type counters map[string]float64

@@ -23,20 +23,7 @@ import (
 )
 
 // Progress is a rebuild's state, safe to read while it runs.
-type Progress struct {
-	Projection string `json:"projection"`
-	// From is the table that was live when it started; Table the new one
-	// it switches to.
-	From       string    `json:"from,omitempty"`
-	Table      string    `json:"table"`
-	Phase      string    `json:"phase"`
-	Streams    int64     `json:"streams"`
-	Events     int64     `json:"events"`
-	CaughtUp   int64     `json:"caughtUp"`
-	StartedAt  time.Time `json:"startedAt"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	Error      string    `json:"error,omitempty"`
-}
+type Progress = readmodel.RebuildProgress
 
 // The phases of a rebuild.
 const (
