@@ -52,7 +52,7 @@ func List(ctx context.Context, account *storage.Account) ([]Stats, error) {
 	}
 	out := make([]Stats, 0, len(names))
 	for _, n := range names {
-		st, err := Open(account, n, nil).Stats(ctx)
+		st, err := open(account, n, nil).Stats(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -60,6 +60,11 @@ func List(ctx context.Context, account *storage.Account) ([]Stats, error) {
 	}
 	return out, nil
 }
+
+// Peek returns the named queue for looking at it and its poison twin
+// (Stats, PeekParked, redrives): unlike Open, it does not count this
+// process as one that sends to it.
+func Peek(account *storage.Account, name string) *Queue { return open(account, name, nil) }
 
 // Stats reads the queue's depth, its poison queue's depth and the age of
 // its front message.

@@ -78,6 +78,12 @@ var _ Sender = (*Queue)(nil)
 // and does not consume it" as "sends to it").
 func Open(account *storage.Account, name string, waker Waker) *Queue {
 	sentTotal.WithLabelValues(name)
+	return open(account, name, waker)
+}
+
+// open is Open without the metric: for looking at a queue (List), which is
+// not sending to it.
+func open(account *storage.Account, name string, waker Waker) *Queue {
 	return &Queue{
 		name:   name,
 		client: account.Queues.NewQueueClient(name),

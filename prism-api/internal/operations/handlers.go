@@ -95,7 +95,7 @@ func (s *Service) getPoison(w http.ResponseWriter, r *http.Request) {
 	for _, st := range stats {
 		pq := PoisonQueue{Queue: st.Queue, Depth: st.Depth, Poison: st.Poison, Messages: []queue.Parked{}}
 		if st.Poison > 0 {
-			parked, err := queue.Open(s.Account, st.Queue, nil).PeekParked(r.Context(), queue.MaxBatch)
+			parked, err := queue.Peek(s.Account, st.Queue).PeekParked(r.Context(), queue.MaxBatch)
 			if err != nil {
 				httpapi.WriteError(w, r, err)
 				return
@@ -128,7 +128,7 @@ func (s *Service) redrive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	q := queue.Open(s.Account, name, nil)
+	q := queue.Peek(s.Account, name)
 	if _, err := q.PoisonDepth(r.Context()); queue.IsNotFound(err) {
 		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "there is no queue %s-poison", name))
 		return
