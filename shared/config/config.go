@@ -211,7 +211,7 @@ var Subscriptions = []Subscription{
 		"OrderPlaced", "OrderStockReserved", "OrderPaid", "OrderConfirmed", "OrderCancelled", "OrderShipped",
 		"StockReserved", "StockReservationFailed", "PaymentCharged", "PaymentDeclined", "PaymentRefunded",
 	}},
-	{Name: "notifications", EventTypes: []string{"OrderConfirmed", "OrderCancelled", "OrderShipped", "OrderDelivered"}},
+	{Name: "notifications", EventTypes: []string{"OrderConfirmed", "OrderCancelled", "OrderShipped", "OrderDelivered", "LowStockAlert"}},
 }
 
 // Subscribers are the names of Subscriptions.

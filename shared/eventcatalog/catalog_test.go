@@ -55,6 +55,45 @@ func TestItemAddedV1IsUpcastToV2(t *testing.T) {
 	assert.NoError(t, eventcatalog.Validate(e), "the upcast event matches the v2 schema")
 }
 
+// TestNewEventsOfTheMobileIssue: CartExpired and LowStockAlert are in the
+// catalog, OrderShipped and ProductDefined gained optional fields at v2, and
+// their v1 rows are upcast unchanged (and then match v2).
+func TestNewEventsOfTheMobileIssue(t *testing.T) {
+	for _, e := range []envelope.Event{
+		event("cart", "CartExpired", 1, `{"idleSeconds":86400}`),
+		event("product", "LowStockAlert", 1, `{"sku":"TEA-1","available":2,"threshold":3}`),
+		event("order", "OrderShipped", 2, `{"trackingNumber":"1Z999AA10123456784"}`),
+		event("order", "OrderShipped", 2, `{}`),
+		event("product", "ProductDefined", 2, `{"sku":"TEA-1","name":"Tea","priceCents":450,"stock":20,"lowStockThreshold":5}`),
+		event("product", "ProductDefined", 2, `{"sku":"TEA-1","name":"Tea","priceCents":450,"stock":20}`),
+	} {
+		assert.NoError(t, eventcatalog.Validate(e), "%s v%d %s", e.Type, e.SchemaVersion, e.Data)
+	}
+	for name, e := range map[string]envelope.Event{
+		"expired without idleSeconds": event("cart", "CartExpired", 1, `{}`),
+		"expired, negative":           event("cart", "CartExpired", 1, `{"idleSeconds":-1}`),
+		"alert, threshold 0":          event("product", "LowStockAlert", 1, `{"sku":"TEA-1","available":0,"threshold":0}`),
+		"alert, negative stock":       event("product", "LowStockAlert", 1, `{"sku":"TEA-1","available":-1,"threshold":3}`),
+		"alert on a cart":             event("cart", "LowStockAlert", 1, `{"sku":"TEA-1","available":2,"threshold":3}`),
+		"tracking number with a tab":  event("order", "OrderShipped", 2, "{\"trackingNumber\":\"a\\tb\"}"),
+		"tracking number on v1":       event("order", "OrderShipped", 1, `{"trackingNumber":"T1"}`),
+		"negative threshold":          event("product", "ProductDefined", 2, `{"sku":"T","name":"n","priceCents":1,"stock":1,"lowStockThreshold":-1}`),
+	} {
+		assert.Error(t, eventcatalog.Validate(e), name)
+	}
+	up := eventcatalog.Upcasters()
+	for _, e := range []envelope.Event{
+		event("order", "OrderShipped", 1, `{}`),
+		event("product", "ProductDefined", 1, `{"sku":"TEA-1","name":"Tea","priceCents":450,"stock":20}`),
+	} {
+		got, err := up.Upcast(e)
+		require.NoError(t, err)
+		assert.Equal(t, 2, got.SchemaVersion, e.Type)
+		assert.JSONEq(t, string(e.Data), string(got.Data), e.Type)
+		assert.NoError(t, eventcatalog.Validate(got), e.Type)
+	}
+}
+
 // TestEventsDocIsCurrent fails when docs/events.md was not regenerated
 // after a schema changed: run `make catalog`.
 func TestEventsDocIsCurrent(t *testing.T) {

@@ -11,8 +11,14 @@ import (
 func Upcasters() *eventstore.Upcasters {
 	u := eventstore.NewUpcasters()
 	u.Register("ItemAdded", 1, itemAddedV1toV2)
+	// v2 only added optional fields, absent from v1 rows: the data stands.
+	u.Register("OrderShipped", 1, unchanged)
+	u.Register("ProductDefined", 1, unchanged)
 	return u
 }
+
+// unchanged lifts a version whose successor only added optional fields.
+func unchanged(data json.RawMessage) (json.RawMessage, error) { return data, nil }
 
 // itemAddedV1toV2 lifts ItemAdded {sku, quantity, priceCents} (written
 // before carts recorded product names) to {sku, name, quantity,

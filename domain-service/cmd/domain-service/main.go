@@ -44,6 +44,9 @@ type settings struct {
 	PaymentDeadline time.Duration
 	// PaymentSlowDelay is how long the simulator takes to answer pm_slow.
 	PaymentSlowDelay time.Duration
+	// CartTTL is how long an open cart may stay untouched before it expires
+	// (PRISM_CART_TTL; 0 turns expiry off).
+	CartTTL time.Duration
 }
 
 func load() (settings, error) {
@@ -58,6 +61,10 @@ func load() (settings, error) {
 	}
 	s.PaymentDeadline = r.Duration("PRISM_PAYMENT_DEADLINE", 10*time.Second)
 	s.PaymentSlowDelay = r.Duration("PRISM_PAYMENT_SLOW_DELAY", s.PaymentDeadline+5*time.Second)
+	s.CartTTL = r.Duration("PRISM_CART_TTL", handling.DefaultCartTTL)
+	if s.CartTTL < 0 || s.CartTTL > handling.MaxCartTTL {
+		r.Fail("PRISM_CART_TTL=%s: must be between 0 (off) and %s (a Storage Queue holds a delayed message at most 7 days)", s.CartTTL, handling.MaxCartTTL)
+	}
 	return s, r.Err()
 }
 
@@ -94,7 +101,7 @@ func run(ctx context.Context) error {
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
 		Payments:    paymentprovider.NewSimulator(deps.Redis, cfg.PaymentSlowDelay),
 		Peers:       broadcast.New(deps.Redis),
-	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline})
+	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline, CartTTL: cartTTL(cfg.CartTTL)})
 
 	consumer := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
 		Concurrency:  cfg.Concurrency,
@@ -117,4 +124,12 @@ func run(ctx context.Context) error {
 	err = g.Wait()
 	deps.Log.Info("domain-service stopped")
 	return err
+}
+
+// cartTTL maps the setting (0: off) to handling.Config's (negative: off).
+func cartTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

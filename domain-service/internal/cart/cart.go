@@ -17,6 +17,7 @@ const (
 const (
 	StatusOpen       = "open"
 	StatusCheckedOut = "checkedOut"
+	StatusExpired    = "expired"
 )
 
 // Line is one SKU in the cart, priced when it was added.
@@ -36,10 +37,13 @@ type State struct {
 	Status  string `json:"status"`
 	Lines   []Line `json:"lines"`
 	OrderID string `json:"orderId,omitempty"`
+	// Version counts the cart's events (its stream version): an expiry
+	// deadline names the version it was set at, so a later touch voids it.
+	Version int64 `json:"version"`
 }
 
-// StateVersion is the schema version of State in snapshots.
-const StateVersion = 1
+// StateVersion is the schema version of State in snapshots (2: Version).
+const StateVersion = 2
 
 // New is the state of a cart that does not exist yet.
 func New(id string) State { return State{ID: id} }
@@ -107,7 +111,16 @@ type Checkout struct {
 	PaymentToken string
 }
 
+// Expire closes the cart if nothing happened to it since version
+// AfterVersion: the deadline the system sets IdleSeconds after each change
+// (a delayed message, like the checkout's payment deadline).
+type Expire struct {
+	AfterVersion int64
+	IdleSeconds  int64
+}
+
 func (c CreateCart) actor() string     { return c.By }
+func (Expire) actor() string           { return "" }
 func (c AddItem) actor() string        { return c.By }
 func (c ChangeQuantity) actor() string { return c.By }
 func (c RemoveItem) actor() string     { return c.By }
@@ -151,8 +164,16 @@ type CheckedOut struct {
 	PaymentToken string `json:"paymentToken,omitempty"`
 }
 
+// Expired says the open cart was untouched for IdleSeconds and is closed.
+type Expired struct {
+	IdleSeconds int64 `json:"idleSeconds"`
+}
+
 // EventType implements Event.
 func (Created) EventType() string { return "CartCreated" }
+
+// EventType implements Event.
+func (Expired) EventType() string { return "CartExpired" }
 
 // EventType implements Event.
 func (ItemAdded) EventType() string { return "ItemAdded" }

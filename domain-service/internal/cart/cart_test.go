@@ -106,6 +106,7 @@ func TestDecide(t *testing.T) {
 	fortyNine := fullCart()
 	fortyNine = cart.Evolve(fortyNine, cart.ItemRemoved{SKU: "sku-49"})
 	emptied := cart.Evolve(withA, cart.ItemRemoved{SKU: "sku-a"})
+	expired := cart.Evolve(withA, cart.Expired{IdleSeconds: 600})
 
 	tests := []decideCase{
 		// CreateCart.
@@ -202,6 +203,18 @@ func TestDecide(t *testing.T) {
 		{name: "checkout: no order id", state: withA, cmd: cart.Checkout{By: owner, PaymentToken: "tok_1"},
 			kind: apperr.Rejected, msg: "checkout needs an order id"},
 
+		// ExpireCart: the deadline set at a version expires the cart only if
+		// nothing happened since.
+		{name: "expire: open cart untouched since the deadline was set", state: withA, cmd: cart.Expire{AfterVersion: 2, IdleSeconds: 600},
+			want: []cart.Event{cart.Expired{IdleSeconds: 600}}},
+		{name: "expire: an empty open cart expires too", state: emptied, cmd: cart.Expire{AfterVersion: 3, IdleSeconds: 600},
+			want: []cart.Event{cart.Expired{IdleSeconds: 600}}},
+		{name: "expire: touched since", state: withAB, cmd: cart.Expire{AfterVersion: 2, IdleSeconds: 600}, want: nil},
+		{name: "expire: a deadline from the future (never set)", state: withA, cmd: cart.Expire{AfterVersion: 9, IdleSeconds: 600}, want: nil},
+		{name: "expire: checked out", state: checkedOut(), cmd: cart.Expire{AfterVersion: 3, IdleSeconds: 600}, want: nil},
+		{name: "expire: already expired", state: expired, cmd: cart.Expire{AfterVersion: 3, IdleSeconds: 600}, want: nil},
+		{name: "expire: no such cart", state: cart.New(cartID), cmd: cart.Expire{AfterVersion: 0, IdleSeconds: 600}, want: nil},
+
 		// Unknown command.
 		{name: "unknown command", state: withA, cmd: unknownCommand{cart.RemoveItem{By: owner, SKU: "sku-a"}},
 			kind: apperr.Rejected, msg: "unknown cart command"},
@@ -230,6 +243,10 @@ func TestDecide(t *testing.T) {
 				kind: apperr.NotFound, msg: "cart not found"},
 			decideCase{name: name + ": after checkout", state: checkedOut(), cmd: mk(owner),
 				kind: apperr.Rejected, msg: "cart is checked out"},
+			decideCase{name: name + ": after expiry", state: expired, cmd: mk(owner),
+				kind: apperr.Rejected, msg: "cart has expired"},
+			decideCase{name: name + ": another user's expired cart", state: expired, cmd: mk(other),
+				kind: apperr.NotFound, msg: "cart not found"},
 		)
 	}
 
@@ -259,31 +276,34 @@ func TestEvolve(t *testing.T) {
 		want  cart.State
 	}{
 		{name: "created", state: cart.New(cartID), event: cart.Created{Owner: owner},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen}},
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 1, Status: cart.StatusOpen}},
 		{name: "item added: new line", state: openCart(), event: cart.ItemAdded{SKU: "sku-a", Name: "Apple", Quantity: 3, UnitPriceCents: 250},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen,
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 2, Status: cart.StatusOpen,
 				Lines: []cart.Line{{SKU: "sku-a", Name: "Apple", Quantity: 3, UnitPriceCents: 250}}}},
 		{name: "item added: appended after existing lines", state: withA, event: cart.ItemAdded{SKU: "sku-b", Name: "Banana", Quantity: 1, UnitPriceCents: 99},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen,
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 3, Status: cart.StatusOpen,
 				Lines: []cart.Line{line("sku-a", 2, 500), {SKU: "sku-b", Name: "Banana", Quantity: 1, UnitPriceCents: 99}}}},
 		{name: "item added: existing line adds up, latest name and price win", state: withAB, event: cart.ItemAdded{SKU: "sku-a", Name: "Apple v2", Quantity: 4, UnitPriceCents: 600},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen,
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 4, Status: cart.StatusOpen,
 				Lines: []cart.Line{{SKU: "sku-a", Name: "Apple v2", Quantity: 6, UnitPriceCents: 600}, line("sku-b", 1, 1500)}}},
 		{name: "quantity changed", state: withAB, event: cart.QuantityChanged{SKU: "sku-b", Quantity: 7},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen,
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 4, Status: cart.StatusOpen,
 				Lines: []cart.Line{line("sku-a", 2, 500), line("sku-b", 7, 1500)}}},
 		{name: "quantity changed: unknown sku is ignored", state: withA, event: cart.QuantityChanged{SKU: "sku-z", Quantity: 7},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen,
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 3, Status: cart.StatusOpen,
 				Lines: []cart.Line{line("sku-a", 2, 500)}}},
 		{name: "item removed: first line", state: withAB, event: cart.ItemRemoved{SKU: "sku-a"},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen,
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 4, Status: cart.StatusOpen,
 				Lines: []cart.Line{line("sku-b", 1, 1500)}}},
 		{name: "item removed: last line leaves an empty cart", state: withA, event: cart.ItemRemoved{SKU: "sku-a"},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen, Lines: []cart.Line{}}},
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 3, Status: cart.StatusOpen, Lines: []cart.Line{}}},
 		{name: "item removed: unknown sku keeps the lines", state: withA, event: cart.ItemRemoved{SKU: "sku-z"},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusOpen, Lines: []cart.Line{line("sku-a", 2, 500)}}},
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 3, Status: cart.StatusOpen, Lines: []cart.Line{line("sku-a", 2, 500)}}},
 		{name: "checked out", state: withA, event: cart.CheckedOut{OrderID: "order-1", Owner: owner, Lines: []cart.Line{line("sku-a", 2, 500)}, TotalCents: 1000},
-			want: cart.State{ID: cartID, Exists: true, Owner: owner, Status: cart.StatusCheckedOut, OrderID: "order-1",
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 3, Status: cart.StatusCheckedOut, OrderID: "order-1",
+				Lines: []cart.Line{line("sku-a", 2, 500)}}},
+		{name: "expired", state: withA, event: cart.Expired{IdleSeconds: 3600},
+			want: cart.State{ID: cartID, Exists: true, Owner: owner, Version: 3, Status: cart.StatusExpired,
 				Lines: []cart.Line{line("sku-a", 2, 500)}}},
 	}
 	for _, tc := range tests {
@@ -438,6 +458,9 @@ func TestParseCommand(t *testing.T) {
 		{name: "checkout without token", typ: cart.CmdCheckout, payload: `{"orderId":"order-1"}`,
 			want: cart.Checkout{By: owner, OrderID: "order-1"}},
 
+		{name: "expire", typ: cart.CmdExpire, payload: `{"afterVersion":4,"idleSeconds":86400}`,
+			want: cart.Expire{AfterVersion: 4, IdleSeconds: 86400}},
+		{name: "expire: unknown field", typ: cart.CmdExpire, payload: `{"afterVersion":4,"now":1}`, kind: apperr.Rejected, msg: "malformed command payload"},
 		{name: "create: unknown field", typ: cart.CmdCreate, payload: `{"owner":"mallory"}`, kind: apperr.Rejected, msg: "malformed command payload"},
 		{name: "add: unknown field", typ: cart.CmdAddItem, payload: `{"sku":"a","quantity":1,"priceCents":1}`, kind: apperr.Rejected, msg: "malformed command payload"},
 		{name: "add: price cannot be sent", typ: cart.CmdAddItem, payload: `{"sku":"a","quantity":1,"product":{"exists":true}}`, kind: apperr.Rejected, msg: "malformed command payload"},
@@ -477,6 +500,7 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 		cart.ItemRemoved{SKU: "sku-a"},
 		cart.CheckedOut{OrderID: "order-1", Owner: owner, Lines: []cart.Line{line("sku-a", 2, 500), line("sku-b", 1, 1)}, TotalCents: 1001, PaymentToken: "tok"},
 		cart.CheckedOut{OrderID: "order-2", Owner: owner, Lines: []cart.Line{line("sku-a", 1, 1)}, TotalCents: 1},
+		cart.Expired{IdleSeconds: 86400},
 	}
 	seen := map[string]bool{}
 	for _, e := range events {
@@ -495,7 +519,7 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 		seen[e.EventType()] = true
 	}
 	assert.Equal(t, map[string]bool{
-		"CartCreated": true, "ItemAdded": true, "ItemQuantityChanged": true, "ItemRemoved": true, "CartCheckedOut": true,
+		"CartCreated": true, "ItemAdded": true, "ItemQuantityChanged": true, "ItemRemoved": true, "CartCheckedOut": true, "CartExpired": true,
 	}, seen)
 }
 
@@ -524,4 +548,12 @@ func TestDecodeEventErrors(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestVersionCountsEveryEvent: the state's Version is its stream version,
+// which expiry deadlines name.
+func TestVersionCountsEveryEvent(t *testing.T) {
+	s := fold(cart.New(cartID), script()...)
+	assert.Equal(t, int64(len(script())), s.Version)
+	assert.Equal(t, int64(0), cart.New(cartID).Version)
 }

@@ -13,7 +13,14 @@ const (
 	CmdChangeQuantity = "ChangeQuantity"
 	CmdRemoveItem     = "RemoveItem"
 	CmdCheckout       = "CheckoutCart"
+	CmdExpire         = "ExpireCart"
 )
+
+// ExpirePayload is the payload of ExpireCart (a system command).
+type ExpirePayload struct {
+	AfterVersion int64 `json:"afterVersion"`
+	IdleSeconds  int64 `json:"idleSeconds"`
+}
 
 // ParseCommand decodes a command envelope's type and payload, by user by.
 func ParseCommand(typ string, payload []byte, by string) (Command, error) {
@@ -44,6 +51,9 @@ func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 			PaymentToken string `json:"paymentToken"`
 		}](payload)
 		return Checkout{By: by, OrderID: p.OrderID, PaymentToken: p.PaymentToken}, err
+	case CmdExpire:
+		p, err := codec.Payload[ExpirePayload](payload)
+		return Expire{AfterVersion: p.AfterVersion, IdleSeconds: p.IdleSeconds}, err
 	}
 	return nil, fmt.Errorf("cart: unknown command type %q", typ)
 }
@@ -54,6 +64,7 @@ var decoders = codec.Decoders[Event]{
 	QuantityChanged{}.EventType(): codec.As[Event, QuantityChanged](),
 	ItemRemoved{}.EventType():     codec.As[Event, ItemRemoved](),
 	CheckedOut{}.EventType():      codec.As[Event, CheckedOut](),
+	Expired{}.EventType():         codec.As[Event, Expired](),
 }
 
 // DecodeEvent decodes stored event data of type typ (at its current schema).

@@ -13,11 +13,22 @@ func Decide(s State, c Command) ([]Event, error) {
 		}
 		return []Event{Created{Owner: create.By}}, nil
 	}
+	if x, ok := c.(Expire); ok {
+		// A deadline that finds the cart changed since, closed, or gone
+		// decides nothing: it is late, and a later one is on its way.
+		if !s.Exists || s.Status != StatusOpen || s.Version != x.AfterVersion || x.AfterVersion < 1 {
+			return nil, nil
+		}
+		return []Event{Expired{IdleSeconds: x.IdleSeconds}}, nil
+	}
 	if !s.Exists || s.Owner != c.actor() {
 		return nil, notFound()
 	}
-	if s.Status == StatusCheckedOut {
+	switch s.Status {
+	case StatusCheckedOut:
 		return nil, reject("cart is checked out")
+	case StatusExpired:
+		return nil, reject("cart has expired")
 	}
 	switch c := c.(type) {
 	case AddItem:

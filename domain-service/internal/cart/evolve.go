@@ -2,6 +2,7 @@ package cart
 
 // Evolve returns the state after e. It never mutates s.
 func Evolve(s State, e Event) State {
+	s.Version++
 	switch e := e.(type) {
 	case Created:
 		s.Exists, s.Owner, s.Status, s.Lines = true, e.Owner, StatusOpen, nil
@@ -31,6 +32,8 @@ func Evolve(s State, e Event) State {
 		s.Lines = lines
 	case CheckedOut:
 		s.Status, s.OrderID = StatusCheckedOut, e.OrderID
+	case Expired:
+		s.Status = StatusExpired
 	}
 	return s
 }

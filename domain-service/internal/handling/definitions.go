@@ -3,6 +3,7 @@ package handling
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/prism-es/prism/domain-service/internal/cart"
@@ -28,7 +29,7 @@ func followUp(e envelope.Event, aggregateType, aggregateID, typ string, payload 
 	}, nil
 }
 
-func cartDefinition() aggregate {
+func cartDefinition(ttl time.Duration) aggregate {
 	return Definition[cart.State, cart.Command, cart.Event]{
 		Type:         cart.AggregateType,
 		StateVersion: cart.StateVersion,
@@ -42,8 +43,35 @@ func cartDefinition() aggregate {
 		Evolve:        cart.Evolve,
 		DecodeEvent:   cart.DecodeEvent,
 		SchemaVersion: cart.SchemaVersion,
-		React:         placeOrderOnCheckout,
+		React: func(e envelope.Event, ev cart.Event) ([]Reaction, error) {
+			next, err := placeOrderOnCheckout(e, ev)
+			if err != nil {
+				return nil, err
+			}
+			expire, err := expireWhenIdle(ttl, e, ev)
+			return append(next, expire...), err
+		},
 	}
+}
+
+// expireWhenIdle sets an open cart's expiry deadline after each change: an
+// ExpireCart command sent ttl later (a delayed message, like the checkout's
+// payment deadline), naming the version it was set at, so that any later
+// change voids it. Its id is derived from (cart, version): a redelivery
+// sends the same deadline again, and the event store drops the duplicate.
+func expireWhenIdle(ttl time.Duration, e envelope.Event, ev cart.Event) ([]Reaction, error) {
+	if ttl <= 0 {
+		return nil, nil
+	}
+	switch ev.(type) {
+	case cart.Created, cart.ItemAdded, cart.QuantityChanged, cart.ItemRemoved:
+	default:
+		return nil, nil
+	}
+	c, err := followUp(e, cart.AggregateType, e.AggregateID, cart.CmdExpire,
+		cart.ExpirePayload{AfterVersion: e.Version, IdleSeconds: int64(ttl / time.Second)},
+		e.AggregateID, "expire", strconv.FormatInt(e.Version, 10))
+	return []Reaction{{Command: c, Delay: ttl}}, err
 }
 
 // priceFromProduct fills AddItem's product name and price from the

@@ -44,7 +44,17 @@ type Config struct {
 	// PaymentDeadline is how long the checkout waits for the payment
 	// provider before it cancels and compensates (default 10s).
 	PaymentDeadline time.Duration
+	// CartTTL is how long an open cart may stay untouched before it expires
+	// (default DefaultCartTTL; negative: never).
+	CartTTL time.Duration
 }
+
+// DefaultCartTTL is how long an untouched open cart lives by default.
+const DefaultCartTTL = 24 * time.Hour
+
+// MaxCartTTL is the longest cart TTL: a Storage Queue keeps a message
+// hidden for at most 7 days.
+const MaxCartTTL = 7 * 24 * time.Hour
 
 // Deps are the ports the handler works through.
 type Deps struct {
@@ -90,8 +100,11 @@ func New(deps Deps, cfg Config) *Handler {
 	if cfg.PaymentDeadline == 0 {
 		cfg.PaymentDeadline = 10 * time.Second
 	}
+	if cfg.CartTTL == 0 {
+		cfg.CartTTL = DefaultCartTTL
+	}
 	h := &Handler{id: uuid.NewString(), deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
-	for _, a := range []aggregate{cartDefinition(), productDefinition(), orderDefinition(),
+	for _, a := range []aggregate{cartDefinition(cfg.CartTTL), productDefinition(), orderDefinition(),
 		paymentDefinition(deps.Payments), checkoutDefinition(cfg.PaymentDeadline)} {
 		h.aggs[a.typ()] = a
 	}

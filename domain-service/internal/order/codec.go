@@ -33,6 +33,11 @@ type CancelPayload struct {
 	System bool   `json:"system,omitempty"`
 }
 
+// ShipPayload is the payload of ShipOrder.
+type ShipPayload struct {
+	TrackingNumber string `json:"trackingNumber,omitempty"`
+}
+
 // ParseCommand decodes a command envelope's type and payload, sent by user by.
 func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 	switch typ {
@@ -57,8 +62,8 @@ func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 		_, err := codec.Payload[struct{}](payload)
 		return Confirm{}, err
 	case CmdShip:
-		_, err := codec.Payload[struct{}](payload)
-		return Ship{}, err
+		p, err := codec.Payload[ShipPayload](payload)
+		return Ship{TrackingNumber: p.TrackingNumber}, err
 	case CmdDeliver:
 		_, err := codec.Payload[struct{}](payload)
 		return Deliver{}, err
@@ -82,4 +87,11 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 }
 
 // SchemaVersion is the current schema version of each event type.
-func SchemaVersion(typ string) int { return 1 }
+// OrderShipped is at 2 (it gained the optional trackingNumber; v1 rows are
+// upcast on read by the event catalog's upcasters).
+func SchemaVersion(typ string) int {
+	if typ == (Shipped{}).EventType() {
+		return 2
+	}
+	return 1
+}

@@ -47,6 +47,8 @@ type State struct {
 	Status       string `json:"status"`
 	CancelReason string `json:"cancelReason,omitempty"`
 	Paid         bool   `json:"paid,omitempty"`
+	// TrackingNumber is the carrier's, once shipped (may be empty).
+	TrackingNumber string `json:"trackingNumber,omitempty"`
 }
 
 // StateVersion is the schema version of State in snapshots.
@@ -83,8 +85,9 @@ type MarkPaid struct{ PaymentID string }
 // Confirm completes checkout.
 type Confirm struct{}
 
-// Ship records that the order left the warehouse (admin).
-type Ship struct{}
+// Ship records that the order left the warehouse (admin), with the
+// carrier's tracking number when there is one.
+type Ship struct{ TrackingNumber string }
 
 // Deliver records that the order arrived (admin).
 type Deliver struct{}
@@ -120,8 +123,10 @@ type Paid struct {
 // Confirmed says checkout completed.
 type Confirmed struct{}
 
-// Shipped says the order shipped.
-type Shipped struct{}
+// Shipped says the order shipped (schema v2: with the tracking number).
+type Shipped struct {
+	TrackingNumber string `json:"trackingNumber,omitempty"`
+}
 
 // Delivered says the order arrived.
 type Delivered struct{}
@@ -180,7 +185,7 @@ func Decide(s State, c Command) ([]Event, error) {
 	case Confirm:
 		return step(s, StatusPaid, Confirmed{})
 	case Ship:
-		return step(s, StatusConfirmed, Shipped{})
+		return step(s, StatusConfirmed, Shipped{TrackingNumber: c.TrackingNumber})
 	case Deliver:
 		return step(s, StatusShipped, Delivered{})
 	}
@@ -239,7 +244,7 @@ func Evolve(s State, e Event) State {
 	case Confirmed:
 		s.Status = StatusConfirmed
 	case Shipped:
-		s.Status = StatusShipped
+		s.Status, s.TrackingNumber = StatusShipped, e.TrackingNumber
 	case Delivered:
 		s.Status = StatusDelivered
 	case Cancelled:

@@ -154,6 +154,7 @@ func TestDecideLadder(t *testing.T) {
 		{"mark paid", order.MarkPaid{PaymentID: "pay-1"}, order.StatusStockReserved, order.Paid{PaymentID: "pay-1"}},
 		{"confirm", order.Confirm{}, order.StatusPaid, order.Confirmed{}},
 		{"ship", order.Ship{}, order.StatusConfirmed, order.Shipped{}},
+		{"ship with a tracking number", order.Ship{TrackingNumber: "1Z999AA10123456784"}, order.StatusConfirmed, order.Shipped{TrackingNumber: "1Z999AA10123456784"}},
 		{"deliver", order.Deliver{}, order.StatusShipped, order.Delivered{}},
 	}
 	var tests []decideCase
@@ -176,8 +177,8 @@ func TestDecideLadder(t *testing.T) {
 		decideCase{name: "unknown command when not placed", state: order.New(orderID), cmd: unknownCommand{},
 			kind: apperr.NotFound, msg: "order not found"},
 	)
-	// 5 steps × (7 statuses + not placed) + 2.
-	require.Len(t, tests, 42)
+	// 6 steps × (7 statuses + not placed) + 2.
+	require.Len(t, tests, 50)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { runDecide(t, tc) })
 	}
@@ -291,6 +292,8 @@ func TestEvolve(t *testing.T) {
 			want: with(placed, func(s *order.State) { s.Status, s.Paid = order.StatusConfirmed, true })},
 		{name: "shipped", state: at(order.StatusConfirmed), event: order.Shipped{},
 			want: with(placed, func(s *order.State) { s.Status, s.Paid = order.StatusShipped, true })},
+		{name: "shipped with a tracking number", state: at(order.StatusConfirmed), event: order.Shipped{TrackingNumber: "TRK-1"},
+			want: with(placed, func(s *order.State) { s.Status, s.Paid, s.TrackingNumber = order.StatusShipped, true, "TRK-1" })},
 		{name: "delivered", state: at(order.StatusShipped), event: order.Delivered{},
 			want: with(placed, func(s *order.State) { s.Status, s.Paid = order.StatusDelivered, true })},
 		{name: "cancelled when placed", state: at(order.StatusPlaced), event: order.Cancelled{Reason: order.ReasonOutOfStock},
@@ -393,6 +396,7 @@ func TestParseCommand(t *testing.T) {
 		{name: "mark paid", typ: order.CmdMarkPaid, payload: `{"paymentId":"pay-1"}`, want: order.MarkPaid{PaymentID: "pay-1"}},
 		{name: "confirm", typ: order.CmdConfirm, payload: `{}`, want: order.Confirm{}},
 		{name: "ship", typ: order.CmdShip, payload: `{}`, want: order.Ship{}},
+		{name: "ship with a tracking number", typ: order.CmdShip, payload: `{"trackingNumber":"TRK-1"}`, want: order.Ship{TrackingNumber: "TRK-1"}},
 		{name: "deliver", typ: order.CmdDeliver, payload: `{}`, want: order.Deliver{}},
 
 		{name: "place: unknown field", typ: order.CmdPlace, payload: `{"cartId":"c","owner":"o","lines":[],"status":"paid"}`, kind: apperr.Rejected, msg: "malformed command payload"},
@@ -434,6 +438,7 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 		order.Paid{PaymentID: "pay-1"},
 		order.Confirmed{},
 		order.Shipped{},
+		order.Shipped{TrackingNumber: "TRK-1"},
 		order.Delivered{},
 		order.Cancelled{Reason: order.ReasonOutOfStock},
 		order.Cancelled{Reason: order.ReasonCustomer},
@@ -446,7 +451,11 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 			got, err := order.DecodeEvent(e.EventType(), data)
 			require.NoError(t, err)
 			assert.Equal(t, e, got)
-			assert.Equal(t, 1, order.SchemaVersion(e.EventType()))
+			want := 1
+			if e.EventType() == "OrderShipped" {
+				want = 2 // gained trackingNumber; v1 is upcast on read
+			}
+			assert.Equal(t, want, order.SchemaVersion(e.EventType()))
 		})
 		seen[e.EventType()] = true
 	}

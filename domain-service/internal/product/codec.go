@@ -20,12 +20,13 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	switch typ {
 	case CmdDefine:
 		p, err := codec.Payload[struct {
-			SKU        string `json:"sku"`
-			Name       string `json:"name"`
-			PriceCents int64  `json:"priceCents"`
-			Stock      int    `json:"stock"`
+			SKU               string `json:"sku"`
+			Name              string `json:"name"`
+			PriceCents        int64  `json:"priceCents"`
+			Stock             int    `json:"stock"`
+			LowStockThreshold int    `json:"lowStockThreshold"`
 		}](payload)
-		return Define{Name: p.Name, PriceCents: p.PriceCents, Stock: p.Stock}, err
+		return Define{Name: p.Name, PriceCents: p.PriceCents, Stock: p.Stock, LowStockThreshold: p.LowStockThreshold}, err
 	case CmdRestock:
 		p, err := codec.Payload[struct {
 			Quantity int `json:"quantity"`
@@ -58,6 +59,7 @@ var decoders = codec.Decoders[Event]{
 	StockReleased{}.EventType():          codec.As[Event, StockReleased](),
 	StockReservationFailed{}.EventType(): codec.As[Event, StockReservationFailed](),
 	StockCommitted{}.EventType():         codec.As[Event, StockCommitted](),
+	LowStockAlert{}.EventType():          codec.As[Event, LowStockAlert](),
 }
 
 // DecodeEvent decodes stored event data of type typ.
@@ -66,4 +68,11 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 }
 
 // SchemaVersion is the current schema version of each event type.
-func SchemaVersion(typ string) int { return 1 }
+// ProductDefined is at 2 (it gained the optional lowStockThreshold; v1 rows
+// are upcast on read by the event catalog's upcasters).
+func SchemaVersion(typ string) int {
+	if typ == (Defined{}).EventType() {
+		return 2
+	}
+	return 1
+}

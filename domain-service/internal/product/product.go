@@ -26,6 +26,9 @@ type State struct {
 	Name       string `json:"name"`
 	PriceCents int64  `json:"priceCents"`
 	Available  int    `json:"available"`
+	// LowStockThreshold: when a reservation takes Available below it, the
+	// product raises a LowStockAlert (0: never).
+	LowStockThreshold int `json:"lowStockThreshold,omitempty"`
 	// Reserved holds the active reservations by order id.
 	Reserved map[string]int `json:"reserved,omitempty"`
 }
@@ -39,11 +42,13 @@ func New(sku string) State { return State{SKU: sku} }
 // Command is a request to change a product.
 type Command interface{ isCommand() }
 
-// Define creates the product with its price and initial stock.
+// Define creates the product with its price, initial stock and the
+// low-stock threshold (0: no alerts).
 type Define struct {
-	Name       string
-	PriceCents int64
-	Stock      int
+	Name              string
+	PriceCents        int64
+	Stock             int
+	LowStockThreshold int
 }
 
 // Restock adds Quantity to the available stock.
@@ -71,12 +76,14 @@ func (Commit) isCommand()  {}
 // Event is a fact about a product.
 type Event interface{ EventType() string }
 
-// Defined says the product was created.
+// Defined says the product was created (schema v2: with the low-stock
+// threshold).
 type Defined struct {
-	SKU        string `json:"sku"`
-	Name       string `json:"name"`
-	PriceCents int64  `json:"priceCents"`
-	Stock      int    `json:"stock"`
+	SKU               string `json:"sku"`
+	Name              string `json:"name"`
+	PriceCents        int64  `json:"priceCents"`
+	Stock             int    `json:"stock"`
+	LowStockThreshold int    `json:"lowStockThreshold,omitempty"`
 }
 
 // Restocked says Quantity was added.
@@ -110,8 +117,20 @@ type StockCommitted struct {
 	Quantity int    `json:"quantity"`
 }
 
+// LowStockAlert says a reservation took the available stock below the
+// product's threshold: Available is what is left. It changes no state; the
+// notifications subscriber tells the admins.
+type LowStockAlert struct {
+	SKU       string `json:"sku"`
+	Available int    `json:"available"`
+	Threshold int    `json:"threshold"`
+}
+
 // EventType implements Event.
 func (Defined) EventType() string { return "ProductDefined" }
+
+// EventType implements Event.
+func (LowStockAlert) EventType() string { return "LowStockAlert" }
 
 // EventType implements Event.
 func (Restocked) EventType() string { return "ProductRestocked" }
@@ -142,8 +161,10 @@ func Decide(s State, c Command) ([]Event, error) {
 			return nil, reject("price must be between 0 and %d cents", MaxPriceCents)
 		case d.Stock < 0 || d.Stock > MaxStock:
 			return nil, reject("stock must be between 0 and %d", MaxStock)
+		case d.LowStockThreshold < 0 || d.LowStockThreshold > MaxStock:
+			return nil, reject("low-stock threshold must be between 0 and %d", MaxStock)
 		}
-		return []Event{Defined{SKU: s.SKU, Name: d.Name, PriceCents: d.PriceCents, Stock: d.Stock}}, nil
+		return []Event{Defined{SKU: s.SKU, Name: d.Name, PriceCents: d.PriceCents, Stock: d.Stock, LowStockThreshold: d.LowStockThreshold}}, nil
 	}
 	if !s.Exists {
 		return nil, apperr.New(apperr.NotFound, "product %s not found", s.SKU)
@@ -164,7 +185,13 @@ func Decide(s State, c Command) ([]Event, error) {
 		if c.Quantity > s.Available {
 			return []Event{StockReservationFailed{OrderID: c.OrderID, Quantity: c.Quantity, Available: s.Available}}, nil
 		}
-		return []Event{StockReserved{OrderID: c.OrderID, Quantity: c.Quantity}}, nil
+		out := []Event{StockReserved{OrderID: c.OrderID, Quantity: c.Quantity}}
+		if left := s.Available - c.Quantity; s.Available >= s.LowStockThreshold && left < s.LowStockThreshold {
+			// Crossing the threshold, once: the next alert needs a restock
+			// (or a release) above it first.
+			out = append(out, LowStockAlert{SKU: s.SKU, Available: left, Threshold: s.LowStockThreshold})
+		}
+		return out, nil
 	case Release:
 		q, held := s.Reserved[c.OrderID]
 		if !held {
@@ -185,7 +212,7 @@ func Decide(s State, c Command) ([]Event, error) {
 func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case Defined:
-		s.Exists, s.Name, s.PriceCents, s.Available = true, e.Name, e.PriceCents, e.Stock
+		s.Exists, s.Name, s.PriceCents, s.Available, s.LowStockThreshold = true, e.Name, e.PriceCents, e.Stock, e.LowStockThreshold
 	case Restocked:
 		s.Available += e.Quantity
 	case StockReserved:

@@ -27,6 +27,15 @@ func defined(stock int, events ...product.Event) product.State {
 	return fold(s, events...)
 }
 
+// watched is a product with stock and a low-stock threshold, after events.
+func watched(stock, threshold int, events ...product.Event) product.State {
+	s := product.Evolve(product.New(sku), product.Defined{SKU: sku, Name: "Widget", PriceCents: 1999, Stock: stock, LowStockThreshold: threshold})
+	for _, e := range events {
+		s = product.Evolve(s, e)
+	}
+	return s
+}
+
 // clone deep-copies a state, keeping nil and empty maps apart.
 func clone(s product.State) product.State {
 	s.Reserved = maps.Clone(s.Reserved)
@@ -100,6 +109,32 @@ func TestDecide(t *testing.T) {
 			kind: apperr.Rejected, msg: "restock must be at least 1 and keep stock at most 1000000"},
 		{name: "restock: huge quantity, empty stock", state: defined(0), cmd: product.Restock{Quantity: math.MaxInt},
 			kind: apperr.Rejected, msg: "restock must be at least 1 and keep stock at most 1000000"},
+
+		// Define: low-stock threshold.
+		{name: "define: with a low-stock threshold", state: product.New(sku), cmd: product.Define{Name: "Widget", PriceCents: 1, Stock: 10, LowStockThreshold: 3},
+			want: []product.Event{product.Defined{SKU: sku, Name: "Widget", PriceCents: 1, Stock: 10, LowStockThreshold: 3}}},
+		{name: "define: negative threshold", state: product.New(sku), cmd: product.Define{Name: "Widget", PriceCents: 1, Stock: 10, LowStockThreshold: -1},
+			kind: apperr.Rejected, msg: "low-stock threshold must be between 0 and 1000000"},
+		{name: "define: threshold above maximum", state: product.New(sku), cmd: product.Define{Name: "Widget", PriceCents: 1, Stock: 10, LowStockThreshold: product.MaxStock + 1},
+			kind: apperr.Rejected, msg: "low-stock threshold must be between 0 and 1000000"},
+
+		// Reserve: the low-stock alert, once per crossing of the threshold.
+		{name: "reserve: crossing the threshold alerts", state: watched(10, 5), cmd: product.Reserve{OrderID: "o1", Quantity: 6},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 6}, product.LowStockAlert{SKU: sku, Available: 4, Threshold: 5}}},
+		{name: "reserve: landing on the threshold does not alert", state: watched(10, 5), cmd: product.Reserve{OrderID: "o1", Quantity: 5},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 5}}},
+		{name: "reserve: from exactly the threshold to below alerts", state: watched(5, 5), cmd: product.Reserve{OrderID: "o1", Quantity: 1},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 1}, product.LowStockAlert{SKU: sku, Available: 4, Threshold: 5}}},
+		{name: "reserve: already below does not alert again", state: watched(4, 5), cmd: product.Reserve{OrderID: "o1", Quantity: 1},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 1}}},
+		{name: "reserve: taking the last unit alerts", state: watched(1, 1), cmd: product.Reserve{OrderID: "o1", Quantity: 1},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 1}, product.LowStockAlert{SKU: sku, Available: 0, Threshold: 1}}},
+		{name: "reserve: after a restock above it, alerts again", state: watched(4, 5, product.Restocked{Quantity: 6}), cmd: product.Reserve{OrderID: "o1", Quantity: 7},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 7}, product.LowStockAlert{SKU: sku, Available: 3, Threshold: 5}}},
+		{name: "reserve: no threshold, no alert", state: defined(1), cmd: product.Reserve{OrderID: "o1", Quantity: 1},
+			want: []product.Event{product.StockReserved{OrderID: "o1", Quantity: 1}}},
+		{name: "reserve: a failed reservation does not alert", state: watched(3, 5), cmd: product.Reserve{OrderID: "o1", Quantity: 4},
+			want: []product.Event{product.StockReservationFailed{OrderID: "o1", Quantity: 4, Available: 3}}},
 
 		// Reserve.
 		{name: "reserve: part of the stock", state: defined(10), cmd: product.Reserve{OrderID: "o1", Quantity: 3},
@@ -191,6 +226,10 @@ func TestEvolve(t *testing.T) {
 	}{
 		{name: "defined", state: product.New(sku), event: product.Defined{SKU: sku, Name: "Widget", PriceCents: 1999, Stock: 10},
 			want: base},
+		{name: "defined with a threshold", state: product.New(sku), event: product.Defined{SKU: sku, Name: "Widget", PriceCents: 1999, Stock: 10, LowStockThreshold: 4},
+			want: product.State{SKU: sku, Exists: true, Name: "Widget", PriceCents: 1999, Available: 10, LowStockThreshold: 4}},
+		{name: "low-stock alert changes nothing", state: withO1, event: product.LowStockAlert{SKU: sku, Available: 6, Threshold: 7},
+			want: withO1},
 		{name: "restocked", state: base, event: product.Restocked{Quantity: 5},
 			want: product.State{SKU: sku, Exists: true, Name: "Widget", PriceCents: 1999, Available: 15}},
 		{name: "restocked with reservations", state: withO1, event: product.Restocked{Quantity: 5},
@@ -316,6 +355,8 @@ func TestParseCommand(t *testing.T) {
 	}{
 		{name: "define", typ: product.CmdDefine, payload: `{"sku":"sku-1","name":"Widget","priceCents":1999,"stock":10}`,
 			want: product.Define{Name: "Widget", PriceCents: 1999, Stock: 10}},
+		{name: "define with a threshold", typ: product.CmdDefine, payload: `{"sku":"sku-1","name":"Widget","priceCents":1,"stock":10,"lowStockThreshold":3}`,
+			want: product.Define{Name: "Widget", PriceCents: 1, Stock: 10, LowStockThreshold: 3}},
 		{name: "define without sku", typ: product.CmdDefine, payload: `{"name":"Widget","priceCents":0,"stock":0}`,
 			want: product.Define{Name: "Widget"}},
 		{name: "restock", typ: product.CmdRestock, payload: `{"quantity":5}`, want: product.Restock{Quantity: 5}},
@@ -356,6 +397,8 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 		product.Restocked{Quantity: 5},
 		product.StockReserved{OrderID: "o1", Quantity: 4},
 		product.StockReleased{OrderID: "o1", Quantity: 4},
+		product.Defined{SKU: sku, Name: "Widget", PriceCents: 1999, Stock: 10, LowStockThreshold: 2},
+		product.LowStockAlert{SKU: sku, Available: 1, Threshold: 2},
 	}
 	seen := map[string]bool{}
 	for _, e := range events {
@@ -365,11 +408,15 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 			got, err := product.DecodeEvent(e.EventType(), data)
 			require.NoError(t, err)
 			assert.Equal(t, e, got)
-			assert.Equal(t, 1, product.SchemaVersion(e.EventType()))
+			want := 1
+			if e.EventType() == "ProductDefined" {
+				want = 2 // gained lowStockThreshold; v1 is upcast on read
+			}
+			assert.Equal(t, want, product.SchemaVersion(e.EventType()))
 		})
 		seen[e.EventType()] = true
 	}
-	assert.Equal(t, map[string]bool{"ProductDefined": true, "ProductRestocked": true, "StockReserved": true, "StockReleased": true}, seen)
+	assert.Equal(t, map[string]bool{"ProductDefined": true, "ProductRestocked": true, "StockReserved": true, "StockReleased": true, "LowStockAlert": true}, seen)
 }
 
 func TestDecodeEventErrors(t *testing.T) {

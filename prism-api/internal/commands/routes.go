@@ -127,7 +127,7 @@ func (s *Service) Checkout() http.HandlerFunc {
 	})
 }
 
-// orderStep serves a body-less order command (cancel, ship, deliver).
+// orderStep serves a body-less order command (cancel, deliver).
 func (s *Service) orderStep(typ string) http.HandlerFunc {
 	return s.accept(func(r *http.Request, body []byte) (draft, error) {
 		if err := httpapi.Decode(body, &emptyBody{}); err != nil {
@@ -142,13 +142,33 @@ func (s *Service) orderStep(typ string) http.HandlerFunc {
 // CancelOrder serves POST /api/orders/{orderId}/cancel.
 func (s *Service) CancelOrder() http.HandlerFunc { return s.orderStep("CancelOrder") }
 
-// ShipOrder serves POST /api/orders/{orderId}/ship (admin).
-func (s *Service) ShipOrder() http.HandlerFunc { return s.orderStep("ShipOrder") }
+// ShipOrder serves POST /api/orders/{orderId}/ship {} or {"trackingNumber"} (admin).
+func (s *Service) ShipOrder() http.HandlerFunc {
+	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+		var req struct {
+			TrackingNumber *string `json:"trackingNumber"`
+		}
+		if err := httpapi.Decode(body, &req); err != nil {
+			return draft{}, err
+		}
+		var c checks
+		pathIDs(r, &c, "orderId")
+		payload := map[string]any{}
+		if req.TrackingNumber != nil {
+			if !trackingPattern.MatchString(*req.TrackingNumber) {
+				c.Add("trackingNumber", "must be 1-64 letters, digits, spaces and . _ / - (starting with a letter or digit)")
+			}
+			payload["trackingNumber"] = *req.TrackingNumber
+		}
+		return draft{typ: "ShipOrder", aggregateType: orderType, aggregateID: mux.Vars(r)["orderId"], payload: payload}, c.err()
+	})
+}
 
 // DeliverOrder serves POST /api/orders/{orderId}/deliver (admin).
 func (s *Service) DeliverOrder() http.HandlerFunc { return s.orderStep("DeliverOrder") }
 
-// DefineProduct serves POST /api/products {"sku", "name", "priceCents", "stock"} (admin).
+// DefineProduct serves POST /api/products {"sku", "name", "priceCents",
+// "stock", "lowStockThreshold"?} (admin).
 func (s *Service) DefineProduct() http.HandlerFunc {
 	return s.accept(func(r *http.Request, body []byte) (draft, error) {
 		var req struct {
@@ -156,6 +176,7 @@ func (s *Service) DefineProduct() http.HandlerFunc {
 			Name       *string `json:"name"`
 			PriceCents *int64  `json:"priceCents"`
 			Stock      *int64  `json:"stock"`
+			Threshold  *int64  `json:"lowStockThreshold"`
 		}
 		if err := httpapi.Decode(body, &req); err != nil {
 			return draft{}, err
@@ -165,11 +186,16 @@ func (s *Service) DefineProduct() http.HandlerFunc {
 		c.name("name", req.Name)
 		c.intRange("priceCents", req.PriceCents, 0, MaxPriceCents)
 		c.intRange("stock", req.Stock, 0, MaxStock)
+		payload := map[string]any{}
+		if req.Threshold != nil {
+			c.intRange("lowStockThreshold", req.Threshold, 0, MaxStock)
+			payload["lowStockThreshold"] = *req.Threshold
+		}
 		if err := c.err(); err != nil {
 			return draft{}, err
 		}
-		return draft{typ: "DefineProduct", aggregateType: productType, aggregateID: *req.SKU,
-			payload: map[string]any{"sku": *req.SKU, "name": *req.Name, "priceCents": *req.PriceCents, "stock": *req.Stock}}, nil
+		payload["sku"], payload["name"], payload["priceCents"], payload["stock"] = *req.SKU, *req.Name, *req.PriceCents, *req.Stock
+		return draft{typ: "DefineProduct", aggregateType: productType, aggregateID: *req.SKU, payload: payload}, nil
 	})
 }
 

@@ -14,6 +14,8 @@ var (
 	skuPattern          = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	paymentTokenPattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 	idempotencyPattern  = regexp.MustCompile(`^[\x21-\x7e][\x20-\x7e]{0,127}$`)
+	// trackingPattern matches the OrderShipped schema's trackingNumber.
+	trackingPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$`)
 )
 
 // Shape limits (business rules live in domain-service).

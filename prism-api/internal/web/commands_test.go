@@ -67,6 +67,8 @@ func TestEveryCommandRouteQueuesItsCommand(t *testing.T) {
 		{"POST", "/api/products", admin, `{"sku":"SKU-9","name":"Nine","priceCents":900,"stock":9}`, "DefineProduct", "product", "SKU-9", `{"sku":"SKU-9","name":"Nine","priceCents":900,"stock":9}`},
 		{"POST", "/api/products/SKU-9/restock", admin, `{"quantity":5}`, "RestockProduct", "product", "SKU-9", `{"quantity":5}`},
 		{"POST", "/api/orders/" + order + "/ship", admin, "", "ShipOrder", "order", order, `{}`},
+		{"POST", "/api/orders/" + order + "/ship", admin, `{"trackingNumber":"1Z 999/AA-1"}`, "ShipOrder", "order", order, `{"trackingNumber":"1Z 999/AA-1"}`},
+		{"POST", "/api/products", admin, `{"sku":"SKU-8","name":"Eight","priceCents":800,"stock":8,"lowStockThreshold":3}`, "DefineProduct", "product", "SKU-8", `{"sku":"SKU-8","name":"Eight","priceCents":800,"stock":8,"lowStockThreshold":3}`},
 		{"POST", "/api/orders/" + order + "/deliver", admin, `{}`, "DeliverOrder", "order", order, `{}`},
 	}
 	for _, c := range cases {
@@ -185,6 +187,11 @@ func TestBadInputGetsAClearAnswer(t *testing.T) {
 		{"bad payment token", "POST", "/api/carts/" + uuid.NewString() + "/checkout", alice, `{"paymentToken":"<script>"}`, nil, 400, "paymentToken"},
 		{"name with control chars", "POST", "/api/products", admin, `{"sku":"S","name":"a\u0000b","priceCents":1,"stock":1}`, nil, 400, "name"},
 		{"negative price", "POST", "/api/products", admin, `{"sku":"S","name":"n","priceCents":-1,"stock":1}`, nil, 400, "priceCents"},
+		{"negative threshold", "POST", "/api/products", admin, `{"sku":"S","name":"n","priceCents":1,"stock":1,"lowStockThreshold":-1}`, nil, 400, "lowStockThreshold"},
+		{"threshold not a number", "POST", "/api/products", admin, `{"sku":"S","name":"n","priceCents":1,"stock":1,"lowStockThreshold":"3"}`, nil, 400, "lowStockThreshold"},
+		{"tracking number with a newline", "POST", "/api/orders/" + uuid.NewString() + "/ship", admin, `{"trackingNumber":"a\nb"}`, nil, 400, "trackingNumber"},
+		{"tracking number too long", "POST", "/api/orders/" + uuid.NewString() + "/ship", admin, `{"trackingNumber":"` + strings.Repeat("9", 65) + `"}`, nil, 400, "trackingNumber"},
+		{"ship with an unknown field", "POST", "/api/orders/" + uuid.NewString() + "/ship", admin, `{"carrier":"ups"}`, nil, 400, "carrier"},
 		{"deep nesting", "POST", items, alice, `{"sku":` + strings.Repeat("[", 12000) + strings.Repeat("]", 12000) + `}`, nil, 400, "body"},
 		{"1 MiB body", "POST", items, alice, mib, nil, 413, ""},
 		{"text/plain", "POST", items, alice, `{"sku":"A","quantity":1}`, []string{"Content-Type", "text/plain"}, 415, ""},

@@ -101,6 +101,8 @@ func Apply(v *View, e envelope.Event) error {
 		v.Items = kept
 	case "CartCheckedOut":
 		v.Status, v.OrderID = "checkedOut", d.OrderID
+	case "CartExpired":
+		v.Status = "expired"
 	default:
 		return fmt.Errorf("carts: unknown event type %q", e.Type)
 	}

@@ -33,17 +33,19 @@ type StatusChange struct {
 
 // View is the document GET /api/orders/{orderId} returns (API.md).
 type View struct {
-	OrderID      string         `json:"orderId"`
-	CartID       string         `json:"cartId"`
-	UserID       string         `json:"userId"`
-	Status       string         `json:"status"`
-	CancelReason string         `json:"cancelReason,omitempty"`
-	Items        []Item         `json:"items"`
-	TotalCents   int64          `json:"totalCents"`
-	History      []StatusChange `json:"history"`
-	Version      int64          `json:"version"`
-	CreatedAt    time.Time      `json:"createdAt"`
-	UpdatedAt    time.Time      `json:"updatedAt"`
+	OrderID      string `json:"orderId"`
+	CartID       string `json:"cartId"`
+	UserID       string `json:"userId"`
+	Status       string `json:"status"`
+	CancelReason string `json:"cancelReason,omitempty"`
+	// TrackingNumber is the carrier's, once shipped (when the admin gave one).
+	TrackingNumber string         `json:"trackingNumber,omitempty"`
+	Items          []Item         `json:"items"`
+	TotalCents     int64          `json:"totalCents"`
+	History        []StatusChange `json:"history"`
+	Version        int64          `json:"version"`
+	CreatedAt      time.Time      `json:"createdAt"`
+	UpdatedAt      time.Time      `json:"updatedAt"`
 }
 
 // Summary is an entry of GET /api/orders.
@@ -113,6 +115,7 @@ func Apply(v *View, e envelope.Event) error {
 		Lines      []Item `json:"lines"`
 		TotalCents int64  `json:"totalCents"`
 		Reason     string `json:"reason"`
+		Tracking   string `json:"trackingNumber"`
 	}
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		return err
@@ -124,6 +127,8 @@ func Apply(v *View, e envelope.Event) error {
 		v.Items = append([]Item{}, d.Lines...)
 	case "OrderCancelled":
 		status, v.CancelReason = statusOf[e.Type], d.Reason
+	case "OrderShipped":
+		status, v.TrackingNumber = statusOf[e.Type], d.Tracking
 	default:
 		s, ok := statusOf[e.Type]
 		if !ok {

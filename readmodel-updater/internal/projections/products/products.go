@@ -18,12 +18,14 @@ const Name = readmodel.Products
 
 // View is the document GET /api/products/{sku} returns (API.md).
 type View struct {
-	SKU        string    `json:"sku"`
-	Name       string    `json:"name"`
-	PriceCents int64     `json:"priceCents"`
-	Available  int       `json:"available"`
-	Version    int64     `json:"version"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	SKU        string `json:"sku"`
+	Name       string `json:"name"`
+	PriceCents int64  `json:"priceCents"`
+	Available  int    `json:"available"`
+	// LowStockThreshold is the product's alert threshold (0: none).
+	LowStockThreshold int       `json:"lowStockThreshold,omitempty"`
+	Version           int64     `json:"version"`
+	UpdatedAt         time.Time `json:"updatedAt"`
 }
 
 // Projection returns the products projection.
@@ -46,18 +48,19 @@ func Apply(v *View, e envelope.Event) error {
 		PriceCents int64  `json:"priceCents"`
 		Stock      int    `json:"stock"`
 		Quantity   int    `json:"quantity"`
+		Threshold  int    `json:"lowStockThreshold"`
 	}
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		return err
 	}
 	switch e.Type {
 	case "ProductDefined":
-		v.Name, v.PriceCents, v.Available = d.Name, d.PriceCents, d.Stock
+		v.Name, v.PriceCents, v.Available, v.LowStockThreshold = d.Name, d.PriceCents, d.Stock, d.Threshold
 	case "ProductRestocked", "StockReleased":
 		v.Available += d.Quantity
 	case "StockReserved":
 		v.Available -= d.Quantity
-	case "StockCommitted", "StockReservationFailed":
+	case "StockCommitted", "StockReservationFailed", "LowStockAlert":
 		// A commit ships what a reservation already took from available
 		// stock; a failed reservation took nothing. Only the version moves.
 	default:
