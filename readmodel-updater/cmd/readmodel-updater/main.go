@@ -19,6 +19,9 @@ import (
 
 	"github.com/prism-es/prism/readmodel-updater/internal/admin"
 	"github.com/prism-es/prism/readmodel-updater/internal/notifications"
+	"github.com/prism-es/prism/readmodel-updater/internal/notifications/email"
+	"github.com/prism-es/prism/readmodel-updater/internal/notifications/push"
+	"github.com/prism-es/prism/readmodel-updater/internal/notifications/sms"
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
@@ -32,6 +35,7 @@ import (
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/shared/preferences"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 )
@@ -50,6 +54,7 @@ type settings struct {
 	config.Common
 	Auth        auth.Settings
 	Concurrency int
+	Channels    preferences.Settings
 }
 
 func load() (settings, error) {
@@ -59,6 +64,7 @@ func load() (settings, error) {
 		Auth:        auth.LoadSettings(r),
 		Concurrency: r.Int("PRISM_CONCURRENCY", 16),
 	}
+	s.Channels = preferences.LoadSettings(r, s.Auth.DevMode)
 	return s, r.Err()
 }
 
@@ -76,7 +82,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, []string{readmodel.CatalogTable, cfg.EventsTable}, []string{config.EventQueue(Subscriber), config.EventQueue(NotificationSubscriber)}); err != nil {
+	tables := append([]string{readmodel.CatalogTable, cfg.EventsTable, notifications.DeliveriesTable, sms.Table}, preferences.Tables...)
+	queues := []string{config.EventQueue(Subscriber), config.EventQueue(NotificationSubscriber), notifications.DeliveriesQueue}
+	if err := deps.Provision(ctx, time.Minute, tables, queues); err != nil {
 		return err
 	}
 	store := readmodel.NewStore(deps.Account)
@@ -105,14 +113,25 @@ func run(ctx context.Context, args []string) error {
 
 	publisher := notices.NewPublisher(deps.Redis, notices.Config{})
 	runner := projection.NewRunner(store, catalog, events, publisher, allProjections()...)
-	notifier := notifications.New(store, catalog, events, publisher, notifications.LogSender{})
 	waker := nudge.New(deps.Redis)
+	prefs := preferences.NewStore(deps.Account)
+	deliveries := queue.Open(deps.Account, notifications.DeliveriesQueue, waker)
+	notifier := notifications.New(store, catalog, events, publisher, prefs, deliveries, cfg.Channels.Admins)
+	channels, err := openChannels(cfg.Channels, store, prefs)
+	if err != nil {
+		return err
+	}
+	deliverer := notifications.NewDeliverer(store, prefs, channels)
 	consumerCfg := queue.ConsumerConfig{Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log}
 	projecting := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(Subscriber), waker), runner.Handle, waker, consumerCfg)
 	notifying := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(NotificationSubscriber), waker), notifier.Handle, waker, consumerCfg)
+	deliverCfg := consumerCfg
+	deliverCfg.OnPoison = deliverer.Failed
+	delivering := queue.NewConsumer(deliveries, deliverer.Handle, waker, deliverCfg)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return projecting.Run(gctx) })
 	g.Go(func() error { return notifying.Run(gctx) })
+	g.Go(func() error { return delivering.Run(gctx) })
 	g.Go(func() error {
 		return deps.ReportToFleet(gctx, fleet.Reporter{Writes: []string{fleet.Notices},
 			Extra: func() map[string]any { return map[string]any{"rebuilds": rebuilder.All()} }})
@@ -122,6 +141,27 @@ func run(ctx context.Context, args []string) error {
 	})
 	deps.Log.Info("readmodel-updater started", "queue", config.EventQueue(Subscriber))
 	return g.Wait()
+}
+
+// openChannels builds the notification channels the settings allow: e-mail
+// when an SMTP server is set, web push when VAPID keys are, and SMS through
+// the local sink (dev mode) or none (every SMS recorded as failed).
+func openChannels(s preferences.Settings, store *readmodel.Store, prefs *preferences.Store) (map[string]notifications.Channel, error) {
+	channels := map[string]notifications.Channel{preferences.SMS: sms.None{}}
+	if s.SMSProvider == preferences.SMSSink {
+		channels[preferences.SMS] = sms.Sink{Store: store}
+	}
+	if s.SMTPAddr != "" {
+		mail, err := email.New(s)
+		if err != nil {
+			return nil, err
+		}
+		channels[preferences.Email] = mail
+	}
+	if s.VAPIDPrivateKey != "" {
+		channels[preferences.Push] = push.New(s, prefs)
+	}
+	return channels, nil
 }
 
 // command runs a subcommand: rebuild <projection>.

@@ -1,8 +1,12 @@
-// Package notifications tells customers about their orders: for each order
-// event worth telling (confirmed, cancelled with its reason, shipped,
-// delivered) it records one notification row (idempotent by event id),
-// announces it on the owner's /streams/me as a `notification` event, and
-// hands it to a Sender (email, in production; a log line locally).
+// Package notifications tells people what happened: for each event worth
+// telling (an order confirmed, shipped, delivered or cancelled, a payment
+// failed, a product's stock running low) it records one notification row
+// per recipient (idempotent by event id), announces it on the recipient's
+// /streams/me as a `notification` event, and queues one delivery per
+// channel the recipient's preferences name (e-mail, SMS, web push). The
+// Deliverer sends each delivery through its channel's port, idempotent by
+// (notification id, channel) and retried on its own, so a failing SMS never
+// resends the e-mail.
 package notifications
 
 import (
@@ -10,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -20,6 +23,7 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/preferences"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/tracing"
@@ -32,43 +36,58 @@ type Notification struct {
 	OrderID   string    `json:"orderId,omitempty"`
 	Message   string    `json:"message"`
 	CreatedAt time.Time `json:"createdAt"`
+	// TrackingNumber is the carrier's (order.shipped).
+	TrackingNumber string `json:"trackingNumber,omitempty"`
+	// SKU and Available name the product (stock.low).
+	SKU       string `json:"sku,omitempty"`
+	Available *int   `json:"available,omitempty"`
 }
 
-// Sender delivers a notification outside the app (email). It gets the
-// notification id as an idempotency key.
-type Sender interface {
-	Send(ctx context.Context, userID string, n Notification) error
+// Order is what a message tells of the order: its lines and total.
+type Order struct {
+	Owner      string `json:"owner"`
+	Lines      []Line `json:"lines"`
+	TotalCents int64  `json:"totalCents"`
 }
 
-// LogSender is the local Sender: it logs.
-type LogSender struct{}
-
-// Send implements Sender.
-func (LogSender) Send(ctx context.Context, userID string, n Notification) error {
-	slog.InfoContext(ctx, "notification sent", "to", userID, "kind", n.Kind, "orderId", n.OrderID, "message", n.Message)
-	return nil
+// Line is one line of an order.
+type Line struct {
+	SKU            string `json:"sku"`
+	Name           string `json:"name"`
+	Quantity       int    `json:"quantity"`
+	UnitPriceCents int64  `json:"unitPriceCents"`
 }
 
-// Row versions: 1 = recorded, 2 = handed to the Sender.
+// Row versions: 1 = recorded, 2 = its deliveries are queued.
 const (
-	recorded = 1
-	sent     = 2
+	recorded   = 1
+	dispatched = 2
 )
+
+// Preferences reads a user's notification preferences.
+type Preferences interface {
+	Get(ctx context.Context, userID string) (preferences.Preferences, error)
+}
 
 // Subscriber handles events-notifications.
 type Subscriber struct {
-	store   *readmodel.Store
-	catalog *readmodel.Catalog
-	events  projection.EventLoader // reads an order's first event, to find its owner
-	notices projection.Publisher
-	sender  Sender
-	owners  *lru.Cache[string, string]
+	store      *readmodel.Store
+	catalog    *readmodel.Catalog
+	events     projection.EventLoader // reads an order's first event: owner, lines, total
+	notices    projection.Publisher
+	prefs      Preferences
+	deliveries queue.Sender
+	admins     []string
+	orders     *lru.Cache[string, Order]
 }
 
-// New returns the notification subscriber.
-func New(store *readmodel.Store, catalog *readmodel.Catalog, events projection.EventLoader, pub projection.Publisher, sender Sender) *Subscriber {
-	owners, _ := lru.New[string, string](10_000)
-	return &Subscriber{store: store, catalog: catalog, events: events, notices: pub, sender: sender, owners: owners}
+// New returns the notification subscriber: it queues deliveries on
+// deliveries (handled by a Deliverer) and tells admins (user ids) about
+// low stock.
+func New(store *readmodel.Store, catalog *readmodel.Catalog, events projection.EventLoader, pub projection.Publisher,
+	prefs Preferences, deliveries queue.Sender, admins []string) *Subscriber {
+	orders, _ := lru.New[string, Order](10_000)
+	return &Subscriber{store: store, catalog: catalog, events: events, notices: pub, prefs: prefs, deliveries: deliveries, admins: admins, orders: orders}
 }
 
 // Handle is the queue.Handler of events-notifications.
@@ -83,10 +102,25 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 	}
 	ctx, span := tracing.StartFrom(ctx, e.Metadata.Traceparent, "notify "+e.Type, trace.SpanKindConsumer, attribute.String("prism.event_id", e.EventID))
 	defer span.End()
-	owner, err := s.owner(ctx, e.AggregateID)
+	if n.Kind == preferences.StockLow {
+		for _, admin := range s.admins {
+			each := n
+			each.ID = envelope.DerivedID(e.EventID, "admin", admin) // one notification per admin
+			if err := s.notify(ctx, admin, each, e.OccurredAt, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	o, err := s.order(ctx, e.AggregateID)
 	if err != nil {
 		return err
 	}
+	return s.notify(ctx, o.Owner, n, e.OccurredAt, &o)
+}
+
+// notify records n for user, announces it, and queues its deliveries once.
+func (s *Subscriber) notify(ctx context.Context, user string, n Notification, at time.Time, o *Order) error {
 	table, err := s.catalog.Live(ctx, readmodel.Notifications)
 	if err != nil {
 		return err
@@ -95,7 +129,7 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 	if err != nil {
 		return err
 	}
-	pk, rk := readmodel.NotificationsPartition(owner), readmodel.NotificationKey(e.OccurredAt, e.EventID)
+	pk, rk := readmodel.NotificationsPartition(user), readmodel.NotificationKey(at, n.ID)
 	row, exists, err := s.store.Get(ctx, table, pk, rk)
 	if err != nil {
 		return err
@@ -109,39 +143,52 @@ func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
 		}
 	}
 	// The notice may go out again on a redelivery; clients key on the id.
-	if _, err := s.notices.Publish(ctx, notices.Item{Stream: notices.UserStream(owner), Type: "notification", Data: doc, Traceparent: tracing.Traceparent(ctx)}); err != nil {
+	if _, err := s.notices.Publish(ctx, notices.Item{Stream: notices.UserStream(user), Type: "notification", Data: doc, Traceparent: tracing.Traceparent(ctx)}); err != nil {
 		return err
 	}
-	if row.Version >= sent {
+	if row.Version >= dispatched {
 		return nil
 	}
-	if err := s.sender.Send(ctx, owner, n); err != nil {
+	prefs, err := s.prefs.Get(ctx, user)
+	if err != nil {
 		return err
 	}
-	row.Version = sent
+	for _, channel := range preferences.AllChannels {
+		if !prefs.Wants(n.Kind, channel) {
+			continue
+		}
+		// Queued again if we crash before the row says so: the Deliverer
+		// drops a delivery already made.
+		body, err := json.Marshal(Delivery{Channel: channel, UserID: user, Notification: n, Order: o, Traceparent: tracing.Traceparent(ctx)})
+		if err != nil {
+			return err
+		}
+		if err := s.deliveries.Send(ctx, body); err != nil {
+			return err
+		}
+	}
+	row.Version = dispatched
 	if _, err := s.store.Put(ctx, table, row); err != nil && !errors.Is(err, readmodel.ErrPreconditionFailed) {
 		return err
 	}
 	return nil
 }
 
-// owner is the order's customer: the owner its first event names.
-func (s *Subscriber) owner(ctx context.Context, orderID string) (string, error) {
-	if o, ok := s.owners.Get(orderID); ok {
+// order is the order's owner, lines and total: its first event's.
+func (s *Subscriber) order(ctx context.Context, orderID string) (Order, error) {
+	if o, ok := s.orders.Get(orderID); ok {
 		return o, nil
 	}
 	first, err := s.events.LoadRange(ctx, envelope.StreamID("order", orderID), 1, 1)
 	if err != nil {
-		return "", err
+		return Order{}, err
 	}
-	var d struct {
-		Owner string `json:"owner"`
+	var o Order
+	if len(first) == 0 || json.Unmarshal(first[0].Data, &o) != nil || o.Owner == "" {
+		return Order{}, queue.Permanent(fmt.Errorf("order %s has no owner in its first event", orderID))
 	}
-	if len(first) == 0 || json.Unmarshal(first[0].Data, &d) != nil || d.Owner == "" {
-		return "", queue.Permanent(fmt.Errorf("order %s has no owner in its first event", orderID))
-	}
-	s.owners.Add(orderID, d.Owner)
-	return d.Owner, nil
+	s.orders.Add(orderID, o)
+	return o, nil
 }
 
 var reasons = map[string]string{
@@ -151,33 +198,48 @@ var reasons = map[string]string{
 	"customer":         "you cancelled it",
 }
 
-// For returns the notification an event is worth, if any.
+// For returns the notification an event is worth, if any. Its id is the
+// event's (admins' copies derive theirs from it).
 func For(e envelope.Event) (Notification, bool) {
-	if e.AggregateType != "order" {
-		return Notification{}, false
-	}
 	short := e.AggregateID
 	if len(short) > 8 {
 		short = short[:8]
 	}
-	n := Notification{ID: e.EventID, OrderID: e.AggregateID, CreatedAt: e.OccurredAt}
-	switch e.Type {
-	case "OrderConfirmed":
-		n.Kind, n.Message = "order.confirmed", fmt.Sprintf("Your order %s is confirmed.", short)
-	case "OrderCancelled":
-		var d struct {
-			Reason string `json:"reason"`
-		}
-		_ = json.Unmarshal(e.Data, &d)
+	n := Notification{ID: e.EventID, CreatedAt: e.OccurredAt}
+	if e.AggregateType == "order" {
+		n.OrderID = e.AggregateID
+	}
+	var d struct {
+		Reason         string `json:"reason"`
+		TrackingNumber string `json:"trackingNumber"`
+		SKU            string `json:"sku"`
+		Available      int    `json:"available"`
+		Threshold      int    `json:"threshold"`
+	}
+	_ = json.Unmarshal(e.Data, &d)
+	switch {
+	case e.AggregateType == "order" && e.Type == "OrderConfirmed":
+		n.Kind, n.Message = preferences.OrderConfirmed, fmt.Sprintf("Your order %s is confirmed.", short)
+	case e.AggregateType == "order" && e.Type == "OrderCancelled":
 		why := reasons[d.Reason]
 		if why == "" {
 			why = d.Reason
 		}
-		n.Kind, n.Message = "order.cancelled", fmt.Sprintf("Your order %s was cancelled: %s.", short, why)
-	case "OrderShipped":
-		n.Kind, n.Message = "order.shipped", fmt.Sprintf("Your order %s has shipped.", short)
-	case "OrderDelivered":
-		n.Kind, n.Message = "order.delivered", fmt.Sprintf("Your order %s was delivered.", short)
+		n.Kind, n.Message = preferences.OrderCancelled, fmt.Sprintf("Your order %s was cancelled: %s.", short, why)
+		if d.Reason == "payment_declined" || d.Reason == "payment_timeout" {
+			n.Kind, n.Message = preferences.PaymentFailed, fmt.Sprintf("The payment for your order %s failed (%s), so the order was cancelled.", short, why)
+		}
+	case e.AggregateType == "order" && e.Type == "OrderShipped":
+		n.Kind, n.Message, n.TrackingNumber = preferences.OrderShipped, fmt.Sprintf("Your order %s has shipped.", short), d.TrackingNumber
+		if d.TrackingNumber != "" {
+			n.Message = fmt.Sprintf("Your order %s has shipped: tracking number %s.", short, d.TrackingNumber)
+		}
+	case e.AggregateType == "order" && e.Type == "OrderDelivered":
+		n.Kind, n.Message = preferences.OrderDelivered, fmt.Sprintf("Your order %s was delivered.", short)
+	case e.AggregateType == "product" && e.Type == "LowStockAlert":
+		available := d.Available
+		n.Kind, n.SKU, n.Available = preferences.StockLow, d.SKU, &available
+		n.Message = fmt.Sprintf("Low stock: %s has %d left (alert threshold %d).", d.SKU, d.Available, d.Threshold)
 	default:
 		return Notification{}, false
 	}
