@@ -11,6 +11,7 @@ import (
 	"github.com/prism-es/prism/prism-api/internal/commands"
 	"github.com/prism-es/prism/prism-api/internal/operations"
 	"github.com/prism-es/prism/prism-api/internal/queries"
+	mesettings "github.com/prism-es/prism/prism-api/internal/settings"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	"github.com/prism-es/prism/shared/auth"
@@ -22,6 +23,7 @@ import (
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/shared/preferences"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 )
@@ -38,6 +40,8 @@ type settings struct {
 	// DomainURL and UpdaterURL are where the operations console reaches
 	// domain-service's inspector and readmodel-updater's rebuilds.
 	DomainURL, UpdaterURL string
+	// Channels are the notification settings (VAPID key, currency, …).
+	Channels preferences.Settings
 }
 
 func load() (settings, error) {
@@ -49,6 +53,7 @@ func load() (settings, error) {
 		DomainURL:  r.String("PRISM_DOMAIN_SERVICE_URL", "http://127.0.0.1:8082"),
 		UpdaterURL: r.String("PRISM_READMODEL_UPDATER_URL", "http://127.0.0.1:8083"),
 	}
+	s.Channels = preferences.LoadSettings(r, s.Auth.DevMode)
 	if err := storefront.CheckStreamsURL(s.StreamsURL); err != nil {
 		r.Fail("PRISM_STREAMS_URL=%q: %v", s.StreamsURL, err)
 	}
@@ -65,7 +70,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, []string{readmodel.CatalogTable}, []string{cfg.CommandsQueue}); err != nil {
+	if err := deps.Provision(ctx, time.Minute, append([]string{readmodel.CatalogTable}, preferences.Tables...), []string{cfg.CommandsQueue}); err != nil {
 		return err
 	}
 	if cfg.Auth.DevMode {
@@ -96,6 +101,10 @@ func run(ctx context.Context) error {
 			Statuses: commandstatus.New(deps.Redis),
 			Config:   operations.Config{DomainURL: cfg.DomainURL, UpdaterURL: cfg.UpdaterURL},
 		}).Start(ctx),
+		Settings: &mesettings.Service{Store: preferences.NewStore(deps.Account), Channels: cfg.Channels},
+		Storefront: storefront.Config{
+			Currency: cfg.Channels.Money.Code(), Locale: cfg.Channels.Money.Locale(), VAPIDPublicKey: cfg.Channels.VAPIDPublicKey,
+		},
 	})
 	l, err := httpapi.Listen(cfg.HTTPAddr)
 	if err != nil {

@@ -15,11 +15,13 @@ import (
 
 	"github.com/prism-es/prism/prism-api/internal/commands"
 	"github.com/prism-es/prism/prism-api/internal/queries"
+	"github.com/prism-es/prism/prism-api/internal/settings"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/idempotency"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/preferences"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/redisconn"
@@ -58,7 +60,7 @@ func newAPI(t *testing.T, connString, redisURL string) *api {
 	// Point the read models at tables of this test's own through the catalog.
 	catalog := readmodel.NewCatalog(acc, time.Hour)
 	tables := map[string]string{}
-	_ = acc.EnsureTables(context.Background(), readmodel.CatalogTable)
+	_ = acc.EnsureTables(context.Background(), append([]string{readmodel.CatalogTable}, preferences.Tables...)...)
 	for _, p := range []string{readmodel.Carts, readmodel.Orders, readmodel.Products, readmodel.Notifications} {
 		tables[p] = testenv.TableName(p)
 		_ = acc.EnsureTables(context.Background(), tables[p])
@@ -70,6 +72,7 @@ func newAPI(t *testing.T, connString, redisURL string) *api {
 		Keys: keys, DevMode: true,
 		Commands: &commands.Service{Idempotency: idempotency.New(rdb), Status: commandstatus.New(rdb), Commands: q},
 		Queries:  &queries.Service{Store: readmodel.NewStore(acc), Catalog: catalog, Wakeups: wakeups},
+		Settings: &settings.Service{Store: preferences.NewStore(acc), Channels: preferences.Settings{MailUserDomain: "prism.test"}},
 	}))
 	t.Cleanup(srv.Close)
 	return &api{Server: srv, keys: keys, queue: q, store: readmodel.NewStore(acc), tables: tables, pub: notices.NewPublisher(rdb, notices.Config{})}

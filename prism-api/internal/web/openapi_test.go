@@ -20,11 +20,13 @@ import (
 // browsers, which openapi.json (a document about the API) leaves out. Only
 // these exact templates are exempt; every other route must be documented.
 var nonAPIRoutes = map[string]bool{
-	storefront.IndexPath:    true, // index.html
-	storefront.ConfigPath:   true, // {"streamsUrl", "devMode"}
-	storefront.AssetsPrefix: true, // CSS, JS modules, icon
-	console.PagePath:        true, // the operations console's page
-	console.AssetsPrefix:    true, // its CSS and JS modules
+	storefront.IndexPath:         true, // index.html
+	storefront.ConfigPath:        true, // {"streamsUrl", "devMode", …}
+	storefront.AssetsPrefix:      true, // CSS, JS modules, icons
+	storefront.ManifestPath:      true, // the web app manifest
+	storefront.ServiceWorkerPath: true, // the service worker
+	console.PagePath:             true, // the operations console's page
+	console.AssetsPrefix:         true, // its CSS and JS modules
 }
 
 // TestOpenAPIDocumentsEveryRoute keeps openapi.json true: every registered

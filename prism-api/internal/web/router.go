@@ -13,6 +13,7 @@ import (
 	"github.com/prism-es/prism/prism-api/internal/commands"
 	"github.com/prism-es/prism/prism-api/internal/operations"
 	"github.com/prism-es/prism/prism-api/internal/queries"
+	"github.com/prism-es/prism/prism-api/internal/settings"
 	"github.com/prism-es/prism/prism-api/internal/web/console"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	kitauth "github.com/prism-es/prism/shared/auth"
@@ -31,6 +32,11 @@ type Deps struct {
 	StreamsURL string
 	// Operations serves the operations console's API (admin).
 	Operations *operations.Service
+	// Settings serves /api/me/preferences and /api/me/push-subscriptions.
+	Settings *settings.Service
+	// Storefront carries the rest of the storefront's configuration
+	// (currency, locale, VAPID public key); StreamsURL and DevMode above win.
+	Storefront storefront.Config
 }
 
 // NewRouter returns the router (without the outer middleware; see Handler).
@@ -57,9 +63,13 @@ func NewRouter(d Deps) *mux.Router {
 
 	// The storefront: pages and assets for browsers, not API routes (they
 	// are not in openapi.json).
-	sf := storefront.New(storefront.Config{StreamsURL: d.StreamsURL, DevMode: d.DevMode})
+	sfc := d.Storefront
+	sfc.StreamsURL, sfc.DevMode = d.StreamsURL, d.DevMode
+	sf := storefront.New(sfc)
 	r.Handle(storefront.IndexPath, sf).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(storefront.ConfigPath, sf).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(storefront.ManifestPath, sf).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(storefront.ServiceWorkerPath, sf).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix(storefront.AssetsPrefix).Handler(sf).Methods(http.MethodGet, http.MethodHead)
 
 	// The operations console: its page and assets (its data needs the
@@ -87,6 +97,14 @@ func NewRouter(d Deps) *mux.Router {
 	user.Handle("/orders", q.Orders()).Methods(http.MethodGet)
 	user.Handle("/orders/{orderId}", q.Order()).Methods(http.MethodGet)
 	user.Handle("/notifications", q.Notifications()).Methods(http.MethodGet)
+	st := d.Settings
+	if st == nil {
+		st = &settings.Service{} // answers 503: no store
+	}
+	user.Handle("/me/preferences", st.GetPreferences()).Methods(http.MethodGet)
+	user.Handle("/me/preferences", st.PutPreferences()).Methods(http.MethodPut)
+	user.Handle("/me/push-subscriptions", st.AddPushSubscription()).Methods(http.MethodPost)
+	user.Handle("/me/push-subscriptions/{id}", st.RemovePushSubscription()).Methods(http.MethodDelete)
 
 	admin := user.NewRoute().Subrouter()
 	admin.Use(auth.RequireAdmin)

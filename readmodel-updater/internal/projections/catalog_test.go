@@ -64,6 +64,7 @@ func TestMobileIssueFieldsReachTheReadModels(t *testing.T) {
 	}
 	c := fold(carts.Projection(), ev("cart", "CartCreated", 1, `{"owner":"alice"}`), ev("cart", "CartExpired", 2, `{"idleSeconds":60}`))
 	assert.Equal(t, "expired", c["status"])
+	assert.EqualValues(t, 60, c["idleSeconds"])
 	o := fold(orders.Projection(), ev("order", "OrderPlaced", 1, `{"cartId":"c","owner":"alice","lines":[],"totalCents":0}`),
 		ev("order", "OrderShipped", 2, `{"trackingNumber":"TRK-1"}`))
 	assert.Equal(t, "shipped", o["status"])

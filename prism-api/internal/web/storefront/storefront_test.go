@@ -55,6 +55,8 @@ func assertSecurityHeaders(t *testing.T, a answer, streamsOrigin string) {
 	assert.Equal(t, "'self'", directives["style-src"])
 	assert.Equal(t, "'self' "+streamsOrigin, directives["connect-src"], "the API (same origin) and stream-service")
 	assert.Equal(t, "'none'", directives["frame-ancestors"])
+	assert.Equal(t, "'self'", directives["manifest-src"], "the web app manifest")
+	assert.Equal(t, "'self'", directives["worker-src"], "the service worker")
 	assert.Equal(t, "nosniff", a.header.Get("X-Content-Type-Options"))
 	assert.Equal(t, "no-referrer", a.header.Get("Referrer-Policy"))
 }
@@ -122,10 +124,11 @@ func TestConfigNamesTheStreamsURL(t *testing.T) {
 		cfg  storefront.Config
 		want string
 	}{
-		{storefront.Config{StreamsURL: "https://streams.example/", DevMode: false}, `{"streamsUrl":"https://streams.example","devMode":false}`},
-		{storefront.Config{StreamsURL: "http://127.0.0.1:43123", DevMode: true}, `{"streamsUrl":"http://127.0.0.1:43123","devMode":true}`},
-		{storefront.Config{}, `{"streamsUrl":"` + storefront.DefaultStreamsURL + `","devMode":false}`},
-		{storefront.Config{StreamsURL: "https://gw.example/sse"}, `{"streamsUrl":"https://gw.example/sse","devMode":false}`},
+		{storefront.Config{StreamsURL: "https://streams.example/", DevMode: false}, `{"streamsUrl":"https://streams.example","devMode":false,"currency":"EUR","locale":"en","vapidPublicKey":""}`},
+		{storefront.Config{StreamsURL: "http://127.0.0.1:43123", DevMode: true}, `{"streamsUrl":"http://127.0.0.1:43123","devMode":true,"currency":"EUR","locale":"en","vapidPublicKey":""}`},
+		{storefront.Config{}, `{"streamsUrl":"` + storefront.DefaultStreamsURL + `","devMode":false,"currency":"EUR","locale":"en","vapidPublicKey":""}`},
+		{storefront.Config{StreamsURL: "https://gw.example/sse"}, `{"streamsUrl":"https://gw.example/sse","devMode":false,"currency":"EUR","locale":"en","vapidPublicKey":""}`},
+		{storefront.Config{StreamsURL: "https://gw.example", Currency: "GBP", Locale: "en-GB", VAPIDPublicKey: "BPk"}, `{"streamsUrl":"https://gw.example","devMode":false,"currency":"GBP","locale":"en-GB","vapidPublicKey":"BPk"}`},
 	} {
 		a := do(t, storefront.New(c.cfg), http.MethodGet, storefront.ConfigPath)
 		require.Equal(t, http.StatusOK, a.status)
@@ -167,7 +170,10 @@ func TestRouterServesTheStorefront(t *testing.T) {
 
 	conf := do(t, r, http.MethodGet, storefront.ConfigPath)
 	require.Equal(t, http.StatusOK, conf.status)
-	assert.JSONEq(t, `{"streamsUrl":"http://127.0.0.1:9081","devMode":true}`, conf.body)
+	assert.JSONEq(t, `{"streamsUrl":"http://127.0.0.1:9081","devMode":true,"currency":"EUR","locale":"en","vapidPublicKey":""}`, conf.body)
+	for _, p := range []string{storefront.ManifestPath, storefront.ServiceWorkerPath, "/assets/icons/icon-192.png"} {
+		assert.Equal(t, http.StatusOK, do(t, r, http.MethodGet, p).status, p)
+	}
 
 	assert.Equal(t, http.StatusMethodNotAllowed, do(t, r, http.MethodPost, "/").status)
 	assert.Equal(t, http.StatusOK, do(t, r, http.MethodGet, "/openapi.json").status)
@@ -248,6 +254,124 @@ func TestTestIDsAreDocumented(t *testing.T) {
 	for _, must := range []string{"signin-user", "signin-submit", "product-card", "add-to-cart", "cart-line", "cart-total", "checkout-button", "payment-select", "order-status", "order-list-item", "notification", "connection-status"} {
 		assert.Contains(t, used, must)
 	}
+}
+
+// TestTheAppIsInstallable checks what Chromium needs to offer installing the
+// storefront: a manifest (name, start URL, standalone display, 192 and 512
+// px PNG icons that are served), linked from the page, and a service worker
+// at the root whose cache list names the app shell and whose version moves
+// with it.
+func TestTheAppIsInstallable(t *testing.T) {
+	t.Parallel()
+	h := storefront.New(storefront.Config{DevMode: true})
+	index := do(t, h, http.MethodGet, "/")
+	assert.Contains(t, index.body, `<link rel="manifest" href="/manifest.webmanifest">`)
+	assert.Contains(t, index.body, `<meta name="theme-color"`)
+
+	m := do(t, h, http.MethodGet, storefront.ManifestPath)
+	require.Equal(t, http.StatusOK, m.status)
+	assert.Equal(t, "application/manifest+json", m.header.Get("Content-Type"))
+	var manifest struct {
+		Name, ShortName, StartURL, Scope, Display string
+		Icons                                     []struct{ Src, Sizes, Type, Purpose string }
+	}
+	raw := map[string]any{}
+	require.NoError(t, json.Unmarshal([]byte(m.body), &raw))
+	manifest.Name, _ = raw["name"].(string)
+	manifest.ShortName, _ = raw["short_name"].(string)
+	manifest.StartURL, _ = raw["start_url"].(string)
+	manifest.Display, _ = raw["display"].(string)
+	require.NoError(t, json.Unmarshal([]byte(m.body), &struct {
+		Icons *[]struct{ Src, Sizes, Type, Purpose string } `json:"icons"`
+	}{&manifest.Icons}))
+	assert.Equal(t, "Prism shop", manifest.Name)
+	assert.NotEmpty(t, manifest.ShortName)
+	assert.Equal(t, "/#/", manifest.StartURL)
+	assert.Equal(t, "standalone", manifest.Display)
+	sizes := map[string]bool{}
+	for _, icon := range manifest.Icons {
+		a := do(t, h, http.MethodGet, icon.Src)
+		require.Equal(t, http.StatusOK, a.status, icon.Src)
+		assert.Equal(t, "image/png", a.header.Get("Content-Type"), icon.Src)
+		assert.True(t, strings.HasPrefix(a.body, "\x89PNG"), icon.Src)
+		sizes[icon.Sizes] = true
+	}
+	assert.True(t, sizes["192x192"] && sizes["512x512"], "192 and 512 px icons: %v", sizes)
+
+	sw := do(t, h, http.MethodGet, storefront.ServiceWorkerPath)
+	require.Equal(t, http.StatusOK, sw.status)
+	assert.Equal(t, "text/javascript; charset=utf-8", sw.header.Get("Content-Type"))
+	assert.Equal(t, "no-cache", sw.header.Get("Cache-Control"), "the browser must see a new worker")
+	assert.NotContains(t, sw.body, "__SHELL__")
+	assert.NotContains(t, sw.body, "__VERSION__")
+	for _, want := range []string{`"/"`, `"/storefront-config.json"`, `"/manifest.webmanifest"`, `"/assets/js/app.js"`, `"/assets/js/outbox.js"`, `"/assets/app.css"`, `"/assets/icons/icon-192.png"`} {
+		assert.Contains(t, sw.body, want, "the shell list names %s", want)
+	}
+	other := do(t, storefront.New(storefront.Config{DevMode: false}), http.MethodGet, storefront.ServiceWorkerPath)
+	assert.NotEqual(t, sw.header.Get("ETag"), other.header.Get("ETag"), "another config is another version of the shell")
+	assert.Equal(t, sw.header.Get("ETag"), do(t, storefront.New(storefront.Config{DevMode: true}), http.MethodGet, storefront.ServiceWorkerPath).header.Get("ETag"), "the same build is the same version")
+
+	node, err := exec.LookPath("node")
+	require.NoError(t, err, "node checks that sw.js parses")
+	cmd := exec.Command(node, "--check", "-")
+	cmd.Stdin = strings.NewReader(sw.body)
+	out, err := cmd.CombinedOutput()
+	assert.NoError(t, err, "sw.js does not parse:\n%s", out)
+}
+
+// TestMoneyHasACurrency runs dom.js's money() in node: amounts in cents
+// are formatted with the configured currency and locale (Intl), never as
+// bare numbers, and every place that shows an amount goes through it.
+func TestMoneyHasACurrency(t *testing.T) {
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	require.NoError(t, err)
+	script := `
+import { configureMoney, money } from './js/dom.js';
+const out = [money(1250), money(5), money(0)];
+out.push(String(configureMoney('GBP', 'en-GB')), money(123456));
+out.push(String(configureMoney('JPY', 'en')), money(1234));
+out.push(String(configureMoney('EUR', 'de')), money(123456));
+out.push(String(configureMoney('NOPE', 'en')), money(100));
+console.log(JSON.stringify(out));
+`
+	cmd := exec.Command(node, "--input-type=module", "-e", script)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var got []string
+	require.NoError(t, json.Unmarshal(out, &got))
+	assert.Equal(t, []string{"€12.50", "€0.05", "€0.00", "true", "£1,234.56", "true", "¥1,234", "true", "1.234,56 €", "false", "1,00 €"}, got)
+
+	// No module formats an amount by hand: every *Cents value shown goes
+	// through money().
+	for _, f := range jsFiles(t) {
+		src := read(t, f)
+		assert.NotContains(t, src, "/ 100)", "%s divides cents by hand", f)
+		assert.NotContains(t, src, "toFixed(2)", "%s formats an amount by hand", f)
+	}
+}
+
+// TestSignInHasOneSubmitButton: the page has exactly one "Sign in" button,
+// the form's submit; the hint above the products is a link to the form,
+// not a second primary button.
+func TestSignInHasOneSubmitButton(t *testing.T) {
+	t.Parallel()
+	index := read(t, "index.html")
+	body := index[strings.Index(index, "<body>"):]
+	buttons := regexp.MustCompile(`(?s)<button[^>]*>(.*?)</button>`).FindAllStringSubmatch(body, -1)
+	var signIn []string
+	for _, b := range buttons {
+		if strings.Contains(strings.ToLower(b[1]), "sign in") {
+			signIn = append(signIn, b[0])
+		}
+	}
+	require.Len(t, signIn, 1, "one Sign in button: %v", signIn)
+	assert.Contains(t, signIn[0], `type="submit"`)
+	assert.Contains(t, signIn[0], `data-testid="signin-submit"`)
+	jump := regexp.MustCompile(`<a [^>]*data-testid="signin-jump"[^>]*>`).FindString(body)
+	require.NotEmpty(t, jump, "the way to the form is a link")
+	assert.NotContains(t, jump, "btn", "it does not look like a button")
+	assert.Contains(t, jump, `href="#signin-title"`, "it leads to the form")
 }
 
 // TestJavaScriptModulesParse runs each module through node's parser.

@@ -26,15 +26,17 @@ type Item struct {
 
 // View is the document GET /api/carts/{cartId} returns (API.md).
 type View struct {
-	CartID     string    `json:"cartId"`
-	UserID     string    `json:"userId"`
-	Status     string    `json:"status"`
-	Items      []Item    `json:"items"`
-	TotalCents int64     `json:"totalCents"`
-	OrderID    string    `json:"orderId,omitempty"`
-	Version    int64     `json:"version"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	CartID     string `json:"cartId"`
+	UserID     string `json:"userId"`
+	Status     string `json:"status"`
+	Items      []Item `json:"items"`
+	TotalCents int64  `json:"totalCents"`
+	OrderID    string `json:"orderId,omitempty"`
+	// IdleSeconds is how long an expired cart was left untouched.
+	IdleSeconds int64     `json:"idleSeconds,omitempty"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // Projection returns the carts projection.
@@ -66,6 +68,7 @@ func Apply(v *View, e envelope.Event) error {
 		Quantity       int    `json:"quantity"`
 		UnitPriceCents int64  `json:"unitPriceCents"`
 		OrderID        string `json:"orderId"`
+		IdleSeconds    int64  `json:"idleSeconds"`
 	}
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		return err
@@ -102,7 +105,7 @@ func Apply(v *View, e envelope.Event) error {
 	case "CartCheckedOut":
 		v.Status, v.OrderID = "checkedOut", d.OrderID
 	case "CartExpired":
-		v.Status = "expired"
+		v.Status, v.IdleSeconds = "expired", d.IdleSeconds
 	default:
 		return fmt.Errorf("carts: unknown event type %q", e.Type)
 	}

@@ -1,5 +1,6 @@
-// The admin page (admin role): define a product, restock, ship and deliver
-// orders. The API checks the role; the page only hides itself from others.
+// The admin page (admin role): define a product (with its low-stock alert
+// threshold), restock, ship (with a tracking number) and deliver orders.
+// The API checks the role; the page only hides itself from others.
 
 import { run } from './commands.js';
 import { $, clearFieldErrors, intOrRaw, setStatus, shortId, showFieldErrors, wholeNumberErrors } from './dom.js';
@@ -10,12 +11,14 @@ export function init() {
     ev.preventDefault();
     const form = ev.currentTarget;
     const f = form.elements;
+    const body = { sku: f.sku.value.trim(), name: f.name.value.trim(), priceCents: intOrRaw(f.priceCents.value), stock: intOrRaw(f.stock.value) };
+    if (f.lowStockThreshold.value.trim()) body.lowStockThreshold = intOrRaw(f.lowStockThreshold.value);
     const res = await run({
       label: `Define product ${f.sku.value.trim() || '?'}`,
       method: 'POST',
       path: '/api/products',
-      body: { sku: f.sku.value.trim(), name: f.name.value.trim(), priceCents: intOrRaw(f.priceCents.value), stock: intOrRaw(f.stock.value) },
-      invalid: wholeNumberErrors({ priceCents: f.priceCents.value, stock: f.stock.value }),
+      body,
+      invalid: wholeNumberErrors({ priceCents: f.priceCents.value, stock: f.stock.value, lowStockThreshold: f.lowStockThreshold.value }),
       form,
     });
     if (res.ok) {
@@ -47,11 +50,12 @@ export function init() {
     const action = ev.submitter && ev.submitter.value === 'deliver' ? 'deliver' : 'ship';
     const id = form.elements.orderId.value.trim();
     if (!required(form, 'orderId', id)) return;
+    const tracking = form.elements.trackingNumber.value.trim();
     await run({
       label: `${action === 'ship' ? 'Ship' : 'Deliver'} order ${shortId(id)}`,
       method: 'POST',
       path: `/api/orders/${encodeURIComponent(id)}/${action}`,
-      body: {},
+      body: action === 'ship' && tracking ? { trackingNumber: tracking } : {},
       form,
     });
   });

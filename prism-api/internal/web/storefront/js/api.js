@@ -1,6 +1,8 @@
 // prism-api over fetch (same origin): JSON in and out, problem+json errors
-// turned into ApiError, the bearer token added, and commands sent with an
-// Idempotency-Key that retries reuse.
+// turned into ApiError, the bearer token added, commands sent with an
+// Idempotency-Key that retries reuse, and the last answer of every read kept
+// (localStorage, per user), so that offline a read answers the last known
+// state instead of failing.
 
 import { sleep, uuid } from './dom.js';
 
@@ -28,11 +30,19 @@ export class ApiError extends Error {
 
 let tokenOf = () => '';
 let onUnauthorized = () => {};
+let ownerOf = () => '';
+let onStale = () => {};
 
-/** configure sets where the token comes from and what a 401 does. */
-export function configure({ token, unauthorized }) {
+/**
+ * configure sets where the token comes from, what a 401 does, whose reads
+ * are kept (owner(): the user id) and what to do when a read answers the
+ * last known state because the network failed (stale(path)).
+ */
+export function configure({ token, unauthorized, owner = () => '', stale = () => {} }) {
   tokenOf = token;
   onUnauthorized = unauthorized;
+  ownerOf = owner;
+  onStale = stale;
 }
 
 /**
@@ -75,9 +85,52 @@ export async function request(method, path, { body, headers = {}, auth = true } 
   return { status: res.status, headers: res.headers, data };
 }
 
-/** get is request('GET', …) returning only the data. */
+const READ_PREFIX = 'prism.read.';
+
+// readKey names a read's kept answer: per user (public reads under "-"),
+// without the read-your-writes parameters.
+function readKey(path, opts) {
+  const u = new URL(path, location.origin);
+  u.searchParams.delete('minVersion');
+  u.searchParams.delete('wait');
+  const who = opts && opts.auth === false ? '-' : ownerOf() || '-';
+  return `${READ_PREFIX}${who}:${u.pathname}${u.search}`;
+}
+
+/**
+ * get is request('GET', …) returning only the data. When the network fails
+ * it answers the last data this user read there, if any (and calls the
+ * configured stale(path)); otherwise the ApiError.
+ */
 export async function get(path, opts) {
-  return (await request('GET', path, opts)).data;
+  const key = readKey(path, opts);
+  try {
+    const data = (await request('GET', path, opts)).data;
+    try {
+      localStorage.setItem(key, JSON.stringify(data));
+    } catch {
+      // full or unavailable: reads still work online
+    }
+    return data;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 0) {
+      const kept = localStorage.getItem(key);
+      if (kept !== null) {
+        onStale(path);
+        return JSON.parse(kept);
+      }
+    }
+    throw e;
+  }
+}
+
+/** forgetReads drops the reads kept for a user (sign out). */
+export function forgetReads(userId) {
+  const prefix = `${READ_PREFIX}${userId}:`;
+  for (let i = localStorage.length - 1; i >= 0; i--) {
+    const k = localStorage.key(i);
+    if (k && k.startsWith(prefix)) localStorage.removeItem(k);
+  }
 }
 
 /** query builds "path?k=v&…", leaving out empty values. */
@@ -90,21 +143,25 @@ export function query(path, params) {
   return s ? `${path}?${s}` : path;
 }
 
+/** retriable says a command may be sent again with the same key later. */
+export const retriable = (e) => e instanceof ApiError && (e.status === 0 || e.status === 409 || e.status === 429 || e.status === 503);
+
 /**
- * send sends a command with a fresh Idempotency-Key and returns the 202's
- * body (plus idempotencyKey). A key still in flight (409) and answers that
- * never arrived or said "unavailable" are retried with the same key, which
- * the API turns into the first answer instead of a second command.
+ * send sends a command with its Idempotency-Key (a fresh one if key is
+ * empty) and returns the 202's body (plus idempotencyKey and replayed). A
+ * key still in flight (409) is retried here, a few times, with the same key,
+ * which the API turns into the first answer instead of a second command; a
+ * network error or 503 is thrown at once (the outbox sends it again later,
+ * with the same key).
  */
-export async function send(method, path, body) {
-  const key = uuid();
+export async function send(method, path, body, key = '') {
+  key = key || uuid();
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await request(method, path, { body, headers: { 'Idempotency-Key': key } });
       return { ...res.data, idempotencyKey: key, replayed: res.headers.get('Idempotent-Replayed') === 'true' };
     } catch (e) {
-      const retriable = e instanceof ApiError && (e.status === 409 || e.status === 0 || e.status === 503);
-      if (!retriable || attempt >= 5) throw e;
+      if (!(e instanceof ApiError && e.status === 409) || attempt >= 5) throw e;
       await sleep(1000 * Math.max(e.retryAfter || 0, Math.min(attempt, 3)));
     }
   }

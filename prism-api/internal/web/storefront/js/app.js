@@ -1,16 +1,21 @@
 // The storefront's entry point: configuration, sign-in, the hash router
-// (#/, #/orders, #/orders/<id>, #/notifications, #/admin), the live streams
-// and the connection indicator.
+// (#/, #/orders, #/orders/<id>, #/notifications, #/admin), the live streams,
+// the connection indicator, and the installable app's offline behaviour:
+// the service worker, the outbox sent when the network returns, and the
+// reads refreshed (with minVersion) once it is back.
 
 import * as admin from './admin.js';
-import { ApiError, configure, get, request } from './api.js';
+import { ApiError, configure, forgetReads, get, request } from './api.js';
 import * as cart from './cart.js';
 import * as commands from './commands.js';
-import { $, $$, setStatus, showFieldErrors, clearFieldErrors } from './dom.js';
+import { $, $$, configureMoney, setStatus, showFieldErrors, clearFieldErrors } from './dom.js';
 import { LiveStream, onStateChange, State } from './live.js';
 import * as notifications from './notifications.js';
 import * as orders from './orders.js';
+import * as outbox from './outbox.js';
+import * as prefs from './prefs.js';
 import * as products from './products.js';
+import * as pwa from './pwa.js';
 import * as session from './session.js';
 import { state, streams } from './store.js';
 
@@ -27,7 +32,22 @@ const connWords = {
 
 async function boot() {
   commands.init({ liveRegion: $('#live-region'), activityLog: $('#command-log') });
-  configure({ token: () => state.session?.token || '', unauthorized: () => signOut('Your session has expired; sign in again.') });
+  configure({
+    token: () => state.session?.token || '',
+    unauthorized: () => signOut('Your session has expired; sign in again.'),
+    owner: () => state.session?.userId || '',
+    stale: () => pwa.showNetwork(false),
+  });
+  commands.configure({
+    user: () => state.session?.userId || '',
+    onSettled: (e, result) => {
+      cart.settled(e, result);
+      if (result.ok) pwa.showNetwork(true);
+    },
+  });
+  pwa.showNetwork(navigator.onLine);
+  window.addEventListener('offline', () => pwa.showNetwork(false));
+  window.addEventListener('online', () => backOnline());
   onStateChange((s, detail) => {
     const el = $('[data-testid="connection-status"]');
     el.dataset.state = s;
@@ -40,13 +60,15 @@ async function boot() {
   cart.init({ navigate });
   orders.init();
   notifications.init();
+  prefs.init();
   admin.init();
   $('#signin-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     signIn(ev.currentTarget);
   });
   $('#signout').addEventListener('click', () => signOut(''));
-  $('#signin-jump').addEventListener('click', () => {
+  $('#signin-jump').addEventListener('click', (ev) => {
+    ev.preventDefault();
     $('#signin-panel').scrollIntoView({ block: 'start' });
     focusSignIn();
   });
@@ -59,6 +81,8 @@ async function boot() {
     msg.textContent = `The storefront's configuration could not be loaded (${e instanceof ApiError ? e.describe() : e}); live updates are off.`;
     msg.hidden = false;
   }
+  configureMoney(state.config.currency, state.config.locale);
+  pwa.init({ onPush: () => notifications.load() }); // not awaited: the app works without it
   for (const el of $$('[data-dev-only]')) el.hidden = !state.config.devMode;
   for (const el of $$('[data-token-only]')) el.hidden = !!state.config.devMode;
 
@@ -138,7 +162,21 @@ async function startSession(s) {
       refetchMine,
     ).open();
   }
+  await outbox.refresh(s.userId);
   await Promise.all([cart.restore(), notifications.load()]);
+  commands.drain(); // what waited on this device from before
+}
+
+// backOnline sends what waited in the outbox and rereads what is on screen
+// (the cart at the version it had, so a stale copy never wins).
+function backOnline() {
+  pwa.showNetwork(true);
+  products.load();
+  if (!state.session) return;
+  commands.drain();
+  if (state.cartId) cart.load(state.cart?.version || 0);
+  orders.refresh();
+  notifications.load();
 }
 
 // refetchMine rereads everything /streams/me covers (after a reset).
@@ -155,7 +193,10 @@ function signOut(message) {
   if (meStream) meStream.close();
   meStream = null;
   session.clear();
+  forgetReads(state.session.userId);
   state.session = null;
+  outbox.refresh('');
+  prefs.forget();
   cart.forget();
   orders.forget();
   notifications.forget();
@@ -224,7 +265,10 @@ function route(moveFocus) {
   else orders.hide();
   if (r.name === 'orders') orders.loadList(false);
   notifications.setVisible(r.name === 'notifications');
-  if (r.name === 'notifications') notifications.load(false);
+  if (r.name === 'notifications') {
+    notifications.load(false);
+    prefs.load();
+  }
   if (r.name === 'admin') {
     const ok = session.isAdmin(state.session);
     $('#admin-denied').hidden = ok;

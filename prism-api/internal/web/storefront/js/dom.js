@@ -63,12 +63,29 @@ export function syncList(list, items, key, create, update) {
   for (const el of existing.values()) el.remove();
 }
 
-/** money formats cents as a decimal amount: 450 → "4.50". */
+let moneyFormat = new Intl.NumberFormat('en', { style: 'currency', currency: 'EUR' });
+let minorUnits = 100;
+
+/**
+ * configureMoney sets the currency (ISO 4217) and locale (BCP 47) that
+ * money() formats with, as /storefront-config.json names them; a bad pair
+ * keeps the previous one and returns false.
+ */
+export function configureMoney(currency, locale) {
+  try {
+    const f = new Intl.NumberFormat(locale || undefined, { style: 'currency', currency });
+    moneyFormat = f;
+    minorUnits = 10 ** f.resolvedOptions().maximumFractionDigits;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** money formats an amount in cents (minor units) with the currency: 450 → "€4.50". */
 export function money(cents) {
-  const n = Number(cents) || 0;
-  const sign = n < 0 ? '-' : '';
-  const abs = Math.abs(Math.trunc(n));
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  const n = Math.trunc(Number(cents) || 0);
+  return moneyFormat.format(n / minorUnits);
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });

@@ -10,6 +10,13 @@
 // was missed cannot be replayed: the stream's owner refetches its state. It
 // also refetches once the stream first opens: a change between its first
 // read and the moment the stream listened is in neither.
+//
+// A phone that sleeps or changes network leaves a stream that looks open but
+// carries nothing, or one the browser gave up on: when the page becomes
+// visible again, or the browser says it is back online, a stream that is not
+// connected (or has heard nothing for a while) is reopened at once with its
+// last id. url() may return a promise (a stream ticket is bought per
+// connection), so every reconnect asks for a fresh URL.
 
 /** State of one stream or of all of them together. */
 export const State = {
@@ -22,6 +29,9 @@ export const State = {
 
 const RESUMED_FOR_MS = 4000;
 const MAX_BACKOFF_MS = 10000;
+// Heartbeats come at least every 15 s (API.md); a stream silent for longer
+// than this is presumed dead after a sleep or a network change.
+const SILENT_MS = 35000;
 
 const streams = new Set();
 const listeners = new Set();
@@ -54,8 +64,14 @@ function notify() {
   last = now;
   for (const fn of listeners) fn(overall(), detail());
 }
-window.addEventListener('online', notify);
+window.addEventListener('online', () => {
+  notify();
+  for (const s of streams) s.wake('online');
+});
 window.addEventListener('offline', notify);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') for (const s of streams) s.wake('visible');
+});
 
 /**
  * LiveStream is one SSE stream. url() builds its URL (so a new token is used
@@ -75,6 +91,8 @@ export class LiveStream {
     this.failures = 0;
     this.timer = 0;
     this.resumedTimer = 0;
+    this.heardAt = 0; // when the stream last carried anything
+    this.connecting = 0; // connect() calls in flight (a URL being bought)
   }
 
   /** open connects; the stream counts in the indicator until close(). */
@@ -84,20 +102,49 @@ export class LiveStream {
     return this;
   }
 
-  connect(manual) {
+  /**
+   * wake reopens the stream at once (with its last id) if it is not
+   * connected or has been silent too long: after a sleep or a network
+   * change the browser's own retry may be minutes away, or never come.
+   */
+  wake(why) {
+    if (!streams.has(this) || this.connecting) return;
+    const silent = Date.now() - this.heardAt > SILENT_MS;
+    const live = this.es && this.es.readyState === EventSource.OPEN;
+    if (live && !silent) return;
+    this.failures = 0;
+    if (this.es) this.es.close();
+    this.es = null;
+    this.setState(this.opened ? State.reconnecting : State.connecting);
+    this.connect(true, why);
+  }
+
+  async connect(manual) {
     clearTimeout(this.timer);
     let url;
+    this.connecting++;
     try {
-      url = new URL(this.url());
+      url = new URL(await this.url());
     } catch {
       this.setState(State.reconnecting);
+      this.failures++;
+      this.timer = setTimeout(() => this.connect(true), Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures, 4)));
       return;
+    } finally {
+      this.connecting--;
     }
+    if (!streams.has(this)) return; // closed while the URL was made
     if (manual && this.lastId) url.searchParams.set('lastEventId', this.lastId);
+    if (this.es) this.es.close();
     const es = new EventSource(url.toString());
     this.es = es;
+    this.heardAt = Date.now();
+    es.onmessage = () => {
+      this.heardAt = Date.now();
+    };
     es.onopen = () => {
       if (this.es !== es) return;
+      this.heardAt = Date.now();
       const reconnected = this.opened;
       this.opened = true;
       this.failures = 0;
@@ -136,6 +183,7 @@ export class LiveStream {
 
   dispatch(es, ev, fn) {
     if (this.es !== es) return;
+    this.heardAt = Date.now();
     if (ev.lastEventId) this.lastId = ev.lastEventId;
     let data = null;
     try {

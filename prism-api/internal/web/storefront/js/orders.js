@@ -216,6 +216,8 @@ function renderOrder() {
   $('#order-cancel-reason').textContent =
     o.status === 'cancelled' && o.cancelReason ? `— ${cancelWords[o.cancelReason] || o.cancelReason}` : '';
   $('#order-next').textContent = nextWords[o.status] || '';
+  $('#order-tracking-wrap').hidden = !o.trackingNumber;
+  $('#order-tracking').textContent = o.trackingNumber || '';
 
   const history = (o.history && o.history.length ? o.history : [{ status: o.status, at: o.updatedAt }]).map((x, i) => ({ ...x, i }));
   syncList(
