@@ -1,6 +1,8 @@
 # Prism: `make up` starts the local stack, `make test` runs every test.
 # Both install what is missing first: redis-server, curl and Node.js via
-# apt-get, the pinned Azurite via npm ci, Go modules at the versions in go.sum; the tests also
+# apt-get, the pinned Azurite via npm ci, Mailpit (the local SMTP server,
+# built once with go install into a cache outside the repo), Go modules at
+# the versions in go.sum; the tests also
 # need docker-compose (validates docker-compose.yml), chromium (the
 # storefront and console tests drive it headless) and promtool (from Debian's
 # prometheus package: checks and unit-tests infra/prometheus).
@@ -11,13 +13,18 @@ SERVICES := prism-api domain-service readmodel-updater stream-service
 PKGS := github.com/prism-es/prism/...
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
+# Mailpit is built once (go install takes about 4 minutes on 2 CPUs) into a
+# cache kept across clones; scripts/up and the tests (shared/testenv) run it.
+MAILPIT_VERSION := v1.33.1
+PRISM_TOOLS ?= $(HOME)/.cache/prism-tools
+export PRISM_MAILPIT_BIN ?= $(PRISM_TOOLS)/mailpit-$(MAILPIT_VERSION)/mailpit
 
 .PHONY: up test deps test-deps build vet fmt-check modules-check ci clean help catalog bench chaos
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-up: deps build ## Start Azurite, Redis and all four services (REPLICAS=n domain-service replicas, default 2).
+up: deps build ## Start Azurite, Redis, Mailpit and all four services (REPLICAS=n domain-service replicas, default 2).
 	@scripts/up
 
 test: test-deps ## go vet, then every test: unit, contract (private Azurite + Redis), whole stack, Chromium.
@@ -28,7 +35,7 @@ test: test-deps ## go vet, then every test: unit, contract (private Azurite + Re
 apt_install = (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null) \
 	|| { echo "could not install $(1) with apt-get (are you root?)" >&2; exit 1; }
 
-deps: ## Install redis-server, curl, Node.js, the pinned Azurite and the Go modules when missing.
+deps: $(PRISM_MAILPIT_BIN) ## Install redis-server, curl, Node.js, the pinned Azurite, Mailpit and the Go modules when missing.
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; $(call apt_install,redis-server); }
 	@command -v curl >/dev/null || { echo "installing curl (scripts/up probes /readyz with it)"; $(call apt_install,curl); }
 	@command -v node >/dev/null || { echo "installing nodejs (Azurite runs on it)"; $(call apt_install,nodejs); }
@@ -36,6 +43,11 @@ deps: ## Install redis-server, curl, Node.js, the pinned Azurite and the Go modu
 	@[ -x azurite/node_modules/.bin/azurite ] || { echo "installing Azurite (npm ci)"; \
 		(cd azurite && npm ci --no-audit --no-fund --loglevel=error); }
 	@for m in $(MODULES); do (cd $$m && $(GO) mod download); done
+
+# Only when missing: the file is the target.
+$(PRISM_MAILPIT_BIN):
+	@echo "building Mailpit $(MAILPIT_VERSION) once into $(@D) (go install, about 4 minutes on 2 CPUs)"
+	@mkdir -p $(@D) && GOBIN=$(@D) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 test-deps: deps ## What make test needs besides: docker-compose, chromium and promtool.
 	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; $(call apt_install,docker-compose); }

@@ -1,7 +1,8 @@
 // Package stack runs the whole Prism stack for end-to-end tests, chaos
 // tests and benchmarks: it builds the four service binaries, starts a
-// private Azurite and redis-server (shared/testenv), then the services as
-// real processes on free ports, and can kill, restart and scale them.
+// private Azurite, redis-server and Mailpit (shared/testenv), then the
+// services as real processes on free ports, and can kill, restart and scale
+// them.
 package stack
 
 import (
@@ -38,6 +39,8 @@ type Options struct {
 type Stack struct {
 	// Env is the private Azurite and Redis.
 	Env *testenv.Env
+	// Mail is the private Mailpit readmodel-updater sends e-mail to.
+	Mail *testenv.Mailpit
 	// API, Streams and Updater are base URLs (http://127.0.0.1:port).
 	API, Streams, Updater string
 	// Logs is the directory holding each process's log (removed by Stop).
@@ -135,12 +138,18 @@ func Start(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	logs, err := os.MkdirTemp("", "prism-stack-logs-")
+	mail, err := testenv.StartMailpit()
 	if err != nil {
 		env.Stop()
 		return nil, err
 	}
-	s := &Stack{Env: env, Logs: logs, opts: opts, bin: bin, procs: map[string]*Process{}}
+	logs, err := os.MkdirTemp("", "prism-stack-logs-")
+	if err != nil {
+		env.Stop()
+		mail.Stop()
+		return nil, err
+	}
+	s := &Stack{Env: env, Mail: mail, Logs: logs, opts: opts, bin: bin, procs: map[string]*Process{}}
 	ports := map[string]int{}
 	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater", "domain-service"} {
 		if ports[svc], err = testenv.FreePort(); err != nil {
@@ -206,6 +215,10 @@ func (s *Stack) add(name, service string, port int) (*Process, error) {
 	}
 	if service == "stream-service" {
 		vars["PRISM_CORS_ORIGINS"] = s.API // the storefront's origin
+	}
+	if service == "readmodel-updater" {
+		vars["PRISM_SMTP_ADDR"] = s.Mail.SMTPAddr
+		vars["PRISM_PUBLIC_URL"] = s.API
 	}
 	for k, v := range s.opts.Env {
 		vars[k] = v
@@ -290,6 +303,9 @@ func (s *Stack) Stop() {
 	wg.Wait()
 	if s.Env != nil {
 		s.Env.Stop()
+	}
+	if s.Mail != nil {
+		s.Mail.Stop()
 	}
 	_ = os.RemoveAll(s.Logs)
 }

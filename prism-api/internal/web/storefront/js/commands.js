@@ -131,7 +131,7 @@ function logEntry(label) {
 let userOf = () => '';
 let settled = () => {};
 const entryLogs = new Map(); // outbox seq → activity-log entry
-const callers = new Map(); // outbox seq → {resolve, form, label, quiet}
+const callers = new Map(); // outbox seq → {resolve, answered, form, statusEl, label, quiet}
 const RETRY_MS = 3000;
 let retryTimer = 0;
 
@@ -269,7 +269,7 @@ async function deliver(e) {
   };
   if (result.ok) {
     await outbox.remove(e);
-    log.set('succeeded', '', accepted.commandId);
+    log.set('succeeded', accepted.replayed ? 'sent more than once with the same key: applied once' : '', accepted.commandId);
     setStatus(caller?.statusEl, `${e.label}: done.`, 'ok');
     if (!caller?.quiet) announce(`${e.label}: done.`);
   } else {
@@ -298,15 +298,16 @@ function queued(e) {
   const caller = callers.get(e.seq);
   if (caller) {
     setStatus(caller.statusEl, `${e.label}: waiting for network.`, 'pending');
-    callers.delete(e.seq);
-    caller.resolve({ ok: false, status: 'queued', reason: 'waiting for network', entry: e });
+    // The page goes on; the form's status still shows the outcome later.
+    if (!caller.answered) caller.resolve({ ok: false, status: 'queued', reason: 'waiting for network', entry: e });
+    caller.answered = true;
   }
 }
 
 function finish(e, result) {
   const caller = callers.get(e.seq);
   callers.delete(e.seq);
-  if (caller) caller.resolve(result);
+  if (caller && !caller.answered) caller.resolve(result);
   try {
     settled(e, result);
   } catch (err) {
