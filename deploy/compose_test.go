@@ -77,7 +77,7 @@ func TestComposeServices(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"azurite", "redis"}
+	want := []string{"azurite", "mailpit", "redis"}
 	for _, s := range services {
 		want = append(want, s.Name)
 	}

@@ -244,6 +244,30 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
               name: 'PRISM_READMODEL_UPDATER_URL'
               value: 'http://${namePrefix}-readmodel-updater'
             }
+            {
+              // Money in the storefront and in messages (ISO 4217, BCP 47).
+              name: 'PRISM_CURRENCY'
+              value: 'EUR'
+            }
+            {
+              name: 'PRISM_LOCALE'
+              value: 'en'
+            }
+            {
+              // Web push: the VAPID public key (empty: push is off); readmodel-updater holds the private key.
+              name: 'PRISM_VAPID_PUBLIC_KEY'
+              value: ''
+            }
+            {
+              // Empty: users without an e-mail address in their settings get no e-mail.
+              name: 'PRISM_MAIL_USER_DOMAIN'
+              value: ''
+            }
+            {
+              // Browsers push through https endpoints only.
+              name: 'PRISM_PUSH_INSECURE_ENDPOINTS'
+              value: 'false'
+            }
           ])
           probes: [
             {
@@ -474,6 +498,11 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
               name: 'PRISM_PAYMENT_SLOW_DELAY'
               value: '15s'
             }
+            {
+              // An open cart untouched this long expires (CartExpired; at most 7 days).
+              name: 'PRISM_CART_TTL'
+              value: '24h'
+            }
           ])
           probes: [
             {
@@ -598,6 +627,67 @@ resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
             {
               name: 'PRISM_CONCURRENCY'
               value: '16'
+            }
+            {
+              // Notification channels (docs/operations.md). Empty values keep the production defaults: no e-mail without an SMTP server, no push without VAPID keys, SMS recorded as failed (no provider yet).
+              name: 'PRISM_CURRENCY'
+              value: 'EUR'
+            }
+            {
+              name: 'PRISM_LOCALE'
+              value: 'en'
+            }
+            {
+              name: 'PRISM_SMTP_ADDR'
+              value: ''
+            }
+            {
+              name: 'PRISM_SMTP_USER'
+              value: ''
+            }
+            {
+              // Move to a Key Vault secret reference before setting it.
+              name: 'PRISM_SMTP_PASSWORD'
+              value: ''
+            }
+            {
+              name: 'PRISM_MAIL_FROM'
+              value: 'Prism shop <shop@prism.test>'
+            }
+            {
+              name: 'PRISM_MAIL_USER_DOMAIN'
+              value: ''
+            }
+            {
+              name: 'PRISM_VAPID_PUBLIC_KEY'
+              value: ''
+            }
+            {
+              // Move to a Key Vault secret reference before setting it.
+              name: 'PRISM_VAPID_PRIVATE_KEY'
+              value: ''
+            }
+            {
+              name: 'PRISM_VAPID_SUBJECT'
+              value: 'mailto:shop@prism.test'
+            }
+            {
+              name: 'PRISM_SMS_PROVIDER'
+              value: 'none'
+            }
+            {
+              // Links in messages.
+              name: 'PRISM_PUBLIC_URL'
+              value: 'https://${environmentDefaultDomain}'
+            }
+            {
+              // Who gets low-stock alerts (user ids, comma-separated).
+              name: 'PRISM_ADMIN_USERS'
+              value: ''
+            }
+            {
+              name: 'PRISM_PUSH_INSECURE_ENDPOINTS'
+              value: 'false'
             }
           ])
           probes: [

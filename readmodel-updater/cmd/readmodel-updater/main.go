@@ -54,7 +54,7 @@ type settings struct {
 	config.Common
 	Auth        auth.Settings
 	Concurrency int
-	Channels    preferences.Settings
+	Channels    notifications.Settings
 }
 
 func load() (settings, error) {
@@ -64,7 +64,7 @@ func load() (settings, error) {
 		Auth:        auth.LoadSettings(r),
 		Concurrency: r.Int("PRISM_CONCURRENCY", 16),
 	}
-	s.Channels = preferences.LoadSettings(r, s.Auth.DevMode)
+	s.Channels = notifications.LoadSettings(r, s.Auth.DevMode)
 	return s, r.Err()
 }
 
@@ -146,9 +146,9 @@ func run(ctx context.Context, args []string) error {
 // openChannels builds the notification channels the settings allow: e-mail
 // when an SMTP server is set, web push when VAPID keys are, and SMS through
 // the local sink (dev mode) or none (every SMS recorded as failed).
-func openChannels(s preferences.Settings, store *readmodel.Store, prefs *preferences.Store) (map[string]notifications.Channel, error) {
+func openChannels(s notifications.Settings, store *readmodel.Store, prefs *preferences.Store) (map[string]notifications.Channel, error) {
 	channels := map[string]notifications.Channel{preferences.SMS: sms.None{}}
-	if s.SMSProvider == preferences.SMSSink {
+	if s.SMSProvider == notifications.SMSSink {
 		channels[preferences.SMS] = sms.Sink{Store: store}
 	}
 	if s.SMTPAddr != "" {

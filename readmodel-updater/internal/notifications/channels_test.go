@@ -28,9 +28,9 @@ import (
 )
 
 // settings are the dev-mode channel settings with overrides.
-func settings(t *testing.T, vars map[string]string) preferences.Settings {
+func settings(t *testing.T, vars map[string]string) notifications.Settings {
 	r := config.FromMap(vars)
-	s := preferences.LoadSettings(r, true)
+	s := notifications.LoadSettings(r, true)
 	require.NoError(t, r.Err())
 	return s
 }

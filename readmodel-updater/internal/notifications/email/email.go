@@ -37,7 +37,7 @@ var (
 
 // Sender sends e-mail through one SMTP server.
 type Sender struct {
-	settings preferences.Settings
+	settings notifications.Settings
 	from     *mail.Address
 	timeout  time.Duration
 }
@@ -45,7 +45,7 @@ type Sender struct {
 var _ notifications.Channel = (*Sender)(nil)
 
 // New returns the e-mail channel for the settings' SMTP server.
-func New(s preferences.Settings) (*Sender, error) {
+func New(s notifications.Settings) (*Sender, error) {
 	from, err := mail.ParseAddress(s.MailFrom)
 	if err != nil {
 		return nil, fmt.Errorf("mail from: %w", err)

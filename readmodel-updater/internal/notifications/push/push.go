@@ -35,7 +35,7 @@ type Subscriptions interface {
 
 // Sender pushes notifications.
 type Sender struct {
-	settings preferences.Settings
+	settings notifications.Settings
 	subs     Subscriptions
 	client   *http.Client
 }
@@ -43,7 +43,7 @@ type Sender struct {
 var _ notifications.Channel = (*Sender)(nil)
 
 // New returns the push channel.
-func New(s preferences.Settings, subs Subscriptions) *Sender {
+func New(s notifications.Settings, subs Subscriptions) *Sender {
 	return &Sender{settings: s, subs: subs, client: &http.Client{Timeout: 15 * time.Second}}
 }
 

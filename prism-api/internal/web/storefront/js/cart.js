@@ -404,11 +404,20 @@ export function render() {
   const button = $('#checkout-button');
   button.disabled = !open || lines.every((l) => !(l.quantity > 0)) || !!waitingCheckout;
   const coStatus = $('[data-testid="checkout-status"]');
+  // The checkout's line is drawn from the outbox while it waits (its own
+  // form status may be from before a reload), and cleared after.
   if (waitingCheckout) {
     button.setAttribute('aria-busy', 'true');
     setStatus(coStatus, checkoutEntry.state === outbox.Waiting ? 'Check out: waiting for network.' : 'Check out: sending…', 'pending');
+    coStatus.dataset.fromOutbox = 'true';
   } else {
     button.removeAttribute('aria-busy');
-    if (checkoutEntry && !outbox.isOpen(checkoutEntry)) setStatus(coStatus, `Check out: ${checkoutEntry.state} — ${checkoutEntry.reason}.`, 'error');
+    if (checkoutEntry) {
+      setStatus(coStatus, `Check out: ${checkoutEntry.state} — ${checkoutEntry.reason}.`, 'error');
+      coStatus.dataset.fromOutbox = 'true';
+    } else if (coStatus.dataset.fromOutbox === 'true') {
+      setStatus(coStatus, '');
+      coStatus.dataset.fromOutbox = '';
+    }
   }
 }
