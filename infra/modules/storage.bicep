@@ -25,6 +25,12 @@ var tableNames = [
   'carts'
   'orders'
   'products'
+  'notifications'
+  // Notification settings and deliveries (shared/preferences, readmodel-updater).
+  'preferences'
+  'pushsubscriptions'
+  'deliveries'
+  'smssink'
 ]
 
 // commands, and one events-<subscriber> queue per subscriber named in
@@ -40,6 +46,14 @@ var queueNames = [
   'events-saga-poison'
   'events-notifications'
   'events-notifications-poison'
+  // Deadlines (an idle cart's expiry, the checkout's payment deadline):
+  // commands sent with a visibility delay, kept off the commands queue so
+  // its depth (and KEDA's scaling on it) counts only work that is due.
+  'deadlines'
+  'deadlines-poison'
+  // One message per (notification, channel), retried on its own.
+  'notification-deliveries'
+  'notification-deliveries-poison'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

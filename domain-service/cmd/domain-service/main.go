@@ -30,6 +30,9 @@ import (
 // SagaSubscriber names the checkout saga's event queue ("events-saga").
 const SagaSubscriber = "saga"
 
+// DeadlinesQueue carries the delayed follow-up commands (handling.Deps.Deadlines).
+const DeadlinesQueue = "deadlines"
+
 func main() { platform.Main("domain-service", run) }
 
 // settings are domain-service's own configuration.
@@ -79,7 +82,7 @@ func run(ctx context.Context) error {
 	}
 	defer deps.Close()
 
-	queues := []string{cfg.CommandsQueue, config.EventQueue(SagaSubscriber)}
+	queues := []string{cfg.CommandsQueue, DeadlinesQueue, config.EventQueue(SagaSubscriber)}
 	for _, s := range cfg.Subscribers {
 		queues = append(queues, config.EventQueue(s))
 	}
@@ -89,6 +92,7 @@ func run(ctx context.Context) error {
 
 	waker := nudge.New(deps.Redis)
 	commands := queue.Open(deps.Account, cfg.CommandsQueue, waker)
+	deadlines := queue.Open(deps.Account, DeadlinesQueue, waker)
 	var subscribers []handling.Subscriber
 	for _, s := range cfg.Subscribers {
 		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s), Queue: queue.Open(deps.Account, config.EventQueue(s), waker)})
@@ -98,6 +102,7 @@ func run(ctx context.Context) error {
 		Snapshots:   eventstore.NewSnapshots(deps.Account, cfg.SnapshotsTable),
 		Subscribers: subscribers,
 		Commands:    commands,
+		Deadlines:   deadlines,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
 		Payments:    paymentprovider.NewSimulator(deps.Redis, cfg.PaymentSlowDelay),
 		Peers:       broadcast.New(deps.Redis),
@@ -109,12 +114,17 @@ func run(ctx context.Context) error {
 		OnPoison:     h.Failed,
 		Logger:       deps.Log,
 	})
+	// Deadlines are commands too, handled alike once their delay is over.
+	due := queue.NewConsumer(deadlines, h.Handle, waker, queue.ConsumerConfig{
+		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, OnPoison: h.Failed, Logger: deps.Log,
+	})
 	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.HandleSagaEvent, waker, queue.ConsumerConfig{
 		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log,
 	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return saga.Run(gctx) })
+	g.Go(func() error { return due.Run(gctx) })
 	g.Go(func() error { h.KeepCachesWarm(gctx); return nil })
 	g.Go(func() error { return deps.ReportToFleet(gctx, fleet.Reporter{Writes: []string{fleet.Notices}}) })
 	g.Go(func() error {

@@ -64,6 +64,10 @@ type Deps struct {
 	Subscribers []Subscriber
 	// Commands is where follow-up commands go.
 	Commands queue.Sender
+	// Deadlines, when set, is where delayed follow-ups go (a cart's expiry,
+	// the payment deadline): a queue of their own keeps them out of the
+	// commands queue's depth until they are due. Nil: Commands.
+	Deadlines queue.Sender
 	Outcomes Outcomes
 	// Payments is the payment provider the checkout charges through.
 	Payments paymentprovider.Provider
@@ -234,11 +238,15 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 			if err != nil {
 				return err
 			}
+			to := h.deps.Commands
 			var opts []queue.SendOption
 			if r.Delay > 0 {
 				opts = append(opts, queue.WithDelay(r.Delay))
+				if h.deps.Deadlines != nil {
+					to = h.deps.Deadlines
+				}
 			}
-			if err := h.deps.Commands.Send(ctx, body, opts...); err != nil {
+			if err := to.Send(ctx, body, opts...); err != nil {
 				return err
 			}
 		}

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 // world is one isolated set of tables and queues for a test. subscriber
 // stands for the read side (tests drain it); saga feeds the checkout saga.
 type world struct {
-	events, snapshots, commands, subscriber, saga string
+	events, snapshots, commands, deadlines, subscriber, saga string
 	// payKey prefixes nothing: the simulator keys by order id, unique per test.
 }
 
@@ -41,11 +41,11 @@ func newWorld(t *testing.T) world {
 	t.Helper()
 	w := world{
 		events: testenv.TableName("events"), snapshots: testenv.TableName("snaps"),
-		commands: testenv.QueueName("commands"), subscriber: testenv.QueueName("events-rm"), saga: testenv.QueueName("events-saga"),
+		commands: testenv.QueueName("commands"), deadlines: testenv.QueueName("deadlines"), subscriber: testenv.QueueName("events-rm"), saga: testenv.QueueName("events-saga"),
 	}
 	acc := account(t)
 	require.NoError(t, acc.EnsureTables(context.Background(), w.events, w.snapshots))
-	require.NoError(t, acc.EnsureQueues(context.Background(), w.commands, w.subscriber, w.saga))
+	require.NoError(t, acc.EnsureQueues(context.Background(), w.commands, w.deadlines, w.subscriber, w.saga))
 	return w
 }
 
@@ -84,6 +84,7 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	t.Cleanup(func() { rdb.Close() })
 	waker := nudge.New(rdb)
 	commands := queue.Open(acc, w.commands, waker)
+	deadlines := queue.Open(acc, w.deadlines, waker)
 	h := handling.New(handling.Deps{
 		Store:     eventstore.NewTableStore(acc, w.events, eventcatalog.Upcasters()),
 		Snapshots: eventstore.NewSnapshots(acc, w.snapshots),
@@ -91,10 +92,11 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 			{Subscription: config.Subscription{Name: "everything"}, Queue: queue.Open(acc, w.subscriber, nil)},
 			{Subscription: config.SubscriptionNamed("saga"), Queue: queue.Open(acc, w.saga, waker)},
 		},
-		Commands: commands,
-		Outcomes: handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
-		Payments: payments,
-		Peers:    broadcast.New(rdb),
+		Commands:  commands,
+		Deadlines: deadlines,
+		Outcomes:  handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
+		Payments:  payments,
+		Peers:     broadcast.New(rdb),
 	}, cfg)
 	consumerCfg := queue.ConsumerConfig{
 		Concurrency: 16, RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
@@ -102,11 +104,13 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 		OnPoison: h.Failed,
 	}
 	c := queue.NewConsumer(commands, h.Handle, waker, consumerCfg)
+	due := queue.NewConsumer(deadlines, h.Handle, waker, consumerCfg)
 	consumerCfg.OnPoison = nil
 	saga := queue.NewConsumer(queue.Open(acc, w.saga, waker), h.HandleSagaEvent, waker, consumerCfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { _ = c.Run(ctx); done <- struct{}{} }()
+	go func() { _ = due.Run(ctx); done <- struct{}{} }()
 	go func() { _ = saga.Run(ctx); done <- struct{}{} }()
 	go h.KeepCachesWarm(ctx)
 	stopped := false
@@ -114,6 +118,7 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 		if !stopped {
 			stopped = true
 			cancel()
+			<-done
 			<-done
 			<-done
 		}
