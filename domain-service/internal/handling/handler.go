@@ -68,7 +68,7 @@ type Deps struct {
 	// the payment deadline): a queue of their own keeps them out of the
 	// commands queue's depth until they are due. Nil: Commands.
 	Deadlines queue.Sender
-	Outcomes Outcomes
+	Outcomes  Outcomes
 	// Payments is the payment provider the checkout charges through.
 	Payments paymentprovider.Provider
 	// Peers, when set, keeps the replicas' caches warm (may be nil).
