@@ -353,3 +353,55 @@ func describeInstall(errs []*page.InstallabilityError) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// TestExpiredCartInChromium: an open cart left alone for PRISM_CART_TTL
+// expires (CartExpired, by its deadline message); the storefront shows it
+// live and the next add starts a new cart.
+func TestExpiredCartInChromium(t *testing.T) {
+	s := startStack(t, stack.Options{Replicas: 1, ServiceEnv: map[string]map[string]string{"domain-service": {"PRISM_CART_TTL": "5s"}}})
+	ctx := ctxFor(t, 3*time.Minute)
+	c := s.Client()
+	admin, err := c.Token(ctx, "shopkeeper", true)
+	require.NoError(t, err)
+	mug := sku("MUG")
+	_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, map[string]any{"sku": mug, "name": "Blue mug", "priceCents": 1250, "stock": 10})
+	require.NoError(t, err)
+	require.Equal(t, "succeeded", st.Status)
+	b := newBrowser(t)
+	tab := b.tab("idle")
+	card := fmt.Sprintf(`[data-testid="product-card"][data-sku=%q]`, mug)
+	line := fmt.Sprintf(`[data-testid="cart-line"][data-sku=%q]`, mug)
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(tab, 90*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Run(ctx, actions...), what)
+	}
+	run("add a mug",
+		chromedp.Navigate(s.API+"/"),
+		chromedp.WaitVisible(`body[data-ready="true"]`, chromedp.ByQuery),
+		chromedp.SendKeys(testid("signin-user"), "idle-"+uuid.NewString()[:8], chromedp.ByQuery),
+		chromedp.Click(testid("signin-submit"), chromedp.ByQuery),
+		chromedp.WaitVisible(card, chromedp.ByQuery),
+		chromedp.Click(card+` `+testid("add-to-cart"), chromedp.ByQuery),
+		chromedp.WaitVisible(line+`[data-quantity="1"]`, chromedp.ByQuery),
+	)
+	var first string
+	run("cart id", chromedp.AttributeValue("#cart-id", "title", &first, nil, chromedp.ByQuery))
+	var words string
+	run("the cart expires",
+		chromedp.WaitVisible(`#cart-panel[data-status="expired"]`, chromedp.ByQuery),
+		chromedp.Text(testid("cart-status"), &words, chromedp.ByQuery),
+	)
+	assert.Contains(t, words, "This cart expired after 5 seconds without changes")
+	evs := events(t, s, "cart-"+first)
+	require.NotEmpty(t, evs)
+	assert.Equal(t, "CartExpired", evs[len(evs)-1].Type)
+	run("the next add starts a new cart",
+		chromedp.Click(card+` `+testid("add-to-cart"), chromedp.ByQuery),
+		chromedp.WaitVisible(`#cart-panel[data-status="open"] `+line+`[data-quantity="1"]`, chromedp.ByQuery),
+	)
+	var second string
+	run("cart id", chromedp.AttributeValue("#cart-id", "title", &second, nil, chromedp.ByQuery))
+	assert.NotEqual(t, first, second)
+}
