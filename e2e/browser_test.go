@@ -114,6 +114,19 @@ func (b *browser) run(tab context.Context, what string, actions ...chromedp.Acti
 
 func testid(id string) string { return fmt.Sprintf(`[data-testid=%q]`, id) }
 
+// defineProducts defines products as the admin "shopkeeper" and waits until
+// each is defined.
+func defineProducts(ctx context.Context, t *testing.T, c *stack.Client, products ...map[string]any) {
+	t.Helper()
+	admin, err := c.Token(ctx, "shopkeeper", true)
+	require.NoError(t, err)
+	for _, p := range products {
+		_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, p)
+		require.NoError(t, err)
+		require.Equal(t, "succeeded", st.Status, "define %v", p["sku"])
+	}
+}
+
 // TestStorefrontInChromium shops through the real storefront in headless
 // Chromium against a whole stack: two shoppers sign in, one fills a cart
 // that updates live without a reload, checks out and watches the order
@@ -122,12 +135,8 @@ func TestStorefrontInChromium(t *testing.T) {
 	s := startStack(t, stack.Options{Replicas: 1})
 	ctx := ctxFor(t, 3*time.Minute)
 	c := s.Client()
-	admin, err := c.Token(ctx, "shopkeeper", true)
-	require.NoError(t, err)
 	product := sku("MUG")
-	_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, map[string]any{"sku": product, "name": "Blue mug", "priceCents": 1250, "stock": 10})
-	require.NoError(t, err)
-	require.Equal(t, "succeeded", st.Status)
+	defineProducts(ctx, t, c, map[string]any{"sku": product, "name": "Blue mug", "priceCents": 1250, "stock": 10})
 
 	b := newBrowser(t)
 	alice, bob := b.tab("alice"), b.tab("bob")

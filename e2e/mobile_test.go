@@ -102,17 +102,10 @@ func TestMobileOfflineInChromium(t *testing.T) {
 	streamsProxy.setTarget(s.Streams)
 	ctx := ctxFor(t, 6*time.Minute)
 	c := s.Client()
-	admin, err := c.Token(ctx, "shopkeeper", true)
-	require.NoError(t, err)
 	mug, tea := sku("MUG"), sku("TEA")
-	for _, p := range []map[string]any{
-		{"sku": mug, "name": "Blue mug", "priceCents": 1250, "stock": 200},
-		{"sku": tea, "name": "Green tea", "priceCents": 450, "stock": 200},
-	} {
-		_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, p)
-		require.NoError(t, err)
-		require.Equal(t, "succeeded", st.Status)
-	}
+	defineProducts(ctx, t, c,
+		map[string]any{"sku": mug, "name": "Blue mug", "priceCents": 1250, "stock": 200},
+		map[string]any{"sku": tea, "name": "Green tea", "priceCents": 450, "stock": 200})
 
 	shots := os.Getenv("PRISM_SCREENSHOTS")
 	if shots == "" {
@@ -360,13 +353,8 @@ func describeInstall(errs []*page.InstallabilityError) string {
 func TestExpiredCartInChromium(t *testing.T) {
 	s := startStack(t, stack.Options{Replicas: 1, ServiceEnv: map[string]map[string]string{"domain-service": {"PRISM_CART_TTL": "5s"}}})
 	ctx := ctxFor(t, 3*time.Minute)
-	c := s.Client()
-	admin, err := c.Token(ctx, "shopkeeper", true)
-	require.NoError(t, err)
 	mug := sku("MUG")
-	_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, map[string]any{"sku": mug, "name": "Blue mug", "priceCents": 1250, "stock": 10})
-	require.NoError(t, err)
-	require.Equal(t, "succeeded", st.Status)
+	defineProducts(ctx, t, s.Client(), map[string]any{"sku": mug, "name": "Blue mug", "priceCents": 1250, "stock": 10})
 	b := newBrowser(t)
 	tab := b.tab("idle")
 	card := fmt.Sprintf(`[data-testid="product-card"][data-sku=%q]`, mug)

@@ -83,10 +83,7 @@ func (s *Service) PutPreferences() http.HandlerFunc {
 			Phone    string              `json:"phone"`
 			Channels map[string][]string `json:"channels"`
 		}
-		body, err := httpapi.ReadBody(r)
-		if err == nil {
-			err = httpapi.Decode(body, &req)
-		}
+		err := readJSON(r, &req)
 		var p preferences.Preferences
 		if err == nil {
 			p, err = preferences.Check(preferences.Preferences{Email: req.Email, Phone: req.Phone, Channels: req.Channels})
@@ -119,10 +116,7 @@ func (s *Service) AddPushSubscription() http.HandlerFunc {
 				Auth   string `json:"auth"`
 			} `json:"keys"`
 		}
-		body, err := httpapi.ReadBody(r)
-		if err == nil {
-			err = httpapi.Decode(body, &req)
-		}
+		err := readJSON(r, &req)
 		var sub preferences.PushSubscription
 		sub.Endpoint, sub.Keys.P256DH, sub.Keys.Auth = req.Endpoint, req.Keys.P256DH, req.Keys.Auth
 		if err == nil {
@@ -166,6 +160,15 @@ func (s *Service) RemovePushSubscription() http.HandlerFunc {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// readJSON reads the request's JSON body into dst, strictly (httpapi).
+func readJSON(r *http.Request, dst any) error {
+	body, err := httpapi.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return httpapi.Decode(body, dst)
 }
 
 func isHex(s string) bool {
