@@ -104,8 +104,9 @@ func portFree(p int) bool {
 func TestMakeUpRestartsACrashedReplicaAndStopsQuietly(t *testing.T) {
 	root, err := stack.RepoRoot()
 	require.NoError(t, err)
-	ports := freePorts(t, 8)
+	ports := freePorts(t, 10)
 	api, streams, updater, redis, blob, queue, table, domain := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6], ports[7]
+	smtp, mailUI := ports[8], ports[9]
 	for !portFree(domain + 100) { // replica 2 listens on DOMAIN_PORT + 100
 		domain = freePorts(t, 1)[0]
 	}
@@ -118,7 +119,8 @@ func TestMakeUpRestartsACrashedReplicaAndStopsQuietly(t *testing.T) {
 	cmd.Env = append(os.Environ(), "REPLICAS=2", "PRISM_RUN_DIR="+run,
 		fmt.Sprintf("API_PORT=%d", api), fmt.Sprintf("STREAMS_PORT=%d", streams), fmt.Sprintf("UPDATER_PORT=%d", updater),
 		fmt.Sprintf("DOMAIN_PORT=%d", domain), fmt.Sprintf("REDIS_PORT=%d", redis),
-		fmt.Sprintf("AZURITE_BLOB_PORT=%d", blob), fmt.Sprintf("AZURITE_QUEUE_PORT=%d", queue), fmt.Sprintf("AZURITE_TABLE_PORT=%d", table))
+		fmt.Sprintf("AZURITE_BLOB_PORT=%d", blob), fmt.Sprintf("AZURITE_QUEUE_PORT=%d", queue), fmt.Sprintf("AZURITE_TABLE_PORT=%d", table),
+		fmt.Sprintf("MAIL_SMTP_PORT=%d", smtp), fmt.Sprintf("MAIL_UI_PORT=%d", mailUI))
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
 	require.NoError(t, err)
 	term := &terminal{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
@@ -159,6 +161,11 @@ func TestMakeUpRestartsACrashedReplicaAndStopsQuietly(t *testing.T) {
 	require.NoError(t, err)
 
 	ctx := ctxFor(t, 3*time.Minute)
+	// Mailpit is up with the stack: its mail UI's API answers.
+	info, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/info", mailUI))
+	require.NoError(t, err)
+	info.Body.Close()
+	assert.Equal(t, http.StatusOK, info.StatusCode, "Mailpit's mail UI")
 	c := &stack.Client{API: fmt.Sprintf("http://127.0.0.1:%d", api), HTTP: &http.Client{Timeout: 30 * time.Second}}
 	admin, err := c.Token(ctx, "boss", true)
 	require.NoError(t, err)
