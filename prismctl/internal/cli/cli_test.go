@@ -111,6 +111,20 @@ func TestCheckoutQuietPrintsTheOrderAndSendsThePaymentToken(t *testing.T) {
 	assert.Equal(t, "rejected: unknown product NOPE\n", r.stderr)
 }
 
+func TestShipSendsTheTrackingNumber(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	order := "7b5e4c1a-0000-4000-8000-000000000001"
+	r := runCLI(t, nil, "order", "ship", order, "--tracking", "1Z999AA1", "--quiet", "--api", api.URL, "--token", "T")
+	require.Equal(t, cli.ExitOK, r.code, r.stderr)
+	r = runCLI(t, nil, "order", "ship", order, "--quiet", "--api", api.URL, "--token", "T")
+	require.Equal(t, cli.ExitOK, r.code, r.stderr)
+	sent := api.sent("POST", "/api/orders/")
+	require.Len(t, sent, 2)
+	assert.Equal(t, map[string]any{"trackingNumber": "1Z999AA1"}, sent[0].Body)
+	assert.Empty(t, sent[1].Body, "no tracking number: no body")
+}
+
 func TestJSONOutputMergesThe202AndTheOutcome(t *testing.T) {
 	t.Parallel()
 	api := newFakeAPI(t)

@@ -92,7 +92,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	for _, route := range []string{
 		"POST /api/carts", "POST /api/carts/{cartId}/items", "PUT /api/carts/{cartId}/items/{sku}",
 		"DELETE /api/carts/{cartId}/items/{sku}", "POST /api/carts/{cartId}/checkout",
-		"POST /api/orders/{orderId}/cancel", "POST /api/products", "POST /api/products/{sku}/restock",
+		"POST /api/orders/{orderId}/cancel", "POST /api/orders/{orderId}/ship", "POST /api/products", "POST /api/products/{sku}/restock",
 	} {
 		mux.HandleFunc(route, f.command)
 	}

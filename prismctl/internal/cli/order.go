@@ -146,8 +146,10 @@ a shipped or delivered order cannot be cancelled (rejected, exit 2).`, client.Ca
 }
 
 func runOrderShip(ctx context.Context, in *invocation, args []string) error {
+	tracking := in.fs.String("tracking", "", "the carrier's tracking number (the order shows it; the shipped e-mail and SMS carry it)")
 	return orderStep(ctx, in, args, "ShipOrder", authAdmin, `
-Ship a confirmed order (ShipOrder; admin).`, client.ShipOrder)
+Ship a confirmed order (ShipOrder; admin), with --tracking the carrier's
+tracking number.`, func(id string) client.Command { return client.ShipOrder(id, *tracking) })
 }
 
 func runOrderDeliver(ctx context.Context, in *invocation, args []string) error {

@@ -118,9 +118,14 @@ func CancelOrder(orderID string) Command {
 	return Command{Name: "CancelOrder", Method: http.MethodPost, Path: "/api/orders/" + seg(orderID) + "/cancel"}
 }
 
-// ShipOrder ships a confirmed order (admin).
-func ShipOrder(orderID string) Command {
-	return Command{Name: "ShipOrder", Method: http.MethodPost, Path: "/api/orders/" + seg(orderID) + "/ship"}
+// ShipOrder ships a confirmed order (admin), with the carrier's tracking
+// number unless it is "".
+func ShipOrder(orderID, trackingNumber string) Command {
+	c := Command{Name: "ShipOrder", Method: http.MethodPost, Path: "/api/orders/" + seg(orderID) + "/ship"}
+	if trackingNumber != "" {
+		c.Body = map[string]any{"trackingNumber": trackingNumber}
+	}
+	return c
 }
 
 // DeliverOrder marks a shipped order delivered (admin).
