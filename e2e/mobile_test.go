@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 	"github.com/google/uuid"
@@ -295,6 +297,9 @@ func TestMobileOfflineInChromium(t *testing.T) {
 	)
 	assert.Equal(t, 1, ph.count(`[data-testid="notification"][data-kind="order.confirmed"]`))
 	ph.shot("notified-once")
+	// The service worker shows a push (what the phone's push service would
+	// hand it), tagged with the notification id, and tells the open page.
+	ph.showsPush(apiProxy.URL(), push.Plaintext)
 	ph.run("the streams are live again", time.Minute,
 		chromedp.Poll(`['connected', 'resumed'].includes(document.querySelector('[data-testid="connection-status"]').dataset.state)`, nil, chromedp.WithPollingTimeout(50*time.Second)),
 	)
@@ -337,6 +342,45 @@ func TestMobileOfflineInChromium(t *testing.T) {
 		chromedp.Click(line(mug)+` `+testid("cart-line-dismiss"), chromedp.ByQuery),
 		chromedp.WaitVisible(line(mug)+`[data-pending=""][data-quantity="99"]`, chromedp.ByQuery),
 	)
+}
+
+// showsPush delivers payload to the app's service worker as a push message
+// (DevTools' ServiceWorker.deliverPushMessage) and waits for the
+// notification it shows, tagged with the notification's id.
+func (p *phone) showsPush(origin string, payload []byte) {
+	p.t.Helper()
+	var reg serviceworker.RegistrationID
+	found := make(chan serviceworker.RegistrationID, 8)
+	chromedp.ListenTarget(p.tab, func(ev any) {
+		if u, ok := ev.(*serviceworker.EventWorkerRegistrationUpdated); ok {
+			for _, r := range u.Registrations {
+				if !r.IsDeleted && strings.HasPrefix(r.ScopeURL, origin) {
+					select {
+					case found <- r.RegistrationID:
+					default:
+					}
+				}
+			}
+		}
+	})
+	p.run("grant notifications and find the worker", 20*time.Second,
+		cdpbrowser.GrantPermissions([]cdpbrowser.PermissionType{cdpbrowser.PermissionTypeNotifications}).WithOrigin(origin),
+		serviceworker.Enable(),
+	)
+	select {
+	case reg = <-found:
+	case <-time.After(20 * time.Second):
+		p.t.Fatal("the service worker's registration was not reported")
+	}
+	var n struct{ ID string }
+	require.NoError(p.t, json.Unmarshal(payload, &n))
+	var body string
+	p.run("the worker shows the push", 30*time.Second,
+		serviceworker.DeliverPushMessage(origin, reg, string(payload)),
+		chromedp.Poll(fmt.Sprintf(`navigator.serviceWorker.ready.then(r => r.getNotifications({tag: %q})).then(ns => ns.length ? ns[0].body : '')`, n.ID), &body,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	assert.Contains(p.t, body, "is confirmed", "the notification the worker shows")
 }
 
 func describeInstall(errs []*page.InstallabilityError) string {
