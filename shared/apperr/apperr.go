@@ -32,6 +32,9 @@ const (
 	UnsupportedMediaType Kind = "unsupported_media_type"
 	// Rejected means a business rule refused the command; retrying will not help.
 	Rejected Kind = "rejected"
+	// RateLimited means the caller went over a rate limit or quota; retry
+	// after the time the answer names.
+	RateLimited Kind = "rate_limited"
 	// Unavailable means a dependency (storage, Redis) is down; retry later.
 	Unavailable Kind = "unavailable"
 	// Internal means a bug or an unexpected failure.

@@ -1,7 +1,11 @@
-// Package auth issues and verifies Prism's bearer tokens: HS256 JWTs whose
-// "sub" is the user id and whose "roles" claim may hold "admin". Tokens
-// with any other algorithm (including "none"), a bad signature, or no or a
-// past expiry are refused.
+// Package auth verifies Prism's bearer tokens: JWTs whose "sub" is the user
+// id and whose "roles" claim may hold "admin". In production they come from
+// an OpenID Connect provider (Microsoft Entra ID) and are checked against
+// its discovery document and rotating signing keys (OIDC: RS256 or ES256,
+// issuer, audience, expiry, a maximum lifetime). In dev mode only, Keys
+// issues and verifies HS256 tokens with a local secret. Tokens with any
+// other algorithm (including "none"), a bad signature, or no or a past
+// expiry are refused.
 package auth
 
 import (
@@ -32,6 +36,15 @@ const AdminRole = "admin"
 type Principal struct {
 	UserID string
 	Roles  []string
+	// ExpiresAt is when the caller's token expires: a stream it opened
+	// closes then.
+	ExpiresAt time.Time
+}
+
+// Verifier checks a bearer token and returns its principal, or an
+// Unauthenticated error.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (Principal, error)
 }
 
 // HasRole reports whether the principal has role.
@@ -42,7 +55,8 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// Keys signs and verifies tokens with one HS256 secret.
+// Keys signs and verifies tokens with one HS256 secret: dev mode only (no
+// production service holds a signing secret).
 type Keys struct {
 	secret []byte
 	parser *jwt.Parser
@@ -74,36 +88,68 @@ func (k *Keys) Issue(userID string, roles []string, ttl time.Duration) (string, 
 	return s, exp, err
 }
 
+var _ Verifier = (*Keys)(nil)
+
 // Verify checks a token and returns its principal, or an Unauthenticated error.
-func (k *Keys) Verify(token string) (Principal, error) {
+func (k *Keys) Verify(_ context.Context, token string) (Principal, error) {
 	var c claims
 	_, err := k.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return k.secret, nil })
 	if err != nil {
 		return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "invalid or expired token")
 	}
+	return principalOf(c)
+}
+
+// principalOf is the principal of verified claims.
+func principalOf(c claims) (Principal, error) {
 	if !envelope.ValidID(c.Subject) {
 		return Principal{}, apperr.New(apperr.Unauthenticated, "token subject is not a valid user id")
 	}
-	return Principal{UserID: c.Subject, Roles: c.Roles}, nil
+	p := Principal{UserID: c.Subject, Roles: c.Roles}
+	if c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.Time
+	}
+	return p, nil
 }
 
-// FromRequest verifies the bearer token in the Authorization header or,
-// when allowQuery is set (browsers cannot set headers on EventSource), in
-// the access_token query parameter.
-func (k *Keys) FromRequest(r *http.Request, allowQuery bool) (Principal, error) {
+// BearerToken returns the token of the request's Authorization header ("" if
+// there is none) or an Unauthenticated error if the header is malformed.
+// Tokens are taken from this header only, never from a URL: proxies and
+// ingress logs keep URLs (browsers' streams use tickets instead).
+func BearerToken(r *http.Request) (string, error) {
 	h := r.Header.Get("Authorization")
-	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && tok != "" {
-		return k.Verify(strings.TrimSpace(tok))
+	if h == "" {
+		return "", nil
 	}
-	if h != "" {
-		return Principal{}, apperr.New(apperr.Unauthenticated, "Authorization must be \"Bearer <token>\"")
+	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) != "" {
+		return strings.TrimSpace(tok), nil
 	}
-	if allowQuery {
-		if tok := r.URL.Query().Get("access_token"); tok != "" {
-			return k.Verify(tok)
-		}
+	return "", apperr.New(apperr.Unauthenticated, "Authorization must be \"Bearer <token>\"")
+}
+
+// FromRequest verifies the bearer token in the Authorization header.
+func FromRequest(v Verifier, r *http.Request) (Principal, error) {
+	tok, err := BearerToken(r)
+	if err != nil {
+		return Principal{}, err
 	}
-	return Principal{}, apperr.New(apperr.Unauthenticated, "a bearer token is required")
+	if tok == "" {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "a bearer token is required")
+	}
+	return v.Verify(r.Context(), tok)
+}
+
+// Admin verifies the request's bearer token and requires the admin role:
+// Unauthenticated without a valid token, Forbidden without the role.
+func Admin(v Verifier, r *http.Request, what string) (Principal, error) {
+	p, err := FromRequest(v, r)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !p.HasRole(AdminRole) {
+		return Principal{}, apperr.New(apperr.Forbidden, "%s need the %q role", what, AdminRole)
+	}
+	return p, nil
 }
 
 type principalKey struct{}

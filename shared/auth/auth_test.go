@@ -14,6 +14,7 @@ import (
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/storage"
 )
 
 const secret = "0123456789abcdef0123456789abcdef-test"
@@ -29,9 +30,10 @@ func TestIssueAndVerify(t *testing.T) {
 	tok, exp, err := k.Issue("alice", []string{"admin"}, time.Hour)
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(time.Hour), exp, 5*time.Second)
-	p, err := k.Verify(tok)
+	p, err := k.Verify(t.Context(), tok)
 	require.NoError(t, err)
 	assert.Equal(t, "alice", p.UserID)
+	assert.WithinDuration(t, exp, p.ExpiresAt, time.Second, "the principal knows when its token expires")
 	assert.True(t, p.HasRole("admin"))
 	assert.False(t, p.HasRole("root"))
 }
@@ -57,7 +59,7 @@ func TestRefusedTokens(t *testing.T) {
 		"wrong signature": foreign, "expired": expired, "alg none": none, "no expiry": noExp,
 		"other algorithm": hs512, "garbage": "not.a.token", "empty": "", "hostile subject": badSub,
 	} {
-		_, err := k.Verify(tok)
+		_, err := k.Verify(t.Context(), tok)
 		assert.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), name)
 	}
 	_, _, err = k.Issue("bad user id!", nil, time.Hour)
@@ -73,22 +75,22 @@ func TestFromRequest(t *testing.T) {
 
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
-	p, err := k.FromRequest(r, false)
+	p, err := auth.FromRequest(k, r)
 	require.NoError(t, err)
 	assert.Equal(t, "bob", p.UserID)
 
 	r = httptest.NewRequest("GET", "/?access_token="+tok, nil)
-	_, err = k.FromRequest(r, false)
-	assert.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "query tokens only where allowed")
-	p, err = k.FromRequest(r, true)
-	require.NoError(t, err)
-	assert.Equal(t, "bob", p.UserID)
+	_, err = auth.FromRequest(k, r)
+	assert.Equal(t, apperr.Unauthenticated, apperr.KindOf(err), "a token in the URL is never read: proxies log URLs")
 
 	r = httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Basic Ym9iOnB3")
-	_, err = k.FromRequest(r, true)
+	_, err = auth.FromRequest(k, r)
 	assert.Equal(t, apperr.Unauthenticated, apperr.KindOf(err))
 }
+
+// azureAccount is a real storage account's connection string (a made-up key).
+const azureAccount = "DefaultEndpointsProtocol=https;AccountName=prismprod;AccountKey=eA==;EndpointSuffix=core.windows.net"
 
 func TestLoadSettings(t *testing.T) {
 	r := config.FromMap(map[string]string{})
@@ -96,24 +98,74 @@ func TestLoadSettings(t *testing.T) {
 	require.NoError(t, r.Err())
 	assert.True(t, s.DevMode, "the local stack defaults to dev mode")
 	require.NotNil(t, s.Keys)
+	assert.Nil(t, s.OIDC)
 
-	r = config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eA==;EndpointSuffix=core.windows.net"})
+	r = config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": azureAccount})
 	s = auth.LoadSettings(r)
 	assert.False(t, s.DevMode, "a real storage account means production defaults")
-	assert.ErrorContains(t, r.Err(), "PRISM_JWT_SECRET is required")
+	assert.ErrorContains(t, r.Err(), "PRISM_OIDC_ISSUER and PRISM_OIDC_AUDIENCE are required outside dev mode")
 
 	r = config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "identity", "AZURE_STORAGE_ACCOUNT_NAME": "prismprod"})
 	s = auth.LoadSettings(r)
 	assert.False(t, s.DevMode, "identity auth means a real storage account too")
-	assert.ErrorContains(t, r.Err(), "PRISM_JWT_SECRET is required")
+	assert.ErrorContains(t, r.Err(), "PRISM_OIDC_ISSUER and PRISM_OIDC_AUDIENCE are required")
 
-	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": "short"})
-	auth.LoadSettings(r)
-	assert.ErrorContains(t, r.Err(), "at least 32 bytes")
-
-	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": strings.Repeat("s", 32)})
+	oidc := map[string]string{"PRISM_DEV_MODE": "false", "PRISM_OIDC_ISSUER": "https://login.microsoftonline.com/tenant/v2.0", "PRISM_OIDC_AUDIENCE": "api://prism"}
+	r = config.FromMap(oidc)
 	s = auth.LoadSettings(r)
 	require.NoError(t, r.Err())
 	assert.False(t, s.DevMode)
-	assert.NotNil(t, s.Keys)
+	assert.Nil(t, s.Keys, "no signing secret outside dev mode")
+	require.NotNil(t, s.OIDC)
+	assert.Equal(t, []string{"api://prism"}, s.OIDC.Audience)
+	assert.Equal(t, auth.DefaultMaxTokenLifetime, s.OIDC.MaxLifetime)
+
+	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_OIDC_ISSUER": "http://idp.example.com", "PRISM_OIDC_AUDIENCE": "x"})
+	auth.LoadSettings(r)
+	assert.ErrorContains(t, r.Err(), "must be https", "a provider reached over plain HTTP could hand out any key")
+	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_OIDC_ISSUER": "https://idp.example.com"})
+	auth.LoadSettings(r)
+	assert.ErrorContains(t, r.Err(), "PRISM_OIDC_AUDIENCE is required")
+}
+
+func TestDevModeCannotLeakIntoProduction(t *testing.T) {
+	oidc := map[string]string{"PRISM_OIDC_ISSUER": "https://login.microsoftonline.com/tenant/v2.0", "PRISM_OIDC_AUDIENCE": "api://prism"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range oidc {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for name, c := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"the dev secret outside dev mode": {with(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": auth.DevSecret}), "PRISM_JWT_SECRET is for dev mode only"},
+		"any secret outside dev mode":     {with(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": strings.Repeat("s", 40)}), "PRISM_JWT_SECRET is for dev mode only"},
+		"dev mode on a real account":      {with(map[string]string{"PRISM_DEV_MODE": "true", "AZURE_STORAGE_CONNECTION_STRING": azureAccount}), "PRISM_DEV_MODE=true refused"},
+		"dev mode with identity auth":     {with(map[string]string{"PRISM_DEV_MODE": "true", "PRISM_STORAGE_AUTH": "identity", "AZURE_STORAGE_ACCOUNT_NAME": "prismprod"}), "dev mode runs only against a local Azurite"},
+		"dev mode on a remote Azurite": {with(map[string]string{"PRISM_DEV_MODE": "true",
+			"AZURE_STORAGE_CONNECTION_STRING": strings.ReplaceAll(storage.AzuriteConnectionString, "127.0.0.1", "10.1.2.3")}), "is not on 127.0.0.1, localhost, ::1"},
+		"dev mode on Azurite's endpoints with another key": {with(map[string]string{"PRISM_DEV_MODE": "true",
+			"AZURE_STORAGE_CONNECTION_STRING": strings.ReplaceAll(storage.AzuriteConnectionString, storage.AzuriteAccountKey, "eA==")}), "not Azurite's development account"},
+	} {
+		r := config.FromMap(c.env)
+		auth.LoadSettings(r)
+		assert.ErrorContains(t, r.Err(), c.want, name)
+	}
+
+	// What is allowed: Azurite on loopback, and on a host named in
+	// PRISM_DEV_STORAGE_HOSTS (docker-compose's azurite container).
+	r := config.FromMap(map[string]string{"PRISM_DEV_MODE": "true", "AZURE_STORAGE_CONNECTION_STRING": storage.AzuriteConnectionString})
+	s := auth.LoadSettings(r)
+	require.NoError(t, r.Err())
+	assert.True(t, s.DevMode)
+	r = config.FromMap(map[string]string{"PRISM_DEV_MODE": "true", "PRISM_DEV_STORAGE_HOSTS": "azurite",
+		"AZURE_STORAGE_CONNECTION_STRING": strings.ReplaceAll(storage.AzuriteConnectionString, "127.0.0.1", "azurite")})
+	auth.LoadSettings(r)
+	require.NoError(t, r.Err())
 }

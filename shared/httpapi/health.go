@@ -15,27 +15,53 @@ type Check func(ctx context.Context) error
 
 // MountOps registers GET /healthz (the process is alive), GET /readyz (every
 // check passes within 2 s; 503 naming the failures otherwise) and GET
-// /metrics (Prometheus text format) on mux.
+// /metrics (Prometheus text format) on mux: the operations endpoints, for a
+// port no one outside reaches.
 func MountOps(mux *http.ServeMux, checks map[string]Check) {
 	for path, h := range OpsHandlers(checks) {
 		mux.Handle("GET "+path, h)
 	}
 }
 
-// OpsHandlers are the handlers of /healthz, /readyz and /metrics by path,
-// for routers other than http.ServeMux.
+// MountPublic registers GET /healthz and GET /readyz without details
+// (PublicHandlers) on mux.
+func MountPublic(mux *http.ServeMux, checks map[string]Check) {
+	for path, h := range PublicHandlers(checks) {
+		mux.Handle("GET "+path, h)
+	}
+}
+
+// OpsHandlers are the handlers of /healthz, /readyz (with each check's
+// result) and /metrics by path, for routers other than http.ServeMux.
 func OpsHandlers(checks map[string]Check) map[string]http.Handler {
 	return map[string]http.Handler{
-		"/healthz": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-		}),
+		"/healthz": healthz(),
 		"/readyz":  Ready(checks),
 		"/metrics": promhttp.Handler(),
 	}
 }
 
-// Ready runs every check concurrently and answers 200 when all pass.
-func Ready(checks map[string]Check) http.HandlerFunc {
+// PublicHandlers are /healthz and /readyz for an internet-facing port:
+// /readyz says ready or not ready and nothing else (which dependency failed,
+// and why, is for the ops port), and there is no /metrics.
+func PublicHandlers(checks map[string]Check) map[string]http.Handler {
+	return map[string]http.Handler{
+		"/healthz": healthz(),
+		"/readyz":  readiness(checks, false),
+	}
+}
+
+func healthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+// Ready runs every check concurrently and answers 200 when all pass, with
+// each check's result.
+func Ready(checks map[string]Check) http.HandlerFunc { return readiness(checks, true) }
+
+func readiness(checks map[string]Check, details bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -68,6 +94,10 @@ func Ready(checks map[string]Check) http.HandlerFunc {
 			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", RetryAfterSeconds)
 		}
-		WriteJSON(w, status, map[string]any{"status": map[bool]string{true: "ready", false: "not ready"}[len(failed) == 0], "checks": results, "failed": failed})
+		answer := map[string]any{"status": map[bool]string{true: "ready", false: "not ready"}[len(failed) == 0]}
+		if details {
+			answer["checks"], answer["failed"] = results, failed
+		}
+		WriteJSON(w, status, answer)
 	}
 }

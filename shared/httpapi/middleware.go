@@ -88,15 +88,40 @@ var (
 	}, []string{"route", "method"})
 )
 
+// knownMethods are the methods metrics and span names carry as they are;
+// anything else is MethodOther.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+// MethodOther is the method label of every request whose method is not a
+// standard one: Go accepts any token as a method, and a label per invented
+// method would be a new series for ever.
+const MethodOther = "OTHER"
+
+// MethodLabel is the bounded label of a request method.
+func MethodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return MethodOther
+}
+
+// RouteUnmatched is the route label of a request no route matched.
+const RouteUnmatched = "unmatched"
+
 // Instrument traces each request (a server span continuing the caller's
 // traceparent), records metrics and writes an access log line. route
-// returns the matched route template (never the raw path, to keep label
-// cardinality bounded).
+// returns the matched route template (never the raw path); with the method
+// bounded by MethodLabel, every label comes from a fixed set, so no request
+// can make a new series.
 func Instrument(route func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			ctx, span := tracing.StartFrom(r.Context(), r.Header.Get("traceparent"), r.Method, trace.SpanKindServer)
+			method := MethodLabel(r.Method)
+			ctx, span := tracing.StartFrom(r.Context(), r.Header.Get("traceparent"), method, trace.SpanKindServer)
 			defer span.End()
 			ctx = logging.With(ctx, slog.String("traceId", tracing.TraceID(ctx)))
 			r = r.WithContext(ctx)
@@ -104,26 +129,28 @@ func Instrument(route func(*http.Request) string) func(http.Handler) http.Handle
 			next.ServeHTTP(rec, r)
 			name := route(r)
 			if name == "" {
-				name = "unmatched"
+				name = RouteUnmatched
 			}
-			span.SetName(r.Method + " " + name)
+			span.SetName(method + " " + name)
 			span.SetAttributes(attribute.String("http.route", name), attribute.Int("http.response.status_code", rec.status))
 			if rec.status >= 500 {
 				span.SetStatus(codes.Error, http.StatusText(rec.status))
 			}
 			elapsed := time.Since(start)
-			requestsTotal.WithLabelValues(name, r.Method, strconv.Itoa(rec.status)).Inc()
-			requestSeconds.WithLabelValues(name, r.Method).Observe(min(elapsed, rec.firstByte(start)).Seconds())
+			requestsTotal.WithLabelValues(name, method, strconv.Itoa(rec.status)).Inc()
+			requestSeconds.WithLabelValues(name, method).Observe(min(elapsed, rec.firstByte(start)).Seconds())
 			level := slog.LevelDebug
 			if rec.status >= 500 {
 				level = slog.LevelWarn
 			}
-			slog.Log(r.Context(), level, "http request", "method", r.Method, "route", name, "status", rec.status, "durationMs", float64(elapsed.Microseconds())/1000)
+			slog.Log(r.Context(), level, "http request", "method", method, "route", name, "status", rec.status, "durationMs", float64(elapsed.Microseconds())/1000)
 		})
 	}
 }
 
-// PatternRoute names the route matched by a net/http ServeMux.
+// PatternRoute names the route matched by a net/http ServeMux: its
+// pattern, which is one of the patterns the service registered (a request
+// that matched none reaches the catch-all "/" or gets "").
 func PatternRoute(r *http.Request) string { return r.Pattern }
 
 // statusRecorder remembers the status code and when the first byte went out.

@@ -45,6 +45,8 @@ func StatusOf(kind apperr.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case apperr.UnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
+	case apperr.RateLimited:
+		return http.StatusTooManyRequests
 	case apperr.Unavailable:
 		return http.StatusServiceUnavailable
 	}
@@ -76,6 +78,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
 }
@@ -92,10 +95,12 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // WriteRawJSON writes body, already JSON (a stored document, a recorded
-// response), with the headers WriteJSON sets.
+// response), with the headers WriteJSON sets: the JSON content type,
+// no-store, and nosniff (a browser never second-guesses it as HTML).
 func WriteRawJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
@@ -115,6 +120,7 @@ func MethodNotAllowedHandler() http.Handler {
 			Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path, Instance: r.URL.Path,
 			CorrelationID: w.Header().Get(CorrelationHeader)}
 		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		_ = json.NewEncoder(w).Encode(p)
 	})

@@ -33,6 +33,8 @@ type Deps struct {
 	Redis   *redis.Client
 
 	stopTracing func(context.Context) error
+	// queues are the queues Provision was given: readiness pings them.
+	queues []string
 }
 
 // Open sets the default logger and tracer provider (OTLP export when
@@ -66,6 +68,7 @@ func (d *Deps) Close() {
 // Provision creates the tables and queues (with their poison twins) the
 // service uses, retrying while storage is still starting, for up to wait.
 func (d *Deps) Provision(ctx context.Context, wait time.Duration, tables, queues []string) error {
+	d.queues = queues
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for {
@@ -85,10 +88,24 @@ func (d *Deps) Provision(ctx context.Context, wait time.Duration, tables, queues
 	}
 }
 
-// Checks are the readiness checks of storage and Redis.
+// Checks are the readiness checks of storage (the table service and the
+// queues the service provisioned, which is what an identity with roles on
+// just those can reach) and Redis.
 func (d *Deps) Checks() map[string]httpapi.Check {
+	checks := d.RedisChecks()
+	checks["storage"] = func(ctx context.Context) error {
+		if err := d.Account.PingTables(ctx); err != nil {
+			return err
+		}
+		return d.Account.PingQueues(ctx, d.queues...)
+	}
+	return checks
+}
+
+// RedisChecks is the readiness check of Redis alone, for a service that
+// uses no storage (stream-service).
+func (d *Deps) RedisChecks() map[string]httpapi.Check {
 	return map[string]httpapi.Check{
-		"storage": d.Account.Ping,
 		"redis": func(ctx context.Context) error {
 			return redisconn.Classify(d.Redis.Ping(ctx).Err(), "ping")
 		},
@@ -96,14 +113,22 @@ func (d *Deps) Checks() map[string]httpapi.Check {
 }
 
 // ServeOps serves /healthz, /readyz and /metrics (plus anything extra adds)
-// on the service's address until ctx ends.
+// on the service's address until ctx ends: for the services without
+// ingress, whose one port is internal.
 func (d *Deps) ServeOps(ctx context.Context, extra func(mux *http.ServeMux)) error {
-	l, err := httpapi.Listen(d.Config.HTTPAddr)
+	return ServeOpsAt(ctx, d.Config.HTTPAddr, d.Checks(), extra)
+}
+
+// ServeOpsAt serves /healthz, /readyz with each check's result and
+// /metrics (plus anything extra adds) on addr until ctx ends: the internal
+// operations port of a service whose main port faces the internet.
+func ServeOpsAt(ctx context.Context, addr string, checks map[string]httpapi.Check, extra func(mux *http.ServeMux)) error {
+	l, err := httpapi.Listen(addr)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	httpapi.MountOps(mux, d.Checks())
+	httpapi.MountOps(mux, checks)
 	if extra != nil {
 		extra(mux)
 	}

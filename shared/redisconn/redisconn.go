@@ -47,9 +47,15 @@ func Classify(err error, op string) error {
 	}
 	var re redis.Error
 	if errors.As(err, &re) {
-		// LOADING, BUSY, MASTERDOWN and friends are transient.
-		if msg := re.Error(); len(msg) > 0 && (strings.HasPrefix(msg, "LOADING") || strings.HasPrefix(msg, "BUSY") || strings.HasPrefix(msg, "MASTERDOWN") || strings.HasPrefix(msg, "READONLY")) {
-			return apperr.Wrap(apperr.Unavailable, err, "redis is unavailable (%s)", op)
+		// LOADING, BUSY, MASTERDOWN and friends are transient. OOM is Redis
+		// at its maxmemory under the noeviction policy (docs/operations.md):
+		// it refuses writes rather than evict idempotency records, and the
+		// caller answers 503 until memory frees (keys expire) or grows.
+		msg := re.Error()
+		for _, transient := range []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "OOM"} {
+			if strings.HasPrefix(msg, transient) {
+				return apperr.Wrap(apperr.Unavailable, err, "redis is unavailable (%s)", op)
+			}
 		}
 		return apperr.Wrap(apperr.Internal, err, "redis refused %s", op)
 	}

@@ -21,10 +21,17 @@ import (
 	"github.com/prism-es/prism/shared/apperr"
 )
 
+// Azurite's well-known development account: a name and key every copy of
+// Azurite accepts and no real storage account has.
+const (
+	AzuriteAccountName = "devstoreaccount1"
+	AzuriteAccountKey  = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
 // AzuriteConnectionString is Azurite's well-known development account on its
 // default ports. The Go SDK does not understand "UseDevelopmentStorage=true".
-const AzuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+const AzuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=" + AzuriteAccountName + ";" +
+	"AccountKey=" + AzuriteAccountKey + ";" +
 	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;" +
 	"QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" +
 	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
@@ -68,7 +75,7 @@ func clientOptions() azcore.ClientOptions {
 func (a *Account) EnsureTables(ctx context.Context, names ...string) error {
 	for _, n := range names {
 		_, err := a.Tables.CreateTable(ctx, n, nil)
-		if err != nil && !HasStatus(err, http.StatusConflict) {
+		if err != nil && !HasStatus(err, http.StatusConflict) && !notPermitted(ctx, err, "table "+n) {
 			return Classify(err, "create table "+n)
 		}
 	}
@@ -80,7 +87,7 @@ func (a *Account) EnsureQueues(ctx context.Context, names ...string) error {
 	for _, n := range names {
 		for _, q := range []string{n, PoisonQueue(n)} {
 			_, err := a.Queues.CreateQueue(ctx, q, nil)
-			if err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) && !HasStatus(err, http.StatusConflict) {
+			if err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) && !HasStatus(err, http.StatusConflict) && !notPermitted(ctx, err, "queue "+q) {
 				return Classify(err, "create queue "+q)
 			}
 		}
@@ -90,19 +97,6 @@ func (a *Account) EnsureQueues(ctx context.Context, names ...string) error {
 
 // PoisonQueue names the queue that holds the messages q gave up on.
 func PoisonQueue(q string) string { return q + "-poison" }
-
-// Ping checks that both the table and the queue endpoints answer.
-func (a *Account) Ping(ctx context.Context) error {
-	pager := a.Tables.NewListTablesPager(&aztables.ListTablesOptions{Top: ptr(int32(1))})
-	if _, err := pager.NextPage(ctx); err != nil {
-		return Classify(err, "table service")
-	}
-	qp := a.Queues.NewListQueuesPager(&azqueue.ListQueuesOptions{MaxResults: ptr(int32(1))})
-	if _, err := qp.NextPage(ctx); err != nil {
-		return Classify(err, "queue service")
-	}
-	return nil
-}
 
 // HasStatus reports whether err is a storage response with one of the codes.
 func HasStatus(err error, codes ...int) bool {

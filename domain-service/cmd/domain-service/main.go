@@ -90,6 +90,10 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	tokens, err := cfg.Auth.Verifier(ctx, time.Minute)
+	if err != nil {
+		return err
+	}
 	waker := nudge.New(deps.Redis)
 	commands := queue.Open(deps.Account, cfg.CommandsQueue, waker)
 	deadlines := queue.Open(deps.Account, DeadlinesQueue, waker)
@@ -128,7 +132,7 @@ func run(ctx context.Context) error {
 	g.Go(func() error { h.KeepCachesWarm(gctx); return nil })
 	g.Go(func() error { return deps.ReportToFleet(gctx, fleet.Reporter{Writes: []string{fleet.Notices}}) })
 	g.Go(func() error {
-		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, cfg.Auth.Keys, h) })
+		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, tokens, h) })
 	})
 	deps.Log.Info("domain-service started", "queue", cfg.CommandsQueue, "subscribers", cfg.Subscribers)
 	err = g.Wait()

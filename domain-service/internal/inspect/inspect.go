@@ -28,16 +28,11 @@ type Inspector interface {
 }
 
 // Routes mounts the routes on mux.
-func Routes(mux *http.ServeMux, keys *auth.Keys, in Inspector) {
+func Routes(mux *http.ServeMux, tokens auth.Verifier, in Inspector) {
 	admin := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, req *http.Request) {
-			p, err := keys.FromRequest(req, false)
-			if err != nil {
+			if _, err := auth.Admin(tokens, req, "the event store and traces"); err != nil {
 				httpapi.WriteError(w, req, err)
-				return
-			}
-			if !p.HasRole(auth.AdminRole) {
-				httpapi.WriteError(w, req, apperr.New(apperr.Forbidden, "the event store is for the %q role", auth.AdminRole))
 				return
 			}
 			h(w, req)

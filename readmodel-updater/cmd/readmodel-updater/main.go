@@ -111,6 +111,10 @@ func run(ctx context.Context, args []string) error {
 		return command(ctx, args, rebuilder, byName)
 	}
 
+	tokens, err := cfg.Auth.Verifier(ctx, time.Minute)
+	if err != nil {
+		return err
+	}
 	publisher := notices.NewPublisher(deps.Redis, notices.Config{})
 	runner := projection.NewRunner(store, catalog, events, publisher, allProjections()...)
 	waker := nudge.New(deps.Redis)
@@ -137,7 +141,7 @@ func run(ctx context.Context, args []string) error {
 			Extra: func() map[string]any { return map[string]any{"rebuilds": rebuilder.All()} }})
 	})
 	g.Go(func() error {
-		return deps.ServeOps(gctx, func(mux *http.ServeMux) { admin.Routes(gctx, mux, cfg.Auth.Keys, rebuilder, byName) })
+		return deps.ServeOps(gctx, func(mux *http.ServeMux) { admin.Routes(gctx, mux, tokens, rebuilder, byName) })
 	})
 	deps.Log.Info("readmodel-updater started", "queue", config.EventQueue(Subscriber))
 	return g.Wait()

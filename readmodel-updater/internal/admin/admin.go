@@ -15,16 +15,11 @@ import (
 
 // Routes mounts POST and GET /admin/rebuilds/{projection} on mux. Rebuilds
 // run in the background under ctx (the service's lifetime).
-func Routes(ctx context.Context, mux *http.ServeMux, keys *auth.Keys, r *rebuild.Rebuilder, projections map[string]projection.Projection) {
+func Routes(ctx context.Context, mux *http.ServeMux, tokens auth.Verifier, r *rebuild.Rebuilder, projections map[string]projection.Projection) {
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, req *http.Request) {
-			p, err := keys.FromRequest(req, false)
-			if err != nil {
+			if _, err := auth.Admin(tokens, req, "rebuilds"); err != nil {
 				httpapi.WriteError(w, req, err)
-				return
-			}
-			if !p.HasRole(auth.AdminRole) {
-				httpapi.WriteError(w, req, apperr.New(apperr.Forbidden, "rebuilds need the %q role", auth.AdminRole))
 				return
 			}
 			h(w, req)
