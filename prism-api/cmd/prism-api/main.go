@@ -8,15 +8,21 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/limits"
 	"github.com/prism-es/prism/prism-api/internal/operations"
 	"github.com/prism-es/prism/prism-api/internal/queries"
 	mesettings "github.com/prism-es/prism/prism-api/internal/settings"
+	"github.com/prism-es/prism/prism-api/internal/tickets"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
+	"github.com/prism-es/prism/shared/eventcatalog"
+	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/idempotency"
@@ -25,7 +31,9 @@ import (
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/shared/preferences"
 	"github.com/prism-es/prism/shared/queue"
+	"github.com/prism-es/prism/shared/ratelimit"
 	"github.com/prism-es/prism/shared/readmodel"
+	"github.com/prism-es/prism/shared/streamtickets"
 )
 
 func main() { platform.Main("prism-api", run) }
@@ -42,6 +50,14 @@ type settings struct {
 	DomainURL, UpdaterURL string
 	// Channels are the notification settings (VAPID key, currency, …).
 	Channels preferences.Settings
+	// OpsAddr serves /metrics and /readyz with details, on a port that is
+	// not exposed (PRISM_OPS_ADDR).
+	OpsAddr string
+	// Limits are the rate limits and quotas (PRISM_LIMIT_*, PRISM_QUOTA_*).
+	Limits limits.Config
+	// OwnerCache is how many cart and order owners the stream-ticket check
+	// caches (PRISM_OWNER_CACHE).
+	OwnerCache int
 }
 
 func load() (settings, error) {
@@ -52,6 +68,9 @@ func load() (settings, error) {
 		StreamsURL: r.String("PRISM_STREAMS_URL", storefront.DefaultStreamsURL),
 		DomainURL:  r.String("PRISM_DOMAIN_SERVICE_URL", "http://127.0.0.1:8082"),
 		UpdaterURL: r.String("PRISM_READMODEL_UPDATER_URL", "http://127.0.0.1:8083"),
+		OpsAddr:    r.String("PRISM_OPS_ADDR", ":9080"),
+		Limits:     limits.Load(r),
+		OwnerCache: r.Int("PRISM_OWNER_CACHE", 10_000),
 	}
 	s.Channels = preferences.LoadSettings(r, s.Auth.DevMode)
 	if err := storefront.CheckStreamsURL(s.StreamsURL); err != nil {
@@ -70,11 +89,19 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, append([]string{readmodel.CatalogTable}, preferences.Tables...), []string{cfg.CommandsQueue}); err != nil {
+	if err := deps.Provision(ctx, time.Minute, append([]string{readmodel.CatalogTable, cfg.EventsTable}, preferences.Tables...), []string{cfg.CommandsQueue}); err != nil {
 		return err
 	}
 	if cfg.Auth.DevMode {
-		deps.Log.Warn("dev mode: POST /api/dev/token issues tokens to anyone; set PRISM_DEV_MODE=false and PRISM_JWT_SECRET outside local development")
+		deps.Log.Warn("dev mode: POST /api/dev/token issues tokens to anyone; outside local development set PRISM_DEV_MODE=false and PRISM_OIDC_ISSUER / PRISM_OIDC_AUDIENCE")
+	}
+	tokens, err := cfg.Auth.Verifier(ctx, time.Minute)
+	if err != nil {
+		return err
+	}
+	owners, err := tickets.NewOwners(eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()), cfg.OwnerCache)
+	if err != nil {
+		return err
 	}
 
 	wakeups := notices.NewSubscriber(deps.Redis)
@@ -82,6 +109,7 @@ func run(ctx context.Context) error {
 	go func() { _ = deps.ReportToFleet(ctx, fleet.Reporter{}) }()
 	catalog := readmodel.NewCatalog(deps.Account, 0)
 	handler := web.Handler(web.Deps{
+		Tokens:  tokens,
 		Keys:    cfg.Auth.Keys,
 		DevMode: cfg.Auth.DevMode,
 		Commands: &commands.Service{
@@ -94,6 +122,8 @@ func run(ctx context.Context) error {
 			Catalog: catalog,
 			Wakeups: wakeups,
 		},
+		Tickets:    &tickets.Service{Tickets: streamtickets.New(deps.Redis), Owners: owners},
+		Limits:     limits.New(ratelimit.New(deps.Redis), cfg.Limits),
 		Checks:     deps.Checks(),
 		StreamsURL: cfg.StreamsURL,
 		Operations: (&operations.Service{
@@ -110,14 +140,13 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode, "streamsUrl", cfg.StreamsURL)
-	return httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, nil)
+	// The default timeouts (httpapi.WithTimeouts): 30 s to read a request
+	// and to write an answer (a ?wait= query waits at most 10 s).
+	srv := &http.Server{Handler: handler}
+	deps.Log.Info("prism-api started", "addr", cfg.HTTPAddr, "opsAddr", cfg.OpsAddr, "devMode", cfg.Auth.DevMode, "streamsUrl", cfg.StreamsURL,
+		"limits", []string{cfg.Limits.CommandsPerUser.String(), cfg.Limits.CommandsQuotaPerUser.String(), cfg.Limits.QueriesPerUser.String(), cfg.Limits.CommandsPerIP.String(), cfg.Limits.QueriesPerIP.String()})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return httpapi.Serve(gctx, srv, l, cfg.ShutdownTimeout, nil) })
+	g.Go(func() error { return platform.ServeOpsAt(gctx, cfg.OpsAddr, deps.Checks(), nil) })
+	return g.Wait()
 }

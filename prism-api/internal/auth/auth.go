@@ -1,5 +1,7 @@
 // Package auth is prism-api's authentication: bearer-token middleware over
-// the kit's JWT keys, the admin-role guard, and the dev-mode token endpoint.
+// the kit's token verifier (the OIDC provider's tokens; in dev mode also
+// the development keys'), the admin-role guard, and the dev-mode token
+// endpoint.
 package auth
 
 import (
@@ -18,10 +20,10 @@ const DevTokenTTL = 12 * time.Hour
 
 // RequireUser answers 401 unless the request carries a valid bearer token,
 // and stores the principal in the context.
-func RequireUser(keys *kitauth.Keys) func(http.Handler) http.Handler {
+func RequireUser(tokens kitauth.Verifier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := keys.FromRequest(r, false)
+			p, err := kitauth.FromRequest(tokens, r)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="prism"`)
 				httpapi.WriteError(w, r, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/prism-api/internal/commands"
@@ -19,6 +20,7 @@ import (
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
+	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/idempotency"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/preferences"
@@ -47,6 +49,13 @@ type api struct {
 
 func newAPI(t *testing.T, connString, redisURL string) *api {
 	t.Helper()
+	return newAPIWith(t, connString, redisURL, nil)
+}
+
+// newAPIWith is newAPI with the dependencies changed by change (limits,
+// another token verifier, stream tickets) before the handler is built.
+func newAPIWith(t *testing.T, connString, redisURL string, change func(*web.Deps, *redis.Client)) *api {
+	t.Helper()
 	keys, err := auth.NewKeys(secret)
 	require.NoError(t, err)
 	acc, err := storage.Connect(connString)
@@ -68,14 +77,28 @@ func newAPI(t *testing.T, connString, redisURL string) *api {
 	}
 	wakeups := notices.NewSubscriber(rdb)
 	t.Cleanup(func() { wakeups.Close() })
-	srv := httptest.NewServer(web.Handler(web.Deps{
-		Keys: keys, DevMode: true,
+	deps := web.Deps{
+		Tokens: keys, Keys: keys, DevMode: true,
 		Commands: &commands.Service{Idempotency: idempotency.New(rdb), Status: commandstatus.New(rdb), Commands: q},
 		Queries:  &queries.Service{Store: readmodel.NewStore(acc), Catalog: catalog, Wakeups: wakeups},
 		Settings: &settings.Service{Store: preferences.NewStore(acc), Channels: preferences.Settings{MailUserDomain: "prism.test"}},
-	}))
+	}
+	if change != nil {
+		change(&deps, rdb)
+	}
+	srv := httptest.NewServer(web.Handler(deps))
 	t.Cleanup(srv.Close)
 	return &api{Server: srv, keys: keys, queue: q, store: readmodel.NewStore(acc), tables: tables, pub: notices.NewPublisher(rdb, notices.Config{})}
+}
+
+// metricsText is what the ops port's /metrics would answer (this process's
+// default registry).
+func metricsText(t *testing.T) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	httpapi.OpsHandlers(nil)["/metrics"].ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, 200, rec.Code)
+	return rec.Body.String()
 }
 
 func (a *api) token(t *testing.T, user string, roles ...string) string {

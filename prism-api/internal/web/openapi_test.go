@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	prismapi "github.com/prism-es/prism/prism-api"
+	"github.com/prism-es/prism/prism-api/internal/tickets"
 	"github.com/prism-es/prism/prism-api/internal/web"
 	"github.com/prism-es/prism/prism-api/internal/web/console"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
@@ -42,7 +43,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 	keys, err := auth.NewKeys(secret)
 	require.NoError(t, err)
-	router := web.NewRouter(web.Deps{Keys: keys, DevMode: true, Commands: nil})
+	router := web.NewRouter(web.Deps{Tokens: keys, Keys: keys, DevMode: true, Tickets: &tickets.Service{}})
 	registered := map[string]bool{}
 	require.NoError(t, router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, err := route.GetPathTemplate()

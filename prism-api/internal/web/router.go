@@ -11,9 +11,11 @@ import (
 	prismapi "github.com/prism-es/prism/prism-api"
 	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/prism-api/internal/commands"
+	"github.com/prism-es/prism/prism-api/internal/limits"
 	"github.com/prism-es/prism/prism-api/internal/operations"
 	"github.com/prism-es/prism/prism-api/internal/queries"
 	"github.com/prism-es/prism/prism-api/internal/settings"
+	"github.com/prism-es/prism/prism-api/internal/tickets"
 	"github.com/prism-es/prism/prism-api/internal/web/console"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	kitauth "github.com/prism-es/prism/shared/auth"
@@ -22,11 +24,20 @@ import (
 
 // Deps are what the routes need.
 type Deps struct {
+	// Tokens verifies bearer tokens.
+	Tokens kitauth.Verifier
+	// Keys issue dev tokens (POST /api/dev/token); dev mode only.
 	Keys     *kitauth.Keys
 	DevMode  bool
 	Commands *commands.Service
 	Queries  *queries.Service
-	Checks   map[string]httpapi.Check
+	Tickets  *tickets.Service
+	// Limits are the rate limits and quotas (nil: none, for tests about
+	// something else).
+	Limits *limits.Limits
+	// Checks are the readiness checks; the public /readyz says only ready
+	// or not (the details are on the ops port).
+	Checks map[string]httpapi.Check
 	// StreamsURL is stream-service's base URL as browsers reach it, for the
 	// storefront ("" means storefront.DefaultStreamsURL).
 	StreamsURL string
@@ -48,13 +59,14 @@ func NewRouter(d Deps) *mux.Router {
 	instrument := httpapi.Instrument(routeTemplate)
 	r.NotFoundHandler = instrument(httpapi.NotFoundHandler())
 	r.MethodNotAllowedHandler = instrument(httpapi.MethodNotAllowedHandler())
-	r.Use(instrument, httpapi.Recover)
+	r.Use(instrument, httpapi.Recover, d.Limits.PerIP)
 
-	for path, h := range httpapi.OpsHandlers(d.Checks) {
+	for path, h := range httpapi.PublicHandlers(d.Checks) {
 		r.Handle(path, h).Methods(http.MethodGet)
 	}
 	r.HandleFunc("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		_, _ = w.Write(prismapi.OpenAPI)
 	}).Methods(http.MethodGet)
 	if d.DevMode {
@@ -84,7 +96,7 @@ func NewRouter(d Deps) *mux.Router {
 	r.Handle("/api/products/{sku}", q.Product()).Methods(http.MethodGet)
 
 	user := r.PathPrefix("/api").Subrouter()
-	user.Use(auth.RequireUser(d.Keys))
+	user.Use(auth.RequireUser(d.Tokens), d.Limits.PerUser)
 	c := d.Commands
 	user.Handle("/carts", c.CreateCart()).Methods(http.MethodPost)
 	user.Handle("/carts/{cartId}/items", c.AddItem()).Methods(http.MethodPost)
@@ -105,6 +117,9 @@ func NewRouter(d Deps) *mux.Router {
 	user.Handle("/me/preferences", st.PutPreferences()).Methods(http.MethodPut)
 	user.Handle("/me/push-subscriptions", st.AddPushSubscription()).Methods(http.MethodPost)
 	user.Handle("/me/push-subscriptions/{id}", st.RemovePushSubscription()).Methods(http.MethodDelete)
+	if d.Tickets != nil {
+		user.Handle("/stream-tickets", d.Tickets.Issue()).Methods(http.MethodPost)
+	}
 
 	admin := user.NewRoute().Subrouter()
 	admin.Use(auth.RequireAdmin)
