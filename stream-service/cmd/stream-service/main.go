@@ -4,16 +4,19 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
-	"github.com/prism-es/prism/shared/eventcatalog"
-	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/platform"
+	"github.com/prism-es/prism/shared/streamtickets"
 	"github.com/prism-es/prism/stream-service/internal/streams"
 )
 
@@ -24,8 +27,13 @@ type settings struct {
 	config.Common
 	Auth auth.Settings
 	SSE  streams.Config
+	// Limits bound streams per user, address and replica, and their length.
+	Limits streams.Limits
 	// CORSOrigins may read the streams from a browser (PRISM_CORS_ORIGINS).
 	CORSOrigins []string
+	// OpsAddr serves /metrics and /readyz with details, on a port that is
+	// not exposed (PRISM_OPS_ADDR).
+	OpsAddr string
 }
 
 func load() (settings, error) {
@@ -34,7 +42,9 @@ func load() (settings, error) {
 		Common:      config.LoadCommon(r, "stream-service", 8081),
 		Auth:        auth.LoadSettings(r),
 		SSE:         streams.LoadConfig(r),
+		Limits:      streams.LoadLimits(r),
 		CORSOrigins: r.List("PRISM_CORS_ORIGINS", streams.DefaultCORSOrigins),
+		OpsAddr:     r.String("PRISM_OPS_ADDR", ":9081"),
 	}
 	for _, o := range s.CORSOrigins {
 		if err := streams.CheckOrigin(o); err != nil {
@@ -54,17 +64,17 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	// Only the events table is read (the first event of a cart or order
-	// names its owner); nothing else is provisioned.
-	if err := deps.Provision(ctx, time.Minute, []string{cfg.EventsTable}, nil); err != nil {
-		return err
-	}
-	owners, err := streams.NewOwners(eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()), cfg.SSE.OwnerCache)
+	// stream-service touches no storage: tickets (issued by prism-api, which
+	// checked who may see what) and notices are all in Redis.
+	tokens, err := cfg.Auth.Verifier(ctx, time.Minute)
 	if err != nil {
 		return err
 	}
 	hub := streams.NewHub(deps.Redis, cfg.SSE)
-	handler := streams.Handler(streams.Deps{Hub: hub, Keys: cfg.Auth.Keys, Owners: owners, Checks: deps.Checks(), CORSOrigins: cfg.CORSOrigins})
+	handler := streams.Handler(streams.Deps{
+		Hub: hub, Tokens: tokens, Tickets: streamtickets.New(deps.Redis),
+		Limits: cfg.Limits, Redis: deps.Redis, Checks: deps.RedisChecks(), CORSOrigins: cfg.CORSOrigins,
+	})
 
 	go func() {
 		_ = deps.ReportToFleet(ctx, fleet.Reporter{Reads: []string{fleet.Notices}, Writes: []string{fleet.SSE}})
@@ -74,24 +84,31 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No WriteTimeout: streams are long-lived. A stalled client is
-		// dropped when its buffer fills instead.
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-	}
-	deps.Log.Info("stream-service started", "addr", cfg.HTTPAddr, "devMode", cfg.Auth.DevMode,
-		"corsOrigins", cfg.CORSOrigins, "clientBuffer", cfg.SSE.ClientBuffer, "heartbeat", cfg.SSE.Heartbeat.String(), "resync", cfg.SSE.Resync.String())
-	err = httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, func() {
+	// The default timeouts (httpapi.WithTimeouts) cut off slow clients; a
+	// stream replaces them with its own end (token expiry, at most
+	// PRISM_SSE_MAX_DURATION), and a stalled client is dropped when its
+	// buffer fills.
+	srv := &http.Server{Handler: handler}
+	deps.Log.Info("stream-service started", "addr", cfg.HTTPAddr, "opsAddr", cfg.OpsAddr, "devMode", cfg.Auth.DevMode,
+		"corsOrigins", cfg.CORSOrigins, "clientBuffer", cfg.SSE.ClientBuffer, "heartbeat", cfg.SSE.Heartbeat.String(), "resync", cfg.SSE.Resync.String(),
+		"streamsPerUser", cfg.Limits.PerUser, "streamsPerIP", cfg.Limits.PerIP, "streamsPerReplica", cfg.Limits.PerReplica, "maxDuration", cfg.Limits.MaxDuration.String())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return platform.ServeOpsAt(gctx, cfg.OpsAddr, deps.RedisChecks(), nil) })
+	g.Go(func() error { return serve(gctx, cfg, srv, l, hub) })
+	err = g.Wait()
+	deps.Log.Info("stream-service stopped")
+	return err
+}
+
+// serve serves the streams until ctx ends, closing every stream before the
+// server shuts down.
+func serve(ctx context.Context, cfg settings, srv *http.Server, l net.Listener, hub *streams.Hub) error {
+	return httpapi.Serve(ctx, srv, l, cfg.ShutdownTimeout, func() {
 		// Close the streams first: a connected client keeps Shutdown waiting.
 		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		if err := hub.Close(cctx); err != nil {
-			deps.Log.Warn("closing streams", "err", err)
+			slog.Warn("closing streams", "err", err)
 		}
 	})
-	deps.Log.Info("stream-service stopped")
-	return err
 }

@@ -1,8 +1,9 @@
 // Package streams is stream-service's core: a hub that turns Redis change
 // notices into Server-Sent Events, one topic per logical stream with clients,
 // with resume from the Redis history (Last-Event-ID), gap filling, per-client
-// bounded buffers and heartbeats; plus the HTTP routes that authenticate
-// callers and check who owns a cart or order.
+// bounded buffers and heartbeats; plus the HTTP routes that admit callers
+// (stream tickets prism-api issued, bearer tokens for /streams/me) under
+// per-user, per-address and per-replica limits.
 package streams
 
 import (
@@ -32,9 +33,6 @@ type Config struct {
 	// (PRISM_SSE_TOPIC_BUFFER, default 1024); a topic that falls further
 	// behind resubscribes and fills the gap from the history.
 	TopicBuffer int
-	// OwnerCache is how many cart and order owners are cached
-	// (PRISM_SSE_OWNER_CACHE, default 10000).
-	OwnerCache int
 	// RedisTimeout bounds each Redis read of a topic (not configurable).
 	RedisTimeout time.Duration
 }
@@ -46,7 +44,6 @@ const (
 	DefaultResync       = 5 * time.Second
 	DefaultReplayPage   = 500
 	DefaultTopicBuffer  = 1024
-	DefaultOwnerCache   = 10_000
 	defaultRedisTimeout = 5 * time.Second
 )
 
@@ -58,7 +55,6 @@ func LoadConfig(r *config.Reader) Config {
 		Resync:       r.Duration("PRISM_SSE_RESYNC", DefaultResync),
 		ReplayPage:   int64(r.Int("PRISM_SSE_REPLAY_PAGE", DefaultReplayPage)),
 		TopicBuffer:  r.Int("PRISM_SSE_TOPIC_BUFFER", DefaultTopicBuffer),
-		OwnerCache:   r.Int("PRISM_SSE_OWNER_CACHE", DefaultOwnerCache),
 	}
 	if c.ClientBuffer < 1 {
 		r.Fail("PRISM_SSE_CLIENT_BUFFER=%d: must be at least 1", c.ClientBuffer)
@@ -74,9 +70,6 @@ func LoadConfig(r *config.Reader) Config {
 	}
 	if c.TopicBuffer < 1 {
 		r.Fail("PRISM_SSE_TOPIC_BUFFER=%d: must be at least 1", c.TopicBuffer)
-	}
-	if c.OwnerCache < 1 {
-		r.Fail("PRISM_SSE_OWNER_CACHE=%d: must be at least 1", c.OwnerCache)
 	}
 	return c.withDefaults()
 }
@@ -97,9 +90,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TopicBuffer < 1 {
 		c.TopicBuffer = DefaultTopicBuffer
-	}
-	if c.OwnerCache < 1 {
-		c.OwnerCache = DefaultOwnerCache
 	}
 	if c.RedisTimeout <= 0 {
 		c.RedisTimeout = defaultRedisTimeout

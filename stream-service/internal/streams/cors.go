@@ -28,7 +28,7 @@ func CheckOrigin(o string) error {
 }
 
 // cors lets pages of the allowed origins read the streams: a browser's
-// EventSource (no credentials: the token is ?access_token=) makes a simple
+// EventSource (no credentials: it carries a ?ticket=) makes a simple
 // cross-origin GET and reads the answer only if Access-Control-Allow-Origin
 // names its origin. A preflight (OPTIONS with Access-Control-Request-Method,
 // which EventSource never sends, but a fetch-based client with an

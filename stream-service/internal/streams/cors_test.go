@@ -15,7 +15,7 @@ func TestCORSLetsTheStorefrontOriginRead(t *testing.T) {
 	t.Parallel()
 	const shop = "http://shop.example:8080"
 	h := newHarness(t, Config{}, false)
-	srv := httptest.NewServer(Handler(Deps{Hub: h.hub, Keys: h.keys, CORSOrigins: []string{shop, "https://other.example"}}))
+	srv := httptest.NewServer(Handler(Deps{Hub: h.hub, Tokens: h.keys, Tickets: h.tickets, CORSOrigins: []string{shop, "https://other.example"}}))
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 
@@ -33,8 +33,8 @@ func TestCORSLetsTheStorefrontOriginRead(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	assert.Equal(t, shop, res.Header.Get("Access-Control-Allow-Origin"))
 
-	// A token in the query, as EventSource sends it.
-	me := h.open(t, "/streams/me?access_token="+h.token(t, newID("alice-")), "", "Origin", shop)
+	// A ticket in the query, as the storefront's EventSource sends it.
+	me := h.open(t, "/streams/me?ticket="+h.ticket(t, h.token(t, newID("alice-")), "/streams/me"), "", "Origin", shop)
 	assert.Equal(t, shop, me.res.Header.Get("Access-Control-Allow-Origin"))
 	me.close()
 
@@ -52,7 +52,7 @@ func TestCORSPreflight(t *testing.T) {
 	t.Parallel()
 	const shop = "http://localhost:8080"
 	h := newHarness(t, Config{}, false)
-	srv := httptest.NewServer(Handler(Deps{Hub: h.hub, Keys: h.keys, CORSOrigins: DefaultCORSOrigins}))
+	srv := httptest.NewServer(Handler(Deps{Hub: h.hub, Tokens: h.keys, Tickets: h.tickets, CORSOrigins: DefaultCORSOrigins}))
 	t.Cleanup(srv.Close)
 
 	preflight := func(origin string) *http.Response {

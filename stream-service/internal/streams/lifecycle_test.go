@@ -110,12 +110,12 @@ func TestLoadConfig(t *testing.T) {
 	c := LoadConfig(config.FromMap(nil))
 	assert.Equal(t, Config{
 		ClientBuffer: 1024, Heartbeat: 15 * time.Second, Resync: 5 * time.Second, ReplayPage: 500,
-		TopicBuffer: 1024, OwnerCache: 10_000, RedisTimeout: 5 * time.Second,
+		TopicBuffer: 1024, RedisTimeout: 5 * time.Second,
 	}, c)
 
 	r := config.FromMap(map[string]string{
 		"PRISM_SSE_CLIENT_BUFFER": "16", "PRISM_SSE_HEARTBEAT": "1s", "PRISM_SSE_RESYNC": "2s",
-		"PRISM_SSE_REPLAY_PAGE": "50", "PRISM_SSE_TOPIC_BUFFER": "64", "PRISM_SSE_OWNER_CACHE": "7",
+		"PRISM_SSE_REPLAY_PAGE": "50", "PRISM_SSE_TOPIC_BUFFER": "64",
 	})
 	c = LoadConfig(r)
 	require.NoError(t, r.Err())
@@ -124,7 +124,6 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 2*time.Second, c.Resync)
 	assert.Equal(t, int64(50), c.ReplayPage)
 	assert.Equal(t, 64, c.TopicBuffer)
-	assert.Equal(t, 7, c.OwnerCache)
 
 	r = config.FromMap(map[string]string{"PRISM_SSE_CLIENT_BUFFER": "0", "PRISM_SSE_HEARTBEAT": "-1s", "PRISM_SSE_RESYNC": "soon"})
 	LoadConfig(r)

@@ -17,30 +17,29 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/shared/auth"
-	"github.com/prism-es/prism/shared/envelope"
-	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/redisconn"
-	"github.com/prism-es/prism/shared/storage"
+	"github.com/prism-es/prism/shared/streamtickets"
 	"github.com/prism-es/prism/shared/testenv"
 )
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
+// stream-service uses no storage: Redis only.
+func TestMain(m *testing.M) { testenv.MainRedis(m, &env) }
 
 const secret = "test-secret-0123456789abcdef0123456789"
 
 // wait is how long a test waits for something that should happen promptly.
 const wait = 10 * time.Second
 
-// harness is a stream-service over the private Redis and Azurite.
+// harness is a stream-service over the private Redis.
 type harness struct {
 	url     string
 	hub     *Hub
 	handler http.Handler
 	keys    *auth.Keys
-	store   *eventstore.TableStore
+	tickets *streamtickets.Tickets
 	rdb     *redis.Client
 	pub     *notices.Publisher
 	http    *http.Client
@@ -54,20 +53,12 @@ func newHarness(t *testing.T, cfg Config, serve bool) *harness {
 	rdb, err := redisconn.Connect(env.RedisURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { rdb.Close() })
-	acc, err := storage.Connect(env.ConnString)
-	require.NoError(t, err)
-	table := testenv.TableName("events")
-	require.NoError(t, acc.EnsureTables(context.Background(), table))
-	store := eventstore.NewTableStore(acc, table, nil)
-	owners, err := NewOwners(store, 100)
-	require.NoError(t, err)
-
 	h := &harness{
-		hub: NewHub(rdb, cfg), keys: keys, store: store, rdb: rdb,
+		hub: NewHub(rdb, cfg), keys: keys, tickets: streamtickets.New(rdb), rdb: rdb,
 		pub:  notices.NewPublisher(rdb, notices.Config{}),
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 	}
-	h.handler = Handler(Deps{Hub: h.hub, Keys: keys, Owners: owners})
+	h.handler = Handler(Deps{Hub: h.hub, Tokens: keys, Tickets: h.tickets})
 	if serve {
 		srv := httptest.NewServer(h.handler)
 		t.Cleanup(srv.Close) // runs after the hub closed its streams (cleanups are LIFO)
@@ -91,19 +82,34 @@ func (h *harness) token(t *testing.T, user string) string {
 // newID returns a fresh id (letters and digits).
 func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()) }
 
-// create records the first event of a cart or order owned by owner.
+// create names a new cart or order. Who owns it is prism-api's to check,
+// when it issues a ticket; here any token's user may buy one (request).
 func (h *harness) create(t *testing.T, aggregateType, owner string) string {
 	t.Helper()
-	id := newID("")
-	cmd := newID("cmd-")
-	typ := map[string]string{"cart": "CartCreated", "order": "OrderPlaced"}[aggregateType]
-	ev := envelope.Event{
-		EventID: newID("ev-"), Type: typ, SchemaVersion: 1, AggregateType: aggregateType, AggregateID: id,
-		Version: 1, OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"owner":"` + owner + `"}`),
-		Metadata: envelope.EventMetadata{CommandID: cmd, CorrelationID: "corr", UserID: owner},
+	require.Contains(t, []string{"cart", "order"}, aggregateType)
+	require.NotEmpty(t, owner)
+	return newID("")
+}
+
+// ticket issues a ticket for the token's user to open path, as prism-api
+// does once it has checked the user may see it.
+func (h *harness) ticket(t *testing.T, token, path string) string {
+	t.Helper()
+	p, err := h.keys.Verify(context.Background(), token)
+	require.NoError(t, err)
+	tk, err := h.tickets.Issue(context.Background(), streamtickets.Grant{UserID: p.UserID, Stream: path, TokenExpiresAt: p.ExpiresAt})
+	require.NoError(t, err)
+	return tk.Value
+}
+
+// withTicket turns a token into a ticket for the cart and order streams,
+// which open only with one.
+func (h *harness) withTicket(t *testing.T, path, token string) (string, string) {
+	t.Helper()
+	if token == "" || !(strings.HasPrefix(path, "/streams/carts/") || strings.HasPrefix(path, "/streams/orders/")) {
+		return path, token
 	}
-	require.NoError(t, h.store.Append(context.Background(), envelope.StreamID(aggregateType, id), 0, []envelope.Event{ev}, cmd))
-	return id
+	return h.ticketPath(t, path, token), ""
 }
 
 // publish publishes notices of one type with the given data and returns their ids.
@@ -118,9 +124,22 @@ func (h *harness) publish(t *testing.T, pub *notices.Publisher, stream, typ stri
 	return ids
 }
 
-// request sends a GET; headers are name, value pairs.
+// ticketPath is path with a ticket bought with token.
+func (h *harness) ticketPath(t *testing.T, path, token string) string {
+	t.Helper()
+	bare, query, _ := strings.Cut(path, "?")
+	sep := "?"
+	if query != "" {
+		sep = "&"
+	}
+	return path + sep + TicketParam + "=" + h.ticket(t, token, bare)
+}
+
+// request sends a GET; headers are name, value pairs. A token for a cart
+// or order stream is exchanged for a ticket first.
 func (h *harness) request(t *testing.T, ctx context.Context, path, token string, headers ...string) *http.Response {
 	t.Helper()
+	path, token = h.withTicket(t, path, token)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.url+path, nil)
 	require.NoError(t, err)
 	if token != "" {
