@@ -4,8 +4,9 @@
 # built once with go install into a cache outside the repo), Go modules at
 # the versions in go.sum; the tests also
 # need docker-compose (validates docker-compose.yml), chromium (the
-# storefront and console tests drive it headless) and promtool (from Debian's
-# prometheus package: checks and unit-tests infra/prometheus).
+# storefront and console tests drive it headless), promtool (from Debian's
+# prometheus package: checks and unit-tests infra/prometheus) and stripe-mock
+# (the Stripe adapter's tests; go install of a pinned version, like Mailpit).
 
 SHELL := /bin/bash
 MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy prismctl
@@ -13,11 +14,15 @@ SERVICES := prism-api domain-service readmodel-updater stream-service
 PKGS := github.com/prism-es/prism/...
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
-# Mailpit is built once (go install takes about 4 minutes on 2 CPUs) into a
-# cache kept across clones; scripts/up and the tests (shared/testenv) run it.
+# Tools built once with go install into a cache kept across clones, one
+# directory per pinned version (shared/testenv looks for them there too):
+# Mailpit (about 4 minutes on 2 CPUs; scripts/up and the tests run it) and
+# stripe-mock (the Stripe adapter's tests start it).
 MAILPIT_VERSION := v1.33.1
+STRIPE_MOCK_VERSION := v0.203.0
 PRISM_TOOLS ?= $(HOME)/.cache/prism-tools
 export PRISM_MAILPIT_BIN ?= $(PRISM_TOOLS)/mailpit-$(MAILPIT_VERSION)/mailpit
+export PRISM_STRIPE_MOCK_BIN ?= $(PRISM_TOOLS)/stripe-mock-$(STRIPE_MOCK_VERSION)/stripe-mock
 
 .PHONY: up test deps test-deps build vet fmt-check modules-check ci clean help catalog bench chaos
 
@@ -49,7 +54,11 @@ $(PRISM_MAILPIT_BIN):
 	@echo "building Mailpit $(MAILPIT_VERSION) once into $(@D) (go install, about 4 minutes on 2 CPUs)"
 	@mkdir -p $(@D) && GOBIN=$(@D) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
-test-deps: deps ## What make test needs besides: docker-compose, chromium and promtool.
+$(PRISM_STRIPE_MOCK_BIN):
+	@echo "installing stripe-mock $(STRIPE_MOCK_VERSION) once into $(@D) (go install)"
+	@mkdir -p $(@D) && GOBIN=$(@D) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+test-deps: deps $(PRISM_STRIPE_MOCK_BIN) ## What make test needs besides: docker-compose, chromium, promtool and stripe-mock.
 	@command -v docker-compose >/dev/null || { echo "installing docker-compose"; $(call apt_install,docker-compose); }
 	@command -v chromium >/dev/null || { echo "installing chromium (the browser test drives it headless)"; $(call apt_install,chromium); }
 	@command -v promtool >/dev/null || { echo "installing prometheus (promtool checks and unit-tests the alert rules)"; $(call apt_install,prometheus); }

@@ -43,15 +43,15 @@ const (
 	StripeDeclines StripeOutcome = "declining"
 )
 
-// StripeMockBin finds stripe-mock: $PRISM_STRIPE_MOCK, the path `make
-// test-deps` installs it to (<user cache>/prism/tools/stripe-mock-<version>/),
-// or the PATH.
+// StripeMockBin finds stripe-mock: $PRISM_STRIPE_MOCK_BIN, the path `make
+// test-deps` installs it to (~/.cache/prism-tools/stripe-mock-<version>/,
+// beside Mailpit), or the PATH.
 func StripeMockBin() (string, error) {
-	if p := os.Getenv("PRISM_STRIPE_MOCK"); p != "" {
+	if p := os.Getenv("PRISM_STRIPE_MOCK_BIN"); p != "" {
 		return p, nil
 	}
-	if cache, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(cache, "prism", "tools", "stripe-mock-"+StripeMockVersion, "stripe-mock")
+	if home, err := os.UserHomeDir(); err == nil {
+		p := filepath.Join(home, ".cache", "prism-tools", "stripe-mock-"+StripeMockVersion, "stripe-mock")
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
@@ -59,7 +59,7 @@ func StripeMockBin() (string, error) {
 	if p, err := exec.LookPath("stripe-mock"); err == nil {
 		return p, nil
 	}
-	return "", errors.New("stripe-mock not found: run `make test-deps` (go install github.com/stripe/stripe-mock@" + StripeMockVersion + " into the user cache) or set PRISM_STRIPE_MOCK")
+	return "", errors.New("stripe-mock not found: run `make test-deps` (go install github.com/stripe/stripe-mock@" + StripeMockVersion + " into ~/.cache/prism-tools) or set PRISM_STRIPE_MOCK_BIN")
 }
 
 var listeningRE = regexp.MustCompile(`Listening for HTTP at address: (127\.0\.0\.1:\d+)`)

@@ -50,10 +50,22 @@ type settings struct {
 	// CartTTL is how long an open cart may stay untouched before it expires
 	// (PRISM_CART_TTL; 0 turns expiry off).
 	CartTTL time.Duration
+	// PaymentProvider is "stripe" or "simulator" (PRISM_PAYMENT_PROVIDER;
+	// the simulator only in dev mode).
+	PaymentProvider string
+	// Stripe is how to reach Stripe (PRISM_STRIPE_*).
+	Stripe paymentprovider.StripeConfig
 }
 
-func load() (settings, error) {
-	r := config.FromEnv()
+// Payment providers (PRISM_PAYMENT_PROVIDER).
+const (
+	providerStripe    = "stripe"
+	providerSimulator = "simulator"
+)
+
+func load() (settings, error) { return loadFrom(config.FromEnv()) }
+
+func loadFrom(r *config.Reader) (settings, error) {
 	s := settings{
 		Common:        config.LoadCommon(r, "domain-service", 8082),
 		Auth:          auth.LoadSettings(r),
@@ -68,7 +80,47 @@ func load() (settings, error) {
 	if s.CartTTL < 0 || s.CartTTL > handling.MaxCartTTL {
 		r.Fail("PRISM_CART_TTL=%s: must be between 0 (off) and %s (a Storage Queue holds a delayed message at most 7 days)", s.CartTTL, handling.MaxCartTTL)
 	}
+	defaultProvider := providerStripe
+	if s.Auth.DevMode {
+		defaultProvider = providerSimulator
+	}
+	s.PaymentProvider = r.String("PRISM_PAYMENT_PROVIDER", defaultProvider)
+	s.Stripe = paymentprovider.StripeConfig{
+		APIKey:   r.String("PRISM_STRIPE_API_KEY", ""),
+		APIBase:  r.String("PRISM_STRIPE_API_BASE", ""),
+		Currency: r.String("PRISM_PAYMENT_CURRENCY", "usd"),
+	}
+	checkPayments(r, s)
 	return s, r.Err()
+}
+
+// checkPayments refuses what would let a deployment take orders without
+// real payments: outside dev mode the provider must be Stripe, with a key,
+// at Stripe's own address (stripe-mock is for dev and tests).
+func checkPayments(r *config.Reader, s settings) {
+	switch s.PaymentProvider {
+	case providerSimulator:
+		if !s.Auth.DevMode {
+			r.Fail("PRISM_PAYMENT_PROVIDER=simulator approves pm_ok for free: dev mode only; configure stripe (PRISM_STRIPE_API_KEY)")
+		}
+	case providerStripe:
+		if s.Stripe.APIKey == "" {
+			r.Fail("PRISM_PAYMENT_PROVIDER=stripe needs PRISM_STRIPE_API_KEY")
+		}
+		if s.Stripe.APIBase != "" && !s.Auth.DevMode {
+			r.Fail("PRISM_STRIPE_API_BASE (stripe-mock) is for dev mode only: outside it payments go to Stripe itself")
+		}
+	default:
+		r.Fail("PRISM_PAYMENT_PROVIDER=%q: want %q or %q", s.PaymentProvider, providerStripe, providerSimulator)
+	}
+}
+
+// payments builds the configured provider.
+func payments(s settings, deps *platform.Deps) (paymentprovider.Provider, error) {
+	if s.PaymentProvider == providerSimulator {
+		return paymentprovider.NewSimulator(deps.Redis, s.PaymentSlowDelay), nil
+	}
+	return paymentprovider.NewStripe(s.Stripe)
 }
 
 func run(ctx context.Context) error {
@@ -94,6 +146,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	provider, err := payments(cfg, deps)
+	if err != nil {
+		return err
+	}
 	waker := nudge.New(deps.Redis)
 	commands := queue.Open(deps.Account, cfg.CommandsQueue, waker)
 	deadlines := queue.Open(deps.Account, DeadlinesQueue, waker)
@@ -108,7 +164,7 @@ func run(ctx context.Context) error {
 		Commands:    commands,
 		Deadlines:   deadlines,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
-		Payments:    paymentprovider.NewSimulator(deps.Redis, cfg.PaymentSlowDelay),
+		Payments:    provider,
 		Peers:       broadcast.New(deps.Redis),
 	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline, CartTTL: cartTTL(cfg.CartTTL)})
 
@@ -134,7 +190,7 @@ func run(ctx context.Context) error {
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, tokens, h) })
 	})
-	deps.Log.Info("domain-service started", "queue", cfg.CommandsQueue, "subscribers", cfg.Subscribers)
+	deps.Log.Info("domain-service started", "queue", cfg.CommandsQueue, "subscribers", cfg.Subscribers, "payments", cfg.PaymentProvider)
 	err = g.Wait()
 	deps.Log.Info("domain-service stopped")
 	return err

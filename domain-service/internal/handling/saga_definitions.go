@@ -50,7 +50,7 @@ func askProvider(provider paymentprovider.Provider) func(context.Context, paymen
 			if !s.Charged || s.Refunded {
 				return c, nil
 			}
-			if err := provider.Refund(ctx, s.OrderID); err != nil {
+			if err := provider.Refund(ctx, s.OrderID, s.PaymentID); err != nil {
 				return nil, err
 			}
 			c.Done = true

@@ -1,6 +1,7 @@
-// Package paymentprovider is the port to the payment provider and its local
-// simulator. Providers are idempotent by key (the order id): asking twice
-// charges once, as real providers' idempotency keys guarantee.
+// Package paymentprovider is the port to the payment provider, with two
+// adapters: Stripe (real payments) and a local simulator (dev and tests).
+// Providers are idempotent by key (the order id): asking twice charges
+// once, as real providers' idempotency keys guarantee.
 package paymentprovider
 
 import (
@@ -26,7 +27,9 @@ type Result struct {
 // Provider charges and refunds, idempotently by key.
 type Provider interface {
 	Charge(ctx context.Context, key string, amountCents int64, token string) (Result, error)
-	Refund(ctx context.Context, key string) error
+	// Refund gives back the charge of key; paymentID is the PaymentID its
+	// Charge answered (a real provider refunds by it).
+	Refund(ctx context.Context, key, paymentID string) error
 }
 
 // Tokens the simulator understands (API.md).
@@ -110,8 +113,8 @@ func (s *Simulator) answered(ctx context.Context, key string) (Result, bool, err
 	return r, true, json.Unmarshal(b, &r)
 }
 
-// Refund refunds key's charge once.
-func (s *Simulator) Refund(ctx context.Context, key string) error {
+// Refund refunds key's charge once (the simulator needs no payment id).
+func (s *Simulator) Refund(ctx context.Context, key, _ string) error {
 	won, err := s.rdb.SetNX(ctx, refundKey(key), "1", 0).Result()
 	if err != nil {
 		return redisconn.Classify(err, "payment simulator")
