@@ -132,7 +132,7 @@ func defineProducts(ctx context.Context, t *testing.T, c *stack.Client, products
 // that updates live without a reload, checks out and watches the order
 // reach confirmed; the other never sees the first one's cart or order.
 func TestStorefrontInChromium(t *testing.T) {
-	s := startStack(t, stack.Options{Replicas: 1})
+	s := startStack(t, stack.Options{Replicas: 1, Limits: true})
 	ctx := ctxFor(t, 3*time.Minute)
 	c := s.Client()
 	product := sku("MUG")
@@ -151,6 +151,9 @@ func TestStorefrontInChromium(t *testing.T) {
 			chromedp.Click(testid("signin-submit"), chromedp.ByQuery),
 			chromedp.WaitVisible(testid("session-user"), chromedp.ByQuery),
 			chromedp.WaitVisible(card, chromedp.ByQuery),
+			// The user's stream is open: stream-service takes no token in a
+			// URL, so the page opened it with a ticket (POST /api/stream-tickets).
+			chromedp.WaitReady(`[data-testid="connection-status"][data-streams*="me:connected"]`, chromedp.ByQuery),
 		)
 	}
 	signIn(alice, "alice-browser")

@@ -50,9 +50,9 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 
 	s := startStack(t, stack.Options{Replicas: 2})
 	ctx := ctxFor(t, 3*time.Minute)
-	targets := map[string]string{"prism-api": s.API, "stream-service": s.Streams, "readmodel-updater": s.Updater}
+	targets := map[string]string{"prism-api": s.APIOps, "stream-service": s.StreamsOps, "readmodel-updater": s.Updater}
 	for _, p := range s.Replicas() {
-		targets[p.Name] = p.URL()
+		targets[p.Name] = p.OpsURL()
 	}
 	// What each process exports before any traffic (a fresh stack).
 	fresh := map[string]map[string]bool{}
@@ -505,8 +505,8 @@ func checkPrometheusConfig(t *testing.T, path string) {
 		}
 	}
 	assert.Equal(t, map[string][]string{
-		"prism-api":         {"localhost:8080"},
-		"stream-service":    {"localhost:8081"},
+		"prism-api":         {"localhost:9080"},
+		"stream-service":    {"localhost:9081"},
 		"domain-service":    {"localhost:8082", "localhost:8182"},
 		"readmodel-updater": {"localhost:8083"},
 	}, jobs)

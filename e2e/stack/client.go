@@ -82,6 +82,19 @@ func (c *Client) Token(ctx context.Context, user string, admin bool) (string, er
 	return t.Token, nil
 }
 
+// Ticket buys a single-use ticket that opens stream (POST /api/stream-tickets).
+func (c *Client) Ticket(ctx context.Context, token, stream string) (string, error) {
+	res, err := c.Do(ctx, http.MethodPost, "/api/stream-tickets", token, map[string]string{"stream": stream})
+	if err != nil {
+		return "", err
+	}
+	var t struct{ Ticket string }
+	if err := res.JSON(&t); err != nil || res.Status != http.StatusOK || t.Ticket == "" {
+		return "", fmt.Errorf("stream ticket for %s: HTTP %d %s", stream, res.Status, res.Body)
+	}
+	return t.Ticket, nil
+}
+
 // Accepted is a command's 202 body.
 type Accepted struct {
 	CommandID   string `json:"commandId"`

@@ -14,13 +14,18 @@ type Event struct {
 	ID, Type, Data string
 }
 
-// Subscribe opens an SSE stream (path like "/streams/carts/<id>") with the
-// token as access_token and, if lastEventID is set, Last-Event-ID. It
+// Subscribe opens an SSE stream (path like "/streams/carts/<id>") as a
+// browser does: with a ticket bought with the token (POST
+// /api/stream-tickets) when there is a token, and Last-Event-ID if set. It
 // delivers events on the channel until ctx ends or the stream closes.
 func (s *Stack) Subscribe(ctx context.Context, path, token, lastEventID string) (<-chan Event, error) {
 	u := s.Streams + path
 	if token != "" {
-		u += "?access_token=" + url.QueryEscape(token)
+		t, err := s.Client().Ticket(ctx, token, path)
+		if err != nil {
+			return nil, err
+		}
+		u += "?ticket=" + url.QueryEscape(t)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

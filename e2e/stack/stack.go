@@ -33,6 +33,22 @@ type Options struct {
 	Env map[string]string
 	// ServiceEnv is added to one service's environment, by service name.
 	ServiceEnv map[string]map[string]string
+	// Limits keeps the services' default rate limits and stream limits;
+	// without it they are off, so tests and the bench that drive heavy load
+	// from one address and one user measure the pipeline, not the limiter.
+	Limits bool
+}
+
+// limitsOff are the settings that switch every limit off.
+var limitsOff = map[string]map[string]string{
+	"prism-api": {
+		"PRISM_LIMIT_COMMANDS_PER_USER": "off", "PRISM_QUOTA_COMMANDS_PER_USER": "off", "PRISM_LIMIT_QUERIES_PER_USER": "off",
+		"PRISM_LIMIT_COMMANDS_PER_IP": "off", "PRISM_LIMIT_QUERIES_PER_IP": "off",
+	},
+	"stream-service": {
+		"PRISM_LIMIT_STREAMS_PER_USER": "0", "PRISM_LIMIT_STREAMS_PER_IP": "0", "PRISM_LIMIT_STREAMS_PER_REPLICA": "0",
+		"PRISM_LIMIT_STREAM_OPENS_PER_IP": "off",
+	},
 }
 
 // Stack is a running stack.
@@ -43,6 +59,9 @@ type Stack struct {
 	Mail *testenv.Mailpit
 	// API, Streams and Updater are base URLs (http://127.0.0.1:port).
 	API, Streams, Updater string
+	// APIOps and StreamsOps are the ops ports of prism-api and
+	// stream-service: /metrics and /readyz with details.
+	APIOps, StreamsOps string
 	// Logs is the directory holding each process's log (removed by Stop).
 	Logs string
 
@@ -60,6 +79,9 @@ type Process struct {
 	Name    string
 	Service string
 	Port    int
+	// OpsPort serves /metrics and /readyz details (prism-api and
+	// stream-service; 0 for the others, whose one port serves them).
+	OpsPort int
 	LogPath string
 	env     []string
 	bin     string
@@ -151,8 +173,8 @@ func Start(opts Options) (*Stack, error) {
 	}
 	s := &Stack{Env: env, Mail: mail, Logs: logs, opts: opts, bin: bin, procs: map[string]*Process{}}
 	ports := map[string]int{}
-	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater", "domain-service"} {
-		if ports[svc], err = testenv.FreePort(); err != nil {
+	for _, p := range []string{"prism-api", "stream-service", "readmodel-updater", "domain-service", "prism-api ops", "stream-service ops"} {
+		if ports[p], err = testenv.FreePort(); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -161,8 +183,10 @@ func Start(opts Options) (*Stack, error) {
 	s.API = fmt.Sprintf("http://127.0.0.1:%d", ports["prism-api"])
 	s.Streams = fmt.Sprintf("http://127.0.0.1:%d", ports["stream-service"])
 	s.Updater = fmt.Sprintf("http://127.0.0.1:%d", ports["readmodel-updater"])
+	s.APIOps = fmt.Sprintf("http://127.0.0.1:%d", ports["prism-api ops"])
+	s.StreamsOps = fmt.Sprintf("http://127.0.0.1:%d", ports["stream-service ops"])
 	for _, svc := range []string{"prism-api", "stream-service", "readmodel-updater"} {
-		if _, err := s.add(svc, svc, ports[svc]); err != nil {
+		if _, err := s.add(svc, svc, ports[svc], ports[svc+" ops"]); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -192,21 +216,29 @@ func (s *Stack) AddReplica(name string) (*Process, error) {
 			return nil, err
 		}
 	}
-	p, err := s.add(name, "domain-service", port)
+	p, err := s.add(name, "domain-service", port, 0)
 	if err != nil {
 		return nil, err
 	}
 	return p, waitReady(p.URL(), 60*time.Second)
 }
 
-func (s *Stack) add(name, service string, port int) (*Process, error) {
-	p := &Process{Name: name, Service: service, Port: port, LogPath: filepath.Join(s.Logs, name+".log"), bin: filepath.Join(s.bin, service)}
+func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
+	p := &Process{Name: name, Service: service, Port: port, OpsPort: opsPort, LogPath: filepath.Join(s.Logs, name+".log"), bin: filepath.Join(s.bin, service)}
 	vars := map[string]string{
 		"AZURE_STORAGE_CONNECTION_STRING": s.Env.ConnString,
 		"REDIS_URL":                       s.Env.RedisURL,
 		"PRISM_HTTP_ADDR":                 fmt.Sprintf("127.0.0.1:%d", port),
 		"PRISM_DEV_MODE":                  "true",
 		"PRISM_LOG_LEVEL":                 "info",
+	}
+	if opsPort != 0 {
+		vars["PRISM_OPS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", opsPort)
+	}
+	if !s.opts.Limits {
+		for k, v := range limitsOff[service] {
+			vars[k] = v
+		}
 	}
 	if service == "prism-api" {
 		vars["PRISM_STREAMS_URL"] = s.Streams
@@ -331,6 +363,15 @@ func (s *Stack) StopReplica(name string) {
 
 // URL is the process's base URL.
 func (p *Process) URL() string { return "http://127.0.0.1:" + strconv.Itoa(p.Port) }
+
+// OpsURL is where the process serves /metrics and /readyz with details:
+// its ops port, or its one port for the services without ingress.
+func (p *Process) OpsURL() string {
+	if p.OpsPort != 0 {
+		return "http://127.0.0.1:" + strconv.Itoa(p.OpsPort)
+	}
+	return p.URL()
+}
 
 // Start (re)starts the process, appending to its log.
 func (p *Process) Start() error {

@@ -105,7 +105,7 @@ func measureFanout(ctx context.Context, st *stack.Stack, s Settings) (Fanout, er
 	if p := st.Process("stream-service"); p != nil {
 		f.RSSMiB = rssMiB(p.Pid())
 	}
-	if heap, err := scrape(ctx, st.Streams, "go_memstats_heap_inuse_bytes"); err == nil {
+	if heap, err := scrape(ctx, st.StreamsOps, "go_memstats_heap_inuse_bytes"); err == nil {
 		f.HeapMiB = heap / (1 << 20)
 	}
 	cancel()

@@ -17,7 +17,7 @@ type requestCounts map[string]float64
 
 // storageRequests reads prism_storage_requests_total of every process.
 func storageRequests(ctx context.Context, st *stack.Stack) (requestCounts, error) {
-	procs := map[string]string{"prism-api": st.API, "stream-service": st.Streams, "readmodel-updater": st.Updater}
+	procs := map[string]string{"prism-api": st.APIOps, "stream-service": st.StreamsOps, "readmodel-updater": st.Updater}
 	out := requestCounts{}
 	add := func(name, base string) error {
 		samples, err := scrapeSamples(ctx, base, "prism_storage_requests_total")
@@ -35,7 +35,7 @@ func storageRequests(ctx context.Context, st *stack.Stack) (requestCounts, error
 		}
 	}
 	for _, p := range st.Replicas() { // summed under one name
-		if err := add("domain-service", p.URL()); err != nil {
+		if err := add("domain-service", p.OpsURL()); err != nil {
 			return nil, err
 		}
 	}

@@ -48,7 +48,9 @@ as it arrives: time, type, id and data (with --json, one JSON object per line).
   products       product.updated (public, no token needed)
   cart/<id>      cart.updated of one of your carts
   order/<id>     order.updated of one of your orders
-The token goes as ?access_token=. When the connection drops, watch reconnects
+With a token, each connection opens with a single-use stream ticket bought from
+the API (POST /api/stream-tickets, so --api must reach it); the token itself
+never goes in a URL. When the connection drops, watch reconnects
 with growing delays and sends Last-Event-ID, so it resumes right after the last
 event it printed: nothing missed, nothing twice. If the server's history no
 longer reaches that far back it sends a "reset" event, printed as a line of its
@@ -72,16 +74,16 @@ prismctl watch order/$ORDER --last-event-id 1732358400000-0`}
 	if needsToken {
 		need = authUser
 	}
-	token, err := in.token(ctx, need)
+	api, err := in.api(ctx, need)
 	if err != nil {
 		return err
 	}
+	token := api.Token
 	base := strings.TrimRight(in.g.streams, "/") + path
-	u := base
+	w := &sse.Watcher{URL: base, LastEventID: *lastID, MinBackoff: in.StreamBackoff, Client: in.streamClient()}
 	if token != "" {
-		u += "?" + url.Values{"access_token": {token}}.Encode()
+		w.URLFor = func(ctx context.Context) (string, error) { return ticketURL(ctx, api, base, path) }
 	}
-	w := &sse.Watcher{URL: u, LastEventID: *lastID, MinBackoff: in.StreamBackoff, Client: in.streamClient()}
 	w.OnEvent = in.printEvent
 	w.OnConnect = func(from string, reconnect bool) {
 		switch {
@@ -101,6 +103,20 @@ prismctl watch order/$ORDER --last-event-id 1732358400000-0`}
 		return nil
 	}
 	return watchError(err, base, token)
+}
+
+// ticketURL is the stream's URL with a new ticket. A refusal that asking
+// again will not change (a bad token, not your cart) ends the watch.
+func ticketURL(ctx context.Context, api *client.Client, base, path string) (string, error) {
+	t, err := api.StreamTicket(ctx, path)
+	if err != nil {
+		var p *client.Problem
+		if errors.As(err, &p) && p.Status >= 400 && p.Status < 500 && p.Status != http.StatusTooManyRequests && p.Status != http.StatusRequestTimeout {
+			return "", sse.Stop(err)
+		}
+		return "", err
+	}
+	return base + "?" + url.Values{"ticket": {t.Ticket}}.Encode(), nil
 }
 
 // streamClient is the HTTP client for streams: the App's, if set.
@@ -163,9 +179,14 @@ func resetReason(ev sse.Event) string {
 // watchError turns the watcher's end into a message, without the token.
 func watchError(err error, base, token string) error {
 	var re *sse.ResponseError
-	if errors.As(err, &re) {
-		p := client.ParseProblem(re.StatusCode, re.Header, re.Body)
-		switch re.StatusCode {
+	var p *client.Problem
+	switch {
+	case errors.As(err, &re):
+		p = client.ParseProblem(re.StatusCode, re.Header, re.Body)
+	case errors.As(err, &p): // the API refused the stream ticket
+	}
+	if p != nil {
+		switch p.Status {
 		case http.StatusUnauthorized:
 			return hint(p, "the token is missing, expired or invalid: get one with `prismctl token <user>`, or pass --user NAME (dev mode)")
 		case http.StatusNotFound:

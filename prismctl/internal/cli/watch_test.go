@@ -17,20 +17,30 @@ import (
 	"github.com/prism-es/prism/prismctl/internal/cli"
 )
 
-// streamServer plays a stream: the first connection gets events 1 and 2 and
-// is dropped; the second must resume after 2 and gets a reset and event 3.
+// streamServer plays prism-api's ticket route and a stream: a ticket is
+// sold for token T, for a cart stream only; the first connection gets
+// events 1 and 2 and is dropped; the second must resume after 2 (with a new
+// ticket: each opens once) and gets a reset and event 3.
 type streamServer struct {
 	mu       sync.Mutex
 	requests []*http.Request
+	tickets  map[string]string // unused ticket → stream
+	sold     int
 }
 
 func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/stream-tickets" {
+		s.sell(w, r)
+		return
+	}
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Clone(context.Background()))
 	n := len(s.requests)
+	stream, ok := s.tickets[r.URL.Query().Get("ticket")]
+	delete(s.tickets, r.URL.Query().Get("ticket"))
 	s.mu.Unlock()
-	if r.URL.Query().Get("access_token") != "T" {
-		problem(w, http.StatusUnauthorized, "missing or invalid token")
+	if !ok || stream != r.URL.Path {
+		problem(w, http.StatusUnauthorized, "invalid, used or expired stream ticket")
 		return
 	}
 	if r.URL.Path != "/streams/carts/"+cartID {
@@ -51,6 +61,28 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (s *streamServer) sell(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer T" {
+		problem(w, http.StatusUnauthorized, "missing or invalid token")
+		return
+	}
+	var req struct{ Stream string }
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || !strings.HasPrefix(req.Stream, "/streams/carts/") {
+		problem(w, http.StatusNotFound, "no cart")
+		return
+	}
+	s.mu.Lock()
+	s.sold++
+	ticket := fmt.Sprintf("TK%d", s.sold)
+	if s.tickets == nil {
+		s.tickets = map[string]string{}
+	}
+	s.tickets[ticket] = req.Stream
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"ticket": ticket, "expiresAt": "2030-01-01T00:00:00Z", "stream": req.Stream})
+}
+
 func (s *streamServer) seen() []*http.Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,7 +96,7 @@ func watchUntil(t *testing.T, srv *httptest.Server, want string, args ...string)
 	var out, errOut syncBuffer
 	done := make(chan result, 1)
 	go func() {
-		done <- runCLICtx(t, ctx, nil, &out, &errOut, append([]string{"watch", "--streams", srv.URL}, args...)...)
+		done <- runCLICtx(t, ctx, nil, &out, &errOut, append([]string{"watch", "--streams", srv.URL, "--api", srv.URL}, args...)...)
 	}()
 	waitFor(t, "the watch output to contain "+want, func() bool { return strings.Contains(out.String(), want) })
 	cancel()
@@ -96,9 +128,15 @@ func TestWatchPrintsEventsAndResumesAfterADrop(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Empty(t, reqs[0].Header.Get("Last-Event-ID"))
 	assert.Equal(t, "2-0", reqs[1].Header.Get("Last-Event-ID"), "resumes after the last event printed")
+	assert.Equal(t, "TK1", reqs[0].URL.Query().Get("ticket"))
+	assert.Equal(t, "TK2", reqs[1].URL.Query().Get("ticket"), "each connection buys a new ticket")
+	for _, r := range reqs {
+		assert.NotContains(t, r.URL.String(), "T&", "no token in the stream URL")
+		assert.Empty(t, r.URL.Query().Get("access_token"))
+		assert.Empty(t, r.Header.Get("Authorization"), "the token goes to the API only")
+	}
 	assert.Contains(t, errOut, "connection lost")
 	assert.Contains(t, errOut, "reconnected; resuming after 2-0")
-	assert.NotContains(t, errOut, "access_token=T", "the token is not printed")
 }
 
 func TestWatchJSONLines(t *testing.T) {
@@ -132,12 +170,12 @@ func TestWatchErrors(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 
-	r := runCLI(t, nil, "watch", "cart/"+cartID, "--streams", srv.URL, "--token", "wrong")
+	r := runCLI(t, nil, "watch", "cart/"+cartID, "--streams", srv.URL, "--api", srv.URL, "--token", "wrong")
 	assert.Equal(t, cli.ExitFailure, r.code)
 	assert.Contains(t, r.stderr, "Unauthorized: missing or invalid token")
 	assert.NotContains(t, r.stderr, "wrong", "the token is not printed")
 
-	r = runCLI(t, nil, "watch", "order/x", "--streams", srv.URL, "--token", "T")
+	r = runCLI(t, nil, "watch", "order/x", "--streams", srv.URL, "--api", srv.URL, "--token", "T")
 	assert.Equal(t, cli.ExitFailure, r.code)
 	assert.Contains(t, r.stderr, "not yours")
 

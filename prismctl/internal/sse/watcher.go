@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,11 @@ const (
 type Watcher struct {
 	// URL is the stream's full URL (with any query parameters).
 	URL string
+	// URLFor, when set, gives the URL of each connection instead of URL:
+	// a stream opened with a single-use ticket needs a new one each time.
+	// An error wrapped by Stop ends Run; any other is retried like a
+	// failed connection.
+	URLFor func(ctx context.Context) (string, error)
 	// Client makes the requests. It must not have an overall Timeout (a
 	// stream lasts); nil uses a client with a response-header timeout.
 	Client *http.Client
@@ -78,10 +84,16 @@ var ErrIdle = errors.New("no data or heartbeat within the idle timeout")
 // ErrServerClosed ends a connection the server closed.
 var ErrServerClosed = errors.New("the server closed the stream")
 
-// stopError carries OnEvent's error out of Run.
+// stopError carries OnEvent's (or URLFor's) error out of Run.
 type stopError struct{ err error }
 
 func (s stopError) Error() string { return s.err.Error() }
+
+func (s stopError) Unwrap() error { return s.err }
+
+// Stop marks an error of URLFor as final: Run returns it instead of
+// retrying.
+func Stop(err error) error { return stopError{err} }
 
 // Run follows the stream until ctx ends (returning ctx's error), OnEvent
 // fails, the server answers something that retrying cannot fix (a 4xx, or
@@ -145,7 +157,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 func (w *Watcher) once(ctx context.Context, reconnect bool) (progressed, established bool, err error) {
 	connCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(connCtx, http.MethodGet, w.URL, nil)
+	u := w.URL
+	if w.URLFor != nil {
+		if u, err = w.URLFor(connCtx); err != nil {
+			return false, false, err
+		}
+	}
+	req, err := http.NewRequestWithContext(connCtx, http.MethodGet, u, nil)
 	if err != nil {
 		return false, false, stopError{err}
 	}
@@ -161,10 +179,10 @@ func (w *Watcher) once(ctx context.Context, reconnect bool) (progressed, establi
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return false, false, &ResponseError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: w.URL}
+		return false, false, &ResponseError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: redactQuery(u)}
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
-		return false, false, stopError{fmt.Errorf("%s is not an event stream (Content-Type %q)", w.URL, resp.Header.Get("Content-Type"))}
+		return false, false, stopError{fmt.Errorf("%s is not an event stream (Content-Type %q)", redactQuery(u), resp.Header.Get("Content-Type"))}
 	}
 	if w.OnConnect != nil {
 		w.OnConnect(w.LastEventID, reconnect)
@@ -198,6 +216,14 @@ func (w *Watcher) once(ctx context.Context, reconnect bool) (progressed, establi
 			return progressed, true, stopError{err}
 		}
 	}
+}
+
+// redactQuery drops a URL's query (it may carry a ticket) for messages.
+func redactQuery(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
 }
 
 func (w *Watcher) client() *http.Client {

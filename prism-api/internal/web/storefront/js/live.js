@@ -1,15 +1,16 @@
 // Live updates from stream-service (another origin) over EventSource, and the
 // connection indicator.
 //
-// The browser reconnects an EventSource by itself after a network error and
-// sends Last-Event-ID, so the service replays what was missed. It does NOT
-// reconnect after an HTTP error (401, 404, 503 while the service shuts down)
-// or a CORS failure: then the stream is reopened here with a growing delay,
-// passing the last id as ?lastEventId= (EventSource cannot set headers).
-// A `reset` event, or reconnecting before any event had an id, means what
-// was missed cannot be replayed: the stream's owner refetches its state. It
-// also refetches once the stream first opens: a change between its first
-// read and the moment the stream listened is in neither.
+// A stream's URL carries a single-use ticket (store.js streams()), so the
+// browser's own reconnect, which reuses the URL, cannot work: on any error
+// (a dropped connection, the stream closing when the token expires, an HTTP
+// error, a CORS failure) the stream is reopened here with a fresh URL, at
+// once the first time and then with a growing delay, passing the last id as
+// ?lastEventId= (EventSource cannot set headers) so the service replays what
+// was missed. A `reset` event, or reconnecting before any event had an id,
+// means what was missed cannot be replayed: the stream's owner refetches its
+// state. It also refetches once the stream first opens: a change between its
+// first read and the moment the stream listened is in neither.
 //
 // A phone that sleeps or changes network leaves a stream that looks open but
 // carries nothing, or one the browser gave up on: when the page becomes
@@ -74,9 +75,10 @@ document.addEventListener('visibilitychange', () => {
 });
 
 /**
- * LiveStream is one SSE stream. url() builds its URL (so a new token is used
- * when it is reopened); handlers maps event types to fn(data, event);
- * refetch() is called when the stream cannot say what was missed.
+ * LiveStream is one SSE stream. url() resolves to its URL, anew for every
+ * (re)connect (a new ticket each time); handlers maps event types to
+ * fn(data, event); refetch() is called when the stream cannot say what was
+ * missed.
  */
 export class LiveStream {
   constructor(name, url, handlers, refetch) {
@@ -126,9 +128,8 @@ export class LiveStream {
     try {
       url = new URL(await this.url());
     } catch {
-      this.setState(State.reconnecting);
-      this.failures++;
-      this.timer = setTimeout(() => this.connect(true), Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures, 4)));
+      // No URL (no ticket: the API is unreachable or refused): try again.
+      if (streams.has(this)) this.retry();
       return;
     } finally {
       this.connecting--;
@@ -162,14 +163,10 @@ export class LiveStream {
     };
     es.onerror = () => {
       if (this.es !== es) return;
-      if (es.readyState === EventSource.CLOSED) {
-        // An HTTP error or a CORS failure: the browser gives up; retry here.
-        es.close();
-        this.failures++;
-        const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures - 1, 5)) * (0.75 + Math.random() / 2);
-        this.timer = setTimeout(() => this.connect(true), delay);
-      }
-      this.setState(this.opened ? State.reconnecting : State.connecting);
+      // Whatever happened, the browser's own retry would reuse the used
+      // ticket: close, and reconnect here with a new one.
+      es.close();
+      this.retry();
     };
     for (const [type, fn] of Object.entries(this.handlers)) {
       es.addEventListener(type, (ev) => this.dispatch(es, ev, fn));
@@ -179,6 +176,15 @@ export class LiveStream {
       if (ev.lastEventId) this.lastId = ev.lastEventId;
       this.refetch?.('reset');
     });
+  }
+
+  /** retry reconnects: at once after a first failure, then with a growing delay. */
+  retry() {
+    this.failures++;
+    const delay = this.failures === 1 ? 0 : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures - 2, 5)) * (0.75 + Math.random() / 2);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(true), delay);
+    this.setState(this.opened ? State.reconnecting : State.connecting);
   }
 
   dispatch(es, ev, fn) {

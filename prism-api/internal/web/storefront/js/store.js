@@ -1,5 +1,6 @@
 // The app's state, shared by the modules, and how they reach stream-service.
 
+import { request } from './api.js';
 import { streamUrl } from './live.js';
 
 export const state = {
@@ -19,15 +20,20 @@ export const state = {
 /** signedIn says whether someone is signed in. */
 export const signedIn = () => !!state.session;
 
-/** token is the bearer token, or ''. */
-export const token = () => (state.session ? state.session.token : '');
-
 /**
- * streams is the URL of a stream-service path; withToken adds
- * ?access_token= (EventSource cannot send an Authorization header).
+ * streams resolves to the URL of a stream-service path. withTicket buys a
+ * single-use ticket for it (POST /api/stream-tickets) and adds ?ticket=:
+ * EventSource cannot send an Authorization header, and a token in a URL
+ * would end up in proxy and ingress logs. A ticket opens the stream once,
+ * so every (re)connect asks for a new one.
  */
-export function streams(path, withToken = true) {
-  return streamUrl(state.config.streamsUrl, path, withToken ? { access_token: token() } : {});
+export async function streams(path, withTicket = true) {
+  const params = {};
+  if (withTicket) {
+    const res = await request('POST', '/api/stream-tickets', { body: { stream: path } });
+    params.ticket = res.data.ticket;
+  }
+  return streamUrl(state.config.streamsUrl, path, params);
 }
 
 /** newer says whether doc should replace cur (the read models carry versions). */
