@@ -16,21 +16,30 @@ import (
 //
 //  1. Every environment variable a service reads (Settings) is set on its
 //     container, and nothing it does not read is.
-//  2. The secrets (AZURE_STORAGE_CONNECTION_STRING, REDIS_URL,
-//     PRISM_JWT_SECRET) come from Container Apps secrets (secretRef) that the
-//     app declares; PRISM_DEV_MODE is 'false'; PRISM_HTTP_ADDR is the port
-//     the ingress and probes use.
+//  2. Secrets (REDIS_URL, and domain-service's PRISM_STRIPE_API_KEY) come
+//     from Container Apps secrets (secretRef) that are Key Vault references
+//     read with the app's own identity: no secret has a value in the
+//     template. Storage is reached with the identity
+//     (PRISM_STORAGE_AUTH=identity, no connection string), no app holds a
+//     signing secret (PRISM_JWT_SECRET empty, an OIDC issuer set),
+//     PRISM_DEV_MODE is 'false'; PRISM_HTTP_ADDR is the port the ingress and
+//     probes use.
 //  3. domain-service and readmodel-updater scale with KEDA azure-queue rules
 //     (queueLength '5') on queues the storage module creates, their own main
-//     queue among them; every event subscriber's queue exists;
-//     prism-api and stream-service scale on HTTP concurrency and are the only
-//     apps with (external) ingress.
+//     queue among them, authenticated with the app's own identity; every
+//     event subscriber's queue exists; prism-api and stream-service scale on
+//     HTTP concurrency and are the only apps with (external) ingress, their
+//     ops port mapped inside the environment only.
+//
+// Least privilege (which identity holds which role) is TestLeastPrivilege's.
 
 // resourceVersions are the resource types and API versions the templates may
 // use: versions known to exist (there is no Bicep compiler here to catch a
 // made-up one).
 var resourceVersions = map[string]bool{
-	"Microsoft.App/containerApps@2024-03-01":                            true,
+	"Microsoft.App/containerApps@2025-01-01":                            true,
+	"Microsoft.KeyVault/vaults@2023-07-01":                              true,
+	"Microsoft.KeyVault/vaults/secrets@2023-07-01":                      true,
 	"Microsoft.App/managedEnvironments@2024-03-01":                      true,
 	"Microsoft.Storage/storageAccounts@2023-05-01":                      true,
 	"Microsoft.Storage/storageAccounts/tableServices@2023-05-01":        true,
@@ -87,7 +96,8 @@ func TestBicepResources(t *testing.T) {
 		"Microsoft.Cache/redis",
 		"Microsoft.OperationalInsights/workspaces",
 		"Microsoft.App/managedEnvironments",
-		"Microsoft.ManagedIdentity/userAssignedIdentities",
+		"Microsoft.ManagedIdentity/userAssignedIdentities", // one declaration, one identity per app (TestLeastPrivilege)
+		"Microsoft.KeyVault/vaults",
 	} {
 		assert.Len(t, resourcesOfType(all, typ), 1, "one %s", typ)
 	}
@@ -105,28 +115,6 @@ func TestBicepResources(t *testing.T) {
 		}
 	}
 
-	// The managed identity's data roles on the storage account.
-	roles := map[string]string{
-		"Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
-		"Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
-	}
-	for role, id := range roles {
-		found := false
-		for _, f := range all {
-			if !strings.Contains(f.Src, id) {
-				continue
-			}
-			for _, r := range f.ResourcesOfType("Microsoft.Authorization/roleAssignments") {
-				scope := r.Body.Prop("scope")
-				for _, ex := range f.ResourcesOfType("Microsoft.Storage/storageAccounts") {
-					if scope.Text() == ex.Symbol && strings.Contains(r.Body.Text(), "principalId") {
-						found = true
-					}
-				}
-			}
-		}
-		assert.True(t, found, "a role assignment of %s (%s) on the storage account", role, id)
-	}
 }
 
 // forEachSource returns the names a `[for x in <var>: …]` resource of type
@@ -212,11 +200,10 @@ func TestBicepApps(t *testing.T) {
 			app, ok := apps[s.Name]
 			require.True(t, ok, "a container app runs %s", s.Name)
 			assert.Contains(t, app.imageRaw, "/"+s.Name+":", "image")
+			own := fmt.Sprintf("identityIds['%s']", s.Name)
 			identity := app.res.Body.Prop("identity")
-			if v := app.file.Var(identity.Text()); v.OK() {
-				identity = v
-			}
-			assert.True(t, identity.Prop("userAssignedIdentities").OK(), "runs as the user-assigned identity")
+			assert.Contains(t, identity.Prop("userAssignedIdentities").Text(), own, "runs as its own user-assigned identity")
+			assert.Equal(t, fmt.Sprintf("identityClientIds['%s']", s.Name), app.env["AZURE_CLIENT_ID"].Value, "DefaultAzureCredential picks its own identity")
 
 			// 1. every setting it reads, nothing else.
 			reads := serviceSettings(t, s)
@@ -228,12 +215,30 @@ func TestBicepApps(t *testing.T) {
 			}
 
 			// 2. secrets and the values that must not be defaults.
-			for _, name := range []string{"AZURE_STORAGE_CONNECTION_STRING", "REDIS_URL", "PRISM_JWT_SECRET"} {
+			secretEnv := []string{"REDIS_URL"}
+			if s.Name == "domain-service" {
+				secretEnv = append(secretEnv, "PRISM_STRIPE_API_KEY")
+				assert.Equal(t, "stripe", app.env["PRISM_PAYMENT_PROVIDER"].Value, "real payments")
+				assert.Equal(t, "", app.env["PRISM_STRIPE_API_BASE"].Value, "Stripe itself, not a mock")
+			}
+			for _, name := range secretEnv {
 				e := app.env[name]
 				if assert.NotEmpty(t, e.SecretRef, "%s comes from a Container Apps secret", name) {
 					assert.Contains(t, app.secrets, e.SecretRef, "%s: secret %s is declared on the app", name, e.SecretRef)
 				}
 			}
+			for _, sec := range app.res.Body.Prop("secrets").Objects() {
+				name, _ := sec.Prop("name").String()
+				assert.False(t, sec.Prop("value").OK(), "secret %s: a Key Vault reference, not a value in the template", name)
+				assert.True(t, sec.Prop("keyVaultUrl").OK(), "secret %s is a Key Vault reference", name)
+				assert.Equal(t, own, sec.Prop("identity").Text(), "secret %s is read with the app's own identity", name)
+			}
+			assert.Equal(t, EnvVar{Name: "PRISM_STORAGE_AUTH", Value: "identity", Literal: true}, app.env["PRISM_STORAGE_AUTH"], "storage with Entra ID")
+			for _, name := range []string{"AZURE_STORAGE_CONNECTION_STRING", "PRISM_JWT_SECRET"} {
+				assert.Equal(t, EnvVar{Name: name, Value: "", Literal: true}, app.env[name], "%s: no key and no signing secret in Azure", name)
+			}
+			assert.Equal(t, "oidcIssuer", app.env["PRISM_OIDC_ISSUER"].Value, "tokens from the OIDC provider")
+			assert.Equal(t, "oidcAudience", app.env["PRISM_OIDC_AUDIENCE"].Value)
 			assert.Equal(t, EnvVar{Name: "PRISM_DEV_MODE", Value: "false", Literal: true}, app.env["PRISM_DEV_MODE"], "never dev mode in Azure")
 			assert.Equal(t, fmt.Sprintf(":%d", s.Port), app.env["PRISM_HTTP_ADDR"].Value)
 			for _, p := range app.probes.Objects() {
@@ -278,8 +283,8 @@ func TestBicepApps(t *testing.T) {
 					ql, _ := meta.Prop("queueLength").String()
 					assert.Equal(t, "5", ql, "queueLength '5'")
 					assert.True(t, meta.Prop("accountName").OK(), "accountName")
-					ref, _ := custom.Prop("auth").Prop("secretRef").String()
-					assert.Contains(t, app.secrets, ref, "the scaler authenticates with a declared secret")
+					assert.Equal(t, own, custom.Prop("identity").Text(), "the scaler authenticates with the app's own identity")
+					assert.False(t, custom.Prop("auth").OK(), "no secret for the scaler")
 				}
 				assert.Contains(t, scaled, queue, "%s scales on its own queue", s.Name)
 				// Reachable inside the environment only (the operations
@@ -295,6 +300,11 @@ func TestBicepApps(t *testing.T) {
 				require.True(t, app.ingress.OK(), "%s has ingress", s.Name)
 				assert.Equal(t, "true", app.ingress.Prop("external").Text(), "external ingress")
 				assert.Equal(t, fmt.Sprint(s.Port), app.ingress.Prop("targetPort").Text())
+				ops := app.ingress.Prop("additionalPortMappings").Objects()
+				require.Len(t, ops, 1, "the ops port is mapped")
+				assert.Equal(t, fmt.Sprint(s.Port+1000), ops[0].Prop("targetPort").Text())
+				assert.Equal(t, "false", ops[0].Prop("external").Text(), "metrics and readiness details stay inside the environment")
+				assert.Equal(t, fmt.Sprintf(":%d", s.Port+1000), app.env["PRISM_OPS_ADDR"].Value)
 			}
 		})
 	}
@@ -310,8 +320,9 @@ func TestBicepParameters(t *testing.T) {
 	for _, p := range main.Params() {
 		declared[p.Name] = p
 	}
-	require.Contains(t, declared, "jwtSecret")
-	assert.True(t, declared["jwtSecret"].Secure, "jwtSecret is @secure()")
+	assert.NotContains(t, declared, "jwtSecret", "no signing secret is deployed")
+	require.Contains(t, declared, "stripeApiKey")
+	assert.True(t, declared["stripeApiKey"].Secure, "stripeApiKey is @secure()")
 
 	var pf struct {
 		Schema     string                     `json:"$schema"`

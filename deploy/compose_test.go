@@ -77,7 +77,7 @@ func TestComposeServices(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"azurite", "mailpit", "redis"}
+	want := []string{"azurite", "mailpit", "redis", "stripe-mock"}
 	for _, s := range services {
 		want = append(want, s.Name)
 	}
@@ -94,7 +94,7 @@ func TestComposeServices(t *testing.T) {
 		assert.Contains(t, cmd, flag, "azurite command")
 	}
 	assert.NotContains(t, cmd, "--inMemoryPersistence", "queue deletes take ~50 ms each with it (DESIGN.md)")
-	assert.Subset(t, az.Ports, []string{"10000:10000", "10001:10001", "10002:10002"})
+	assert.Subset(t, az.Ports, []string{"127.0.0.1:10000:10000", "127.0.0.1:10001:10001", "127.0.0.1:10002:10002"})
 	require.Len(t, az.Volumes, 1)
 	vol := strings.SplitN(az.Volumes[0], ":", 2)
 	require.Len(t, vol, 2)
@@ -106,6 +106,26 @@ func TestComposeServices(t *testing.T) {
 	assert.Equal(t, "redis:7-alpine", rd.Image)
 	if assert.NotNil(t, rd.Healthcheck, "redis has a health check") {
 		assert.Contains(t, rd.Healthcheck.Test, "redis-cli")
+	}
+	assert.Contains(t, strings.Join(rd.Command, " "), "--maxmemory-policy noeviction", "idempotency records are never evicted")
+
+	// stripe-mock: the version the Makefile installs for the tests, with
+	// the tests' fixtures.
+	sm := c.Services["stripe-mock"]
+	version := regexp.MustCompile(`(?m)^STRIPE_MOCK_VERSION := (\S+)$`).FindStringSubmatch(readFile(t, root, "Makefile"))
+	require.NotNil(t, version, "the Makefile pins STRIPE_MOCK_VERSION")
+	assert.Equal(t, "stripe/stripe-mock:"+version[1], sm.Image)
+	assert.Contains(t, strings.Join(sm.Command, " "), "-fixtures /fixtures/approving.json")
+	require.Len(t, sm.Volumes, 1)
+	_, err := os.Stat(filepath.Join(root, strings.TrimPrefix(strings.SplitN(sm.Volumes[0], ":", 2)[0], "./"), "approving.json"))
+	assert.NoError(t, err, "the fixtures stripe-mock mounts exist")
+
+	// A dev stack (anyone gets a token): nothing is published beyond this
+	// machine.
+	for name, svc := range c.Services {
+		for _, p := range svc.Ports {
+			assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "%s publishes %q: bind it to 127.0.0.1", name, p)
+		}
 	}
 
 	for _, s := range services {
@@ -127,7 +147,12 @@ func TestComposeServices(t *testing.T) {
 				assert.Empty(t, cs.Ports, "replicas cannot share a fixed host port")
 				assert.Contains(t, cs.Expose, port)
 			} else {
-				assert.Contains(t, cs.Ports, port+":"+port)
+				assert.Contains(t, cs.Ports, "127.0.0.1:"+port+":"+port)
+			}
+			if s.Name == "prism-api" || s.Name == "stream-service" {
+				ops := fmt.Sprint(s.Port + 1000)
+				assert.Contains(t, cs.Ports, "127.0.0.1:"+ops+":"+ops, "the ops port, for a local Prometheus")
+				assert.Equal(t, ":"+ops, cs.Environment["PRISM_OPS_ADDR"])
 			}
 		})
 	}

@@ -18,7 +18,8 @@ const ModulePrefix = "github.com/prism-es/prism/"
 // (r.String("PRISM_X", …), r.Int, r.Bool, r.Duration, r.List, …) or straight
 // from the environment (os.Getenv / os.LookupEnv). The key must be a string
 // literal in capitals: that is how every Prism setting is read today.
-var settingRE = regexp.MustCompile(`\.(String|Int|Int64|Float64|Bool|Duration|List|Getenv|LookupEnv)\(\s*"([A-Z][A-Z0-9_]*)"`)
+// A limit read with ratelimit.Setting(r, "PRISM_X", …) counts too.
+var settingRE = regexp.MustCompile(`(?:\.(?:String|Int|Int64|Float64|Bool|Duration|List|Getenv|LookupEnv)\(|\bSetting\(\s*\w+,)\s*"([A-Z][A-Z0-9_]*)"`)
 
 // Settings returns, sorted, the environment variables read by the binary
 // built from pkg (a package pattern such as ./prism-api/cmd/prism-api,
@@ -52,7 +53,7 @@ func Settings(root, pkg string) ([]string, error) {
 				return nil, err
 			}
 			for _, m := range settingRE.FindAllStringSubmatch(string(src), -1) {
-				seen[m[2]] = true
+				seen[m[1]] = true
 			}
 		}
 	}

@@ -1,11 +1,13 @@
-// Prism on Azure: a storage account (tables + queues), Azure Cache for Redis,
-// Log Analytics + a Container Apps environment, a user-assigned identity and
-// one Container App per service. Deploy into an existing resource group:
+// Prism on Azure: a storage account (tables + queues, Entra ID only), Azure
+// Cache for Redis, a Key Vault for the secrets, Log Analytics + a Container
+// Apps environment, one user-assigned identity per app with only its roles,
+// and one Container App per service. Deploy into an existing resource group:
 //
 //   az deployment group create -g <rg> -f infra/main.bicep \
-//     -p infra/main.parameters.json -p jwtSecret=<32+ random bytes>
+//     -p infra/main.parameters.json -p stripeApiKey=<sk_live_…>
 //
-// infra/README.md explains every parameter, secrets and their rotation.
+// infra/README.md explains every parameter, secrets and their rotation;
+// docs/security.md the threat model behind the roles.
 
 targetScope = 'resourceGroup'
 
@@ -26,12 +28,24 @@ param acrName string = ''
 @description('Tag of the four service images.')
 param imageTag string
 
-@description('HS256 secret that signs and verifies tokens, at least 32 bytes. Pass it on the command line, never in a parameters file.')
-@secure()
-@minLength(32)
-param jwtSecret string
+@description('Issuer of the OpenID Connect provider whose tokens the apps accept: for Entra ID https://login.microsoftonline.com/<tenant id>/v2.0.')
+param oidcIssuer string
 
-@description('Which key of the storage account and of Redis the apps use; switch it to rotate keys without downtime.')
+@description('Audience tokens must be issued for: the API\'s application (client) id or App ID URI in Entra ID.')
+param oidcAudience string
+
+@description('Longest lifetime (exp - iat) of a token the apps accept, as a Go duration.')
+param oidcMaxTokenLifetime string = '2h'
+
+@description('The Stripe secret key. Pass it on the command line, never in a parameters file; it is stored in the Key Vault.')
+@secure()
+@minLength(1)
+param stripeApiKey string
+
+@description('Currency of the charges (ISO 4217, lowercase).')
+param paymentCurrency string = 'usd'
+
+@description('Which key of Redis the apps use (through the Key Vault secret); switch it to rotate the key without downtime.')
 @allowed([
   'primary'
   'secondary'
@@ -84,6 +98,7 @@ param readmodelMaxReplicas int = 5
 
 var suffix = uniqueString(resourceGroup().id)
 var storageAccountName = take('${toLower(replace(namePrefix, '-', ''))}${suffix}', 24)
+var keyVaultName = take('${toLower(replace(namePrefix, '-', ''))}kv${suffix}', 24)
 var registryServer = empty(acrName) ? imageRegistry : '${acrName}${environment().suffixes.acrLoginServer}'
 
 module storage 'modules/storage.bicep' = {
@@ -115,12 +130,24 @@ module platform 'modules/environment.bicep' = {
   }
 }
 
+module vault 'modules/keyvault.bicep' = {
+  name: '${namePrefix}-keyvault'
+  params: {
+    location: location
+    name: keyVaultName
+    redisName: cache.outputs.name
+    activeKey: activeKey
+    stripeApiKey: stripeApiKey
+  }
+}
+
 module identity 'modules/identity.bicep' = {
   name: '${namePrefix}-identity'
   params: {
     location: location
-    name: '${namePrefix}-id'
+    namePrefix: namePrefix
     storageAccountName: storage.outputs.name
+    keyVaultName: vault.outputs.name
     acrName: acrName
   }
 }
@@ -132,15 +159,18 @@ module apps 'modules/apps.bicep' = {
     namePrefix: namePrefix
     environmentId: platform.outputs.environmentId
     environmentDefaultDomain: platform.outputs.defaultDomain
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    identityIds: identity.outputs.ids
+    identityClientIds: identity.outputs.clientIds
     storageAccountName: storage.outputs.name
-    redisName: cache.outputs.name
+    redisUrlSecretUri: vault.outputs.redisUrlSecretUri
+    stripeApiKeySecretUri: vault.outputs.stripeApiKeySecretUri
+    oidcIssuer: oidcIssuer
+    oidcAudience: oidcAudience
+    oidcMaxTokenLifetime: oidcMaxTokenLifetime
+    paymentCurrency: paymentCurrency
     registryServer: registryServer
     pullWithIdentity: !empty(acrName)
     imageTag: imageTag
-    jwtSecret: jwtSecret
-    activeKey: activeKey
     logLevel: logLevel
     apiMaxReplicas: apiMaxReplicas
     apiConcurrentRequests: apiConcurrentRequests
@@ -160,5 +190,8 @@ output streamUrl string = apps.outputs.streamUrl
 @description('Storage account name.')
 output storageAccountName string = storage.outputs.name
 
-@description('Client id of the apps\' managed identity (for the move to identity-based storage auth).')
-output identityClientId string = identity.outputs.clientId
+@description('Client id of each app\'s managed identity.')
+output identityClientIds object = identity.outputs.clientIds
+
+@description('The Key Vault holding the secrets.')
+output keyVaultName string = vault.outputs.name

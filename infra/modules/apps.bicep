@@ -1,16 +1,21 @@
 // The four Container Apps. Every setting each service reads is set here
 // (deploy/bicep_test.go checks it against the Go sources):
-//   prism-api          external ingress :8080, scales on HTTP concurrency
-//   stream-service     external ingress :8081 (SSE), scales on concurrent connections
+//   prism-api          external ingress :8080 (ops :9080 inside the environment only),
+//                      scales on HTTP concurrency
+//   stream-service     external ingress :8081 (SSE; ops :9081 inside only), scales on
+//                      concurrent connections
 //   domain-service     internal ingress only (prism-api's operations console reaches its
 //                      event-store inspector), KEDA azure-queue rules on `commands` and `events-saga`
 //   readmodel-updater  internal ingress only (the console starts rebuilds there),
 //                      KEDA azure-queue rule on `events-readmodel`
 //
-// Secrets are Container Apps secrets built at deployment time: the storage
-// connection string and the Redis URL from the resources' own keys (activeKey
-// picks which, for rotation), the JWT secret from a secure parameter. See
-// infra/README.md for rotation.
+// Each app runs as its own user-assigned identity (modules/identity.bicep
+// gives it only its roles). It reaches storage with that identity (no
+// account key exists for it to use), reads its secrets from Key Vault with
+// it (Key Vault references: no secret value is in this template or in the
+// app's configuration), and its KEDA scale rules authenticate with it too.
+// Tokens come from the OpenID Connect provider (Entra ID): no app holds a
+// signing secret, and dev mode is off.
 //
 // Shutdown: Container Apps sends SIGTERM and waits 30 s (its default grace
 // period) before SIGKILL; PRISM_SHUTDOWN_TIMEOUT (25s) fits inside it.
@@ -31,17 +36,35 @@ param environmentId string
 @description('Default domain of the Container Apps environment (the apps\' public host names end with it).')
 param environmentDefaultDomain string
 
-@description('Resource id of the user-assigned identity the apps run as.')
-param identityId string
+@description('Resource id of each app\'s user-assigned identity, by app name.')
+param identityIds object
 
-@description('Client id of that identity (AZURE_CLIENT_ID, for DefaultAzureCredential).')
-param identityClientId string
+@description('Client id of each app\'s identity (AZURE_CLIENT_ID), by app name.')
+param identityClientIds object
 
-@description('Storage account name (the connection string is built from its key).')
+@description('Storage account name (reached with the apps\' identities).')
 param storageAccountName string
 
-@description('Azure Cache for Redis name (the URL is built from its key).')
-param redisName string
+@description('Key Vault URI of the secret holding the Redis URL.')
+param redisUrlSecretUri string
+
+@description('Key Vault URI of the secret holding the Stripe API key.')
+param stripeApiKeySecretUri string
+
+@description('Issuer of the OpenID Connect provider whose tokens the apps accept, e.g. https://login.microsoftonline.com/<tenant>/v2.0.')
+param oidcIssuer string
+
+@description('Audience (application id or App ID URI) tokens must be issued for.')
+param oidcAudience string
+
+@description('Longest lifetime (exp - iat) of a token the apps accept.')
+param oidcMaxTokenLifetime string = '2h'
+
+@description('CIDRs of the proxies in front of the apps whose X-Forwarded-For is believed (the Container Apps ingress runs inside the environment\'s private network).')
+param trustedProxies string = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10'
+
+@description('Currency of the Stripe charges (ISO 4217, lowercase).')
+param paymentCurrency string = 'usd'
 
 @description('Registry the images come from, e.g. myregistry.azurecr.io.')
 param registryServer string
@@ -51,17 +74,6 @@ param pullWithIdentity bool
 
 @description('Tag of the four images.')
 param imageTag string
-
-@description('HS256 secret that signs and verifies tokens, at least 32 bytes.')
-@secure()
-param jwtSecret string
-
-@description('Which storage and Redis key the apps use: primary or secondary (rotate by switching).')
-@allowed([
-  'primary'
-  'secondary'
-])
-param activeKey string = 'primary'
 
 @description('PRISM_LOG_LEVEL of every service.')
 param logLevel string = 'info'
@@ -92,52 +104,10 @@ param domainMaxReplicas int = 10
 @description('Most replicas of readmodel-updater.')
 param readmodelMaxReplicas int = 5
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
-}
-
-resource redis 'Microsoft.Cache/redis@2024-03-01' existing = {
-  name: redisName
-}
-
-var storageKeyIndex = activeKey == 'primary' ? 0 : 1
-var redisKey = activeKey == 'primary' ? redis.listKeys().primaryKey : redis.listKeys().secondaryKey
-
-var secrets = [
-  {
-    name: 'storage-connection-string'
-    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[storageKeyIndex].value};EndpointSuffix=${environment().suffixes.storage}'
-  }
-  {
-    // The key is base64 (may hold / + =): escape it for the URL's userinfo.
-    name: 'redis-url'
-    value: 'rediss://:${uriComponent(redisKey)}@${redis.properties.hostName}:${redis.properties.sslPort}/0'
-  }
-  {
-    name: 'jwt-secret'
-    value: jwtSecret
-  }
-]
-
-var registries = pullWithIdentity ? [
-  {
-    server: registryServer
-    identity: identityId
-  }
-] : []
-
-var appIdentity = {
-  type: 'UserAssigned'
-  userAssignedIdentities: {
-    '${identityId}': {}
-  }
-}
-
-// What every service reads (shared/config, shared/auth). The services reach
-// storage with the user-assigned managed identity (Entra ID; it holds the
-// Table and Queue Data Contributor roles); the connection string stays set
-// for the KEDA queue scalers, which use it, and as a fallback
-// (PRISM_STORAGE_AUTH=connection-string).
+// What every service reads (shared/config, shared/auth). Storage is reached
+// with the app's identity (Entra ID): the connection string is empty, and
+// the account accepts no key anyway. Each app's AZURE_CLIENT_ID (its own
+// identity) is set with the app.
 var commonEnv = [
   {
     name: 'PRISM_STORAGE_AUTH'
@@ -148,13 +118,8 @@ var commonEnv = [
     value: storageAccountName
   }
   {
-    // DefaultAzureCredential picks the user-assigned identity by its client id.
-    name: 'AZURE_CLIENT_ID'
-    value: identityClientId
-  }
-  {
     name: 'AZURE_STORAGE_CONNECTION_STRING'
-    secretRef: 'storage-connection-string'
+    value: ''
   }
   {
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT'
@@ -169,13 +134,31 @@ var commonEnv = [
     secretRef: 'redis-url'
   }
   {
+    // No signing secret anywhere: tokens come from the OIDC provider.
     name: 'PRISM_JWT_SECRET'
-    secretRef: 'jwt-secret'
+    value: ''
   }
   {
     // Never dev mode in Azure: no POST /api/dev/token, no development secret.
     name: 'PRISM_DEV_MODE'
     value: 'false'
+  }
+  {
+    // Only dev mode reads it (the hosts a local Azurite may be on).
+    name: 'PRISM_DEV_STORAGE_HOSTS'
+    value: ''
+  }
+  {
+    name: 'PRISM_OIDC_ISSUER'
+    value: oidcIssuer
+  }
+  {
+    name: 'PRISM_OIDC_AUDIENCE'
+    value: oidcAudience
+  }
+  {
+    name: 'PRISM_OIDC_MAX_TOKEN_LIFETIME'
+    value: oidcMaxTokenLifetime
   }
   {
     name: 'PRISM_LOG_LEVEL'
@@ -199,21 +182,46 @@ var commonEnv = [
   }
 ]
 
-resource api 'Microsoft.App/containerApps@2024-03-01' = {
+resource api 'Microsoft.App/containerApps@2025-01-01' = {
   name: '${namePrefix}-prism-api'
   location: location
-  identity: appIdentity
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityIds['prism-api']}': {}
+    }
+  }
   properties: {
     environmentId: environmentId
     configuration: {
       activeRevisionsMode: 'Single'
-      secrets: secrets
-      registries: registries
+      // Key Vault references, read with the app's own identity.
+      secrets: [
+        {
+          name: 'redis-url'
+          keyVaultUrl: redisUrlSecretUri
+          identity: identityIds['prism-api']
+        }
+      ]
+      registries: pullWithIdentity ? [
+        {
+          server: registryServer
+          identity: identityIds['prism-api']
+        }
+      ] : []
       ingress: {
         external: true
         targetPort: 8080
         transport: 'auto'
         allowInsecure: false
+        // /metrics and /readyz with details, for a Prometheus inside the
+        // environment; never exposed outside it.
+        additionalPortMappings: [
+          {
+            external: false
+            targetPort: 9080
+          }
+        ]
       }
     }
     template: {
@@ -227,8 +235,17 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
           }
           env: concat(commonEnv, [
             {
+              // DefaultAzureCredential picks the app's identity by its client id.
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientIds['prism-api']
+            }
+            {
               name: 'PRISM_HTTP_ADDR'
               value: ':8080'
+            }
+            {
+              name: 'PRISM_OPS_ADDR'
+              value: ':9080'
             }
             {
               name: 'PRISM_STREAMS_URL'
@@ -267,6 +284,35 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
               // Browsers push through https endpoints only.
               name: 'PRISM_PUSH_INSECURE_ENDPOINTS'
               value: 'false'
+            }
+            {
+              name: 'PRISM_OWNER_CACHE'
+              value: '10000'
+            }
+            {
+              name: 'PRISM_TRUSTED_PROXIES'
+              value: trustedProxies
+            }
+            // Rate limits and the daily quota (docs/operations.md).
+            {
+              name: 'PRISM_LIMIT_COMMANDS_PER_USER'
+              value: '10/s:200'
+            }
+            {
+              name: 'PRISM_QUOTA_COMMANDS_PER_USER'
+              value: '10000/24h'
+            }
+            {
+              name: 'PRISM_LIMIT_QUERIES_PER_USER'
+              value: '50/s:2000'
+            }
+            {
+              name: 'PRISM_LIMIT_COMMANDS_PER_IP'
+              value: '100/s:1000'
+            }
+            {
+              name: 'PRISM_LIMIT_QUERIES_PER_IP'
+              value: '300/s:5000'
             }
           ])
           probes: [
@@ -320,16 +366,33 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
   }
 }
 
-resource streams 'Microsoft.App/containerApps@2024-03-01' = {
+resource streams 'Microsoft.App/containerApps@2025-01-01' = {
   name: '${namePrefix}-stream-service'
   location: location
-  identity: appIdentity
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityIds['stream-service']}': {}
+    }
+  }
   properties: {
     environmentId: environmentId
     configuration: {
       activeRevisionsMode: 'Single'
-      secrets: secrets
-      registries: registries
+      // Key Vault references, read with the app's own identity.
+      secrets: [
+        {
+          name: 'redis-url'
+          keyVaultUrl: redisUrlSecretUri
+          identity: identityIds['stream-service']
+        }
+      ]
+      registries: pullWithIdentity ? [
+        {
+          server: registryServer
+          identity: identityIds['stream-service']
+        }
+      ] : []
       ingress: {
         // SSE through the Container Apps ingress: the 15 s heartbeat keeps
         // each stream well inside the ingress idle timeout.
@@ -337,6 +400,12 @@ resource streams 'Microsoft.App/containerApps@2024-03-01' = {
         targetPort: 8081
         transport: 'auto'
         allowInsecure: false
+        additionalPortMappings: [
+          {
+            external: false
+            targetPort: 9081
+          }
+        ]
       }
     }
     template: {
@@ -349,6 +418,11 @@ resource streams 'Microsoft.App/containerApps@2024-03-01' = {
             memory: '1Gi'
           }
           env: concat(commonEnv, [
+            {
+              // DefaultAzureCredential picks the app's identity by its client id.
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientIds['stream-service']
+            }
             {
               name: 'PRISM_HTTP_ADDR'
               value: ':8081'
@@ -378,8 +452,34 @@ resource streams 'Microsoft.App/containerApps@2024-03-01' = {
               value: '1024'
             }
             {
-              name: 'PRISM_SSE_OWNER_CACHE'
-              value: '10000'
+              name: 'PRISM_OPS_ADDR'
+              value: ':9081'
+            }
+            {
+              // A stream closes when the token that opened it expires, and
+              // after this at the latest (clients resume with Last-Event-ID).
+              name: 'PRISM_SSE_MAX_DURATION'
+              value: '1h'
+            }
+            {
+              name: 'PRISM_LIMIT_STREAMS_PER_USER'
+              value: '20'
+            }
+            {
+              name: 'PRISM_LIMIT_STREAMS_PER_IP'
+              value: '100'
+            }
+            {
+              name: 'PRISM_LIMIT_STREAMS_PER_REPLICA'
+              value: '5000'
+            }
+            {
+              name: 'PRISM_LIMIT_STREAM_OPENS_PER_IP'
+              value: '10/s:100'
+            }
+            {
+              name: 'PRISM_TRUSTED_PROXIES'
+              value: trustedProxies
             }
           ])
           probes: [
@@ -436,10 +536,15 @@ resource streams 'Microsoft.App/containerApps@2024-03-01' = {
   }
 }
 
-resource domain 'Microsoft.App/containerApps@2024-03-01' = {
+resource domain 'Microsoft.App/containerApps@2025-01-01' = {
   name: '${namePrefix}-domain-service'
   location: location
-  identity: appIdentity
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityIds['domain-service']}': {}
+    }
+  }
   properties: {
     environmentId: environmentId
     configuration: {
@@ -453,8 +558,25 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
         transport: 'http'
       }
       activeRevisionsMode: 'Single'
-      secrets: secrets
-      registries: registries
+      // Key Vault references, read with the app's own identity.
+      secrets: [
+        {
+          name: 'redis-url'
+          keyVaultUrl: redisUrlSecretUri
+          identity: identityIds['domain-service']
+        }
+        {
+          name: 'stripe-api-key'
+          keyVaultUrl: stripeApiKeySecretUri
+          identity: identityIds['domain-service']
+        }
+      ]
+      registries: pullWithIdentity ? [
+        {
+          server: registryServer
+          identity: identityIds['domain-service']
+        }
+      ] : []
     }
     template: {
       containers: [
@@ -466,6 +588,11 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
             memory: '1Gi'
           }
           env: concat(commonEnv, [
+            {
+              // DefaultAzureCredential picks the app's identity by its client id.
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientIds['domain-service']
+            }
             {
               name: 'PRISM_HTTP_ADDR'
               value: ':8082'
@@ -494,7 +621,7 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
               value: '10s'
             }
             {
-              // How long the payment simulator takes to answer pm_slow.
+              // Read by the payment simulator only, which Azure never runs.
               name: 'PRISM_PAYMENT_SLOW_DELAY'
               value: '15s'
             }
@@ -502,6 +629,25 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
               // An open cart untouched this long expires (CartExpired; at most 7 days).
               name: 'PRISM_CART_TTL'
               value: '24h'
+            }
+            {
+              // Real payments: outside dev mode domain-service refuses to
+              // start with anything else.
+              name: 'PRISM_PAYMENT_PROVIDER'
+              value: 'stripe'
+            }
+            {
+              name: 'PRISM_STRIPE_API_KEY'
+              secretRef: 'stripe-api-key'
+            }
+            {
+              // Empty: Stripe itself (a stripe-mock address is refused outside dev mode).
+              name: 'PRISM_STRIPE_API_BASE'
+              value: ''
+            }
+            {
+              name: 'PRISM_PAYMENT_CURRENCY'
+              value: paymentCurrency
             }
           ])
           probes: [
@@ -548,8 +694,8 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
         // KEDA azure-queue: one replica per 5 visible messages, on each queue
         // domain-service consumes (commands, and events-saga for the checkout
         // process manager); KEDA takes the larger of the two. It
-        // authenticates with the connection string (accountName is used only
-        // with identity-based auth, a follow-up).
+        // authenticates with the app's managed identity (Container Apps
+        // passes it to the scaler; no connection string, no key).
         rules: [
           {
             name: 'commands-queue'
@@ -560,12 +706,9 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
                 queueLength: '5'
                 accountName: storageAccountName
               }
-              auth: [
-                {
-                  secretRef: 'storage-connection-string'
-                  triggerParameter: 'connection'
-                }
-              ]
+              // The scaler reads the queue's length with the app's
+              // identity (Storage Queue Data Contributor on this queue).
+              identity: identityIds['domain-service']
             }
           }
           {
@@ -577,12 +720,9 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
                 queueLength: '5'
                 accountName: storageAccountName
               }
-              auth: [
-                {
-                  secretRef: 'storage-connection-string'
-                  triggerParameter: 'connection'
-                }
-              ]
+              // The scaler reads the queue's length with the app's
+              // identity (Storage Queue Data Contributor on this queue).
+              identity: identityIds['domain-service']
             }
           }
         ]
@@ -591,10 +731,15 @@ resource domain 'Microsoft.App/containerApps@2024-03-01' = {
   }
 }
 
-resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
+resource readmodel 'Microsoft.App/containerApps@2025-01-01' = {
   name: '${namePrefix}-readmodel-updater'
   location: location
-  identity: appIdentity
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityIds['readmodel-updater']}': {}
+    }
+  }
   properties: {
     environmentId: environmentId
     configuration: {
@@ -607,8 +752,20 @@ resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
         transport: 'http'
       }
       activeRevisionsMode: 'Single'
-      secrets: secrets
-      registries: registries
+      // Key Vault references, read with the app's own identity.
+      secrets: [
+        {
+          name: 'redis-url'
+          keyVaultUrl: redisUrlSecretUri
+          identity: identityIds['readmodel-updater']
+        }
+      ]
+      registries: pullWithIdentity ? [
+        {
+          server: registryServer
+          identity: identityIds['readmodel-updater']
+        }
+      ] : []
     }
     template: {
       containers: [
@@ -620,6 +777,11 @@ resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
             memory: '1Gi'
           }
           env: concat(commonEnv, [
+            {
+              // DefaultAzureCredential picks the app's identity by its client id.
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientIds['readmodel-updater']
+            }
             {
               name: 'PRISM_HTTP_ADDR'
               value: ':8083'
@@ -738,12 +900,9 @@ resource readmodel 'Microsoft.App/containerApps@2024-03-01' = {
                 queueLength: '5'
                 accountName: storageAccountName
               }
-              auth: [
-                {
-                  secretRef: 'storage-connection-string'
-                  triggerParameter: 'connection'
-                }
-              ]
+              // The scaler reads the queue's length with the app's
+              // identity (Storage Queue Data Contributor on this queue).
+              identity: identityIds['readmodel-updater']
             }
           }
         ]

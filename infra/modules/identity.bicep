@@ -1,69 +1,247 @@
-// The apps' user-assigned managed identity, with data-plane roles on the
-// storage account (and AcrPull on a registry in this resource group, when one
-// is named). The services still authenticate to storage with the connection
-// string; these roles are in place for the move to managed-identity auth in
-// the SDK (see infra/README.md).
+// One user-assigned managed identity per app, each with only the roles that
+// app needs (least privilege; deploy/bicep_test.go checks the lists below):
+//
+//   prism-api          reads tables (read models, the catalog, the events that
+//                      name an owner); sends to `commands` only
+//   stream-service     nothing on storage (tickets and notices are in Redis)
+//   domain-service     reads and writes tables (event store, snapshots);
+//                      consumes `commands` and `events-saga` (and their poison
+//                      twins); sends to the events queues it publishes to
+//   readmodel-updater  reads and writes tables (read models, notifications);
+//                      consumes `events-readmodel` and `events-notifications`;
+//                      nothing on `commands`
+//
+// Queue roles are scoped to single queues, not the account. Every app reads
+// the Redis URL from Key Vault (Key Vault Secrets User on that one secret);
+// only domain-service reads the Stripe key. With a registry in this resource
+// group, each identity may pull images (AcrPull).
 
 @description('Azure region.')
 param location string
 
-@description('Identity name.')
-param name string
+@description('Prefix of the identity names.')
+param namePrefix string
 
 @description('The storage account the services use.')
 param storageAccountName string
 
-@description('An Azure Container Registry in this resource group to pull images from with this identity; empty for none.')
+@description('The Key Vault holding the apps\' secrets.')
+param keyVaultName string
+
+@description('An Azure Container Registry in this resource group to pull images from; empty for none.')
 param acrName string = ''
 
 // Built-in role definition ids.
-var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var tableDataReader = '76199698-9eea-4c19-bc75-cec21354c6b6'
+var tableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+var queueDataReader = '19e7f393-937e-4f77-808e-94535e297925'
+var queueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var queueMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: name
+// The apps, in the order of the identities below.
+var apps = [
+  'prism-api'
+  'stream-service'
+  'domain-service'
+  'readmodel-updater'
+]
+
+// Roles on the account's table service.
+var tableRoles = [
+  {
+    app: 'prism-api'
+    role: tableDataReader
+  }
+  {
+    app: 'domain-service'
+    role: tableDataContributor
+  }
+  {
+    app: 'readmodel-updater'
+    role: tableDataContributor
+  }
+]
+
+// Roles on single queues. Contributor: receive, delete, renew visibility and
+// move to the poison twin (a consumer). Sender: add messages only. Reader:
+// the queue's properties (readiness, and the KEDA scaler's queue length).
+var queueRoles = [
+  {
+    app: 'prism-api'
+    queue: 'commands'
+    role: queueMessageSender
+  }
+  {
+    app: 'prism-api'
+    queue: 'commands'
+    role: queueDataReader
+  }
+  {
+    app: 'domain-service'
+    queue: 'commands'
+    role: queueDataContributor
+  }
+  {
+    app: 'domain-service'
+    queue: 'commands-poison'
+    role: queueDataContributor
+  }
+  {
+    app: 'domain-service'
+    queue: 'events-saga'
+    role: queueDataContributor
+  }
+  {
+    app: 'domain-service'
+    queue: 'events-saga-poison'
+    role: queueDataContributor
+  }
+  {
+    app: 'domain-service'
+    queue: 'events-readmodel'
+    role: queueMessageSender
+  }
+  {
+    app: 'domain-service'
+    queue: 'events-readmodel'
+    role: queueDataReader
+  }
+  {
+    app: 'domain-service'
+    queue: 'events-notifications'
+    role: queueMessageSender
+  }
+  {
+    app: 'domain-service'
+    queue: 'events-notifications'
+    role: queueDataReader
+  }
+  {
+    app: 'readmodel-updater'
+    queue: 'events-readmodel'
+    role: queueDataContributor
+  }
+  {
+    app: 'readmodel-updater'
+    queue: 'events-readmodel-poison'
+    role: queueDataContributor
+  }
+  {
+    app: 'readmodel-updater'
+    queue: 'events-notifications'
+    role: queueDataContributor
+  }
+  {
+    app: 'readmodel-updater'
+    queue: 'events-notifications-poison'
+    role: queueDataContributor
+  }
+]
+
+// Roles on single Key Vault secrets.
+var secretRoles = [
+  {
+    app: 'prism-api'
+    secret: 'redis-url'
+    role: keyVaultSecretsUser
+  }
+  {
+    app: 'stream-service'
+    secret: 'redis-url'
+    role: keyVaultSecretsUser
+  }
+  {
+    app: 'domain-service'
+    secret: 'redis-url'
+    role: keyVaultSecretsUser
+  }
+  {
+    app: 'readmodel-updater'
+    secret: 'redis-url'
+    role: keyVaultSecretsUser
+  }
+  {
+    app: 'domain-service'
+    secret: 'stripe-api-key'
+    role: keyVaultSecretsUser
+  }
+]
+
+resource identities 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = [for app in apps: {
+  name: '${namePrefix}-${app}'
   location: location
-}
+}]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
 
-resource tableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identity.id, storageTableDataContributor)
+resource tableRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for r in tableRoles: {
+  name: guid(storage.id, r.app, r.role)
   scope: storage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
-    principalId: identity.properties.principalId
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
+    principalId: identities[indexOf(apps, r.app)].properties.principalId
     principalType: 'ServicePrincipal'
   }
-}
+}]
 
-resource queueRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identity.id, storageQueueDataContributor)
-  scope: storage
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = [for r in queueRoles: {
+  name: '${storageAccountName}/default/${r.queue}'
+}]
+
+resource queueRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (r, i) in queueRoles: {
+  name: guid(storage.id, r.queue, r.app, r.role)
+  scope: queues[i]
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributor)
-    principalId: identity.properties.principalId
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
+    principalId: identities[indexOf(apps, r.app)].properties.principalId
     principalType: 'ServicePrincipal'
   }
-}
+}]
+
+resource secrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = [for r in secretRoles: {
+  name: '${keyVaultName}/${r.secret}'
+}]
+
+resource secretRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (r, i) in secretRoles: {
+  name: guid(resourceGroup().id, keyVaultName, r.secret, r.app, r.role)
+  scope: secrets[i]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
+    principalId: identities[indexOf(apps, r.app)].properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
 
 resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (!empty(acrName)) {
   name: acrName
 }
 
-resource pullRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(acrName)) {
-  name: guid(resourceGroup().id, acrName, identity.id, acrPull)
+resource pullRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (app, i) in apps: if (!empty(acrName)) {
+  name: guid(resourceGroup().id, acrName, app, acrPull)
   scope: registry
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
-    principalId: identity.properties.principalId
+    principalId: identities[i].properties.principalId
     principalType: 'ServicePrincipal'
   }
+}]
+
+@description('Resource id of each app\'s identity, by app.')
+output ids object = {
+  'prism-api': identities[0].id
+  'stream-service': identities[1].id
+  'domain-service': identities[2].id
+  'readmodel-updater': identities[3].id
 }
 
-output id string = identity.id
-output principalId string = identity.properties.principalId
-output clientId string = identity.properties.clientId
+@description('Client id of each app\'s identity (AZURE_CLIENT_ID), by app.')
+output clientIds object = {
+  'prism-api': identities[0].properties.clientId
+  'stream-service': identities[1].properties.clientId
+  'domain-service': identities[2].properties.clientId
+  'readmodel-updater': identities[3].properties.clientId
+}

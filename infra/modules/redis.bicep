@@ -1,5 +1,12 @@
 // Azure Cache for Redis: idempotency keys, command status, change notices
-// (history + pub/sub) and consumer nudges. TLS only (port 6380, rediss://).
+// (history + pub/sub), consumer nudges, rate limits and stream tickets. TLS
+// only (port 6380, rediss://).
+//
+// maxmemory-policy noeviction: Redis never evicts a key to make room (an
+// evicted idempotency record would let a retried command through twice);
+// at its memory limit it refuses writes and the API answers 503 until keys
+// expire (everything Prism writes has a TTL) or the cache grows. The
+// per-user daily command quota bounds what one user can make it hold.
 
 @description('Azure region.')
 param location string
@@ -31,6 +38,9 @@ resource cache 'Microsoft.Cache/redis@2024-03-01' = {
     minimumTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
     redisVersion: 'latest'
+    redisConfiguration: {
+      'maxmemory-policy': 'noeviction'
+    }
   }
 }
 

@@ -67,9 +67,10 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     allowBlobPublicAccess: false
-    // The services authenticate with the account key (connection string)
-    // today; turn this off once they use the managed identity.
-    allowSharedKeyAccess: true
+    // Every reader uses Entra ID (the apps' managed identities, KEDA's
+    // scalers with them): no account key is needed, so none works.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
   }
 }
 
