@@ -113,7 +113,10 @@ func (r *Reader) Err() error { return errors.Join(r.errs...) }
 type Common struct {
 	// Service is the service's name, in logs and metrics.
 	Service string
-	// HTTPAddr is where /healthz, /readyz, /metrics (and the API) listen.
+	// HTTPAddr is where /healthz, /readyz, /metrics (and the API) listen:
+	// PRISM_HTTP_ADDR, by default the port on loopback only (the local stack
+	// runs in dev mode, which hands out tokens; containers and Azure set
+	// ":<port>").
 	HTTPAddr string
 	// StorageConnectionString is AZURE_STORAGE_CONNECTION_STRING (default: local Azurite).
 	StorageConnectionString string
@@ -139,7 +142,7 @@ type Common struct {
 func LoadCommon(r *Reader, service string, defaultPort int) Common {
 	c := Common{
 		Service:                 service,
-		HTTPAddr:                r.String("PRISM_HTTP_ADDR", fmt.Sprintf(":%d", defaultPort)),
+		HTTPAddr:                r.String("PRISM_HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", defaultPort)),
 		StorageConnectionString: r.String("AZURE_STORAGE_CONNECTION_STRING", storage.AzuriteConnectionString),
 		StorageAuth:             r.String("PRISM_STORAGE_AUTH", StorageAuthConnectionString),
 		StorageAccountName:      r.String("AZURE_STORAGE_ACCOUNT_NAME", ""),

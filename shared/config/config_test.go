@@ -28,7 +28,7 @@ func TestLoadCommonDefaultsAndRefusals(t *testing.T) {
 	r := config.FromMap(nil)
 	c := config.LoadCommon(r, "svc", 8090)
 	assert.NoError(t, r.Err())
-	assert.Equal(t, ":8090", c.HTTPAddr)
+	assert.Equal(t, "127.0.0.1:8090", c.HTTPAddr, "loopback unless told otherwise: the local stack hands out dev tokens")
 	assert.Contains(t, c.StorageConnectionString, "127.0.0.1:10002")
 	r = config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"})
 	config.LoadCommon(r, "svc", 1)

@@ -68,7 +68,7 @@ func load() (settings, error) {
 		StreamsURL: r.String("PRISM_STREAMS_URL", storefront.DefaultStreamsURL),
 		DomainURL:  r.String("PRISM_DOMAIN_SERVICE_URL", "http://127.0.0.1:8082"),
 		UpdaterURL: r.String("PRISM_READMODEL_UPDATER_URL", "http://127.0.0.1:8083"),
-		OpsAddr:    r.String("PRISM_OPS_ADDR", ":9080"),
+		OpsAddr:    r.String("PRISM_OPS_ADDR", "127.0.0.1:9080"),
 		Limits:     limits.Load(r),
 		OwnerCache: r.Int("PRISM_OWNER_CACHE", 10_000),
 	}

@@ -44,7 +44,7 @@ func load() (settings, error) {
 		SSE:         streams.LoadConfig(r),
 		Limits:      streams.LoadLimits(r),
 		CORSOrigins: r.List("PRISM_CORS_ORIGINS", streams.DefaultCORSOrigins),
-		OpsAddr:     r.String("PRISM_OPS_ADDR", ":9081"),
+		OpsAddr:     r.String("PRISM_OPS_ADDR", "127.0.0.1:9081"),
 	}
 	for _, o := range s.CORSOrigins {
 		if err := streams.CheckOrigin(o); err != nil {
