@@ -29,7 +29,9 @@ func serveWith(t *testing.T, h *harness, srv *http.Server, change func(*Deps)) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- httpapi.Serve(ctx, srv, l, 5*time.Second, func() { _ = h.hub.Close(context.Background()) }) }()
+	go func() {
+		done <- httpapi.Serve(ctx, srv, l, 5*time.Second, func() { _ = h.hub.Close(context.Background()) })
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	h.url = "http://" + l.Addr().String()
 }
