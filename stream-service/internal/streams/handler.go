@@ -150,8 +150,9 @@ const deadlineSlack = 10 * time.Second
 // serve streams to c once the gate admits it, until the client leaves, the
 // hub closes, or the stream's time is up: when c's token expires (the
 // stream closes with it) or after the maximum duration. The server's read
-// and write timeouts would cut a stream off (a read timeout cancels the
-// request's context), so the stream's own end replaces them.
+// and write timeouts are set for requests, not for streams (the write
+// timeout would cut a stream off), so the stream's own end replaces both on
+// its connection.
 func (rt routes) serve(w http.ResponseWriter, r *http.Request, stream, kind string, c caller) {
 	release, ok := rt.gate.admit(w, r, c.userID)
 	if !ok {
