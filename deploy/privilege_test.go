@@ -85,9 +85,11 @@ func TestLeastPrivilege(t *testing.T) {
 	assert.Contains(t, ids[0].Body.Prop("name").Text(), "${app}")
 
 	tables := grants(t, f, "tableRoles", "")
+	singleTables := grants(t, f, "singleTableRoles", "table")
 	queues := grants(t, f, "queueRoles", "queue")
 	secrets := grants(t, f, "secretRoles", "secret")
 	assert.True(t, assignedFor(f, "tableRoles", "storage"), "table roles are assigned on the account")
+	assert.True(t, assignedFor(f, "singleTableRoles", "tables[i]"), "single-table roles are assigned on single tables")
 	assert.True(t, assignedFor(f, "queueRoles", "queues[i]"), "queue roles are assigned on single queues")
 	assert.True(t, assignedFor(f, "secretRoles", "secrets[i]"), "secret roles are assigned on single secrets")
 
@@ -104,9 +106,15 @@ func TestLeastPrivilege(t *testing.T) {
 
 	// stream-service: nothing on storage.
 	assert.Empty(t, of(tables, "stream-service"), "stream-service has no table role")
+	assert.Empty(t, of(singleTables, "stream-service"), "stream-service has no table role")
 	assert.Empty(t, of(queues, "stream-service"), "stream-service has no queue role")
-	// prism-api reads tables and only sends commands.
+	// prism-api reads tables, writes only the users' notification settings,
+	// and only sends commands.
 	assert.Equal(t, []grant{{"prism-api", "Storage Table Data Reader", ""}}, of(tables, "prism-api"))
+	assert.ElementsMatch(t, []grant{
+		{"prism-api", "Storage Table Data Contributor", "preferences"},
+		{"prism-api", "Storage Table Data Contributor", "pushsubscriptions"},
+	}, of(singleTables, "prism-api"))
 	assert.ElementsMatch(t, []grant{
 		{"prism-api", "Storage Queue Data Message Sender", "commands"},
 		{"prism-api", "Storage Queue Data Reader", "commands"},
@@ -124,10 +132,27 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	assert.True(t, has(queues, grant{"readmodel-updater", "Storage Queue Data Contributor", "events-readmodel"}), "readmodel-updater consumes its queue")
 	assert.True(t, has(queues, grant{"domain-service", "Storage Queue Data Contributor", "commands"}), "domain-service consumes commands")
-	// Every queue named exists.
+	// Every queue and table named exists, and every queue an app consumes
+	// (with a -poison twin) is the app's to consume.
 	created := forEachSource(t, all, "Microsoft.Storage/storageAccounts/queueServices/queues")
 	for _, g := range queues {
 		assert.Contains(t, created, g.On, "%s's role names a queue the storage module creates", g.App)
+	}
+	consumers := map[string]string{"commands": "domain-service", "deadlines": "domain-service", "events-saga": "domain-service",
+		"events-readmodel": "readmodel-updater", "events-notifications": "readmodel-updater", "notification-deliveries": "readmodel-updater"}
+	for _, q := range created {
+		if strings.HasSuffix(q, "-poison") {
+			continue
+		}
+		app, known := consumers[q]
+		if assert.True(t, known, "queue %s: which app consumes it? (add it here and give that app its role)", q) {
+			assert.True(t, has(queues, grant{app, "Storage Queue Data Contributor", q}), "%s consumes %s", app, q)
+			assert.True(t, has(queues, grant{app, "Storage Queue Data Contributor", q + "-poison"}), "%s moves %s's poison", app, q)
+		}
+	}
+	createdTables := forEachSource(t, all, "Microsoft.Storage/storageAccounts/tableServices/tables")
+	for _, g := range singleTables {
+		assert.Contains(t, createdTables, g.On, "%s's role names a table the storage module creates", g.App)
 	}
 	// Secrets: the Redis URL for every app; the Stripe key for domain-service only.
 	for _, app := range serviceNames {

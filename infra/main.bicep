@@ -42,8 +42,8 @@ param oidcMaxTokenLifetime string = '2h'
 @minLength(1)
 param stripeApiKey string
 
-@description('Currency of the charges (ISO 4217, lowercase).')
-param paymentCurrency string = 'usd'
+@description('The shop\'s currency (ISO 4217): prices are shown and charged in it.')
+param currency string = 'EUR'
 
 @description('Which key of Redis the apps use (through the Key Vault secret); switch it to rotate the key without downtime.')
 @allowed([
@@ -167,7 +167,7 @@ module apps 'modules/apps.bicep' = {
     oidcIssuer: oidcIssuer
     oidcAudience: oidcAudience
     oidcMaxTokenLifetime: oidcMaxTokenLifetime
-    paymentCurrency: paymentCurrency
+    currency: currency
     registryServer: registryServer
     pullWithIdentity: !empty(acrName)
     imageTag: imageTag

@@ -63,8 +63,8 @@ param oidcMaxTokenLifetime string = '2h'
 @description('CIDRs of the proxies in front of the apps whose X-Forwarded-For is believed (the Container Apps ingress runs inside the environment\'s private network).')
 param trustedProxies string = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10'
 
-@description('Currency of the Stripe charges (ISO 4217, lowercase).')
-param paymentCurrency string = 'usd'
+@description('The shop\'s currency (ISO 4217): prices are shown and charged in it.')
+param currency string = 'EUR'
 
 @description('Registry the images come from, e.g. myregistry.azurecr.io.')
 param registryServer string
@@ -264,7 +264,7 @@ resource api 'Microsoft.App/containerApps@2025-01-01' = {
             {
               // Money in the storefront and in messages (ISO 4217, BCP 47).
               name: 'PRISM_CURRENCY'
-              value: 'EUR'
+              value: currency
             }
             {
               name: 'PRISM_LOCALE'
@@ -646,8 +646,9 @@ resource domain 'Microsoft.App/containerApps@2025-01-01' = {
               value: ''
             }
             {
-              name: 'PRISM_PAYMENT_CURRENCY'
-              value: paymentCurrency
+              // Charges are in the shop's currency.
+              name: 'PRISM_CURRENCY'
+              value: currency
             }
           ])
           probes: [
@@ -793,7 +794,7 @@ resource readmodel 'Microsoft.App/containerApps@2025-01-01' = {
             {
               // Notification channels (docs/operations.md). Empty values keep the production defaults: no e-mail without an SMTP server, no push without VAPID keys, SMS recorded as failed (no provider yet).
               name: 'PRISM_CURRENCY'
-              value: 'EUR'
+              value: currency
             }
             {
               name: 'PRISM_LOCALE'

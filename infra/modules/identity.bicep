@@ -2,13 +2,17 @@
 // app needs (least privilege; deploy/bicep_test.go checks the lists below):
 //
 //   prism-api          reads tables (read models, the catalog, the events that
-//                      name an owner); sends to `commands` only
+//                      name an owner) and writes only the users' notification
+//                      settings (`preferences`, `pushsubscriptions`); sends to
+//                      `commands` only
 //   stream-service     nothing on storage (tickets and notices are in Redis)
 //   domain-service     reads and writes tables (event store, snapshots);
-//                      consumes `commands` and `events-saga` (and their poison
-//                      twins); sends to the events queues it publishes to
-//   readmodel-updater  reads and writes tables (read models, notifications);
-//                      consumes `events-readmodel` and `events-notifications`;
+//                      consumes `commands`, `deadlines` and `events-saga` (and
+//                      their poison twins); sends to the events queues it
+//                      publishes to
+//   readmodel-updater  reads and writes tables (read models, notifications,
+//                      deliveries); consumes `events-readmodel`,
+//                      `events-notifications` and `notification-deliveries`;
 //                      nothing on `commands`
 //
 // Queue roles are scoped to single queues, not the account. Every app reads
@@ -46,6 +50,20 @@ var apps = [
   'stream-service'
   'domain-service'
   'readmodel-updater'
+]
+
+// Roles on single tables, beside the account-wide ones below.
+var singleTableRoles = [
+  {
+    app: 'prism-api'
+    table: 'preferences'
+    role: tableDataContributor
+  }
+  {
+    app: 'prism-api'
+    table: 'pushsubscriptions'
+    role: tableDataContributor
+  }
 ]
 
 // Roles on the account's table service.
@@ -86,6 +104,16 @@ var queueRoles = [
   {
     app: 'domain-service'
     queue: 'commands-poison'
+    role: queueDataContributor
+  }
+  {
+    app: 'domain-service'
+    queue: 'deadlines'
+    role: queueDataContributor
+  }
+  {
+    app: 'domain-service'
+    queue: 'deadlines-poison'
     role: queueDataContributor
   }
   {
@@ -138,6 +166,16 @@ var queueRoles = [
     queue: 'events-notifications-poison'
     role: queueDataContributor
   }
+  {
+    app: 'readmodel-updater'
+    queue: 'notification-deliveries'
+    role: queueDataContributor
+  }
+  {
+    app: 'readmodel-updater'
+    queue: 'notification-deliveries-poison'
+    role: queueDataContributor
+  }
 ]
 
 // Roles on single Key Vault secrets.
@@ -181,6 +219,20 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
 resource tableRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for r in tableRoles: {
   name: guid(storage.id, r.app, r.role)
   scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
+    principalId: identities[indexOf(apps, r.app)].properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' existing = [for r in singleTableRoles: {
+  name: '${storageAccountName}/default/${r.table}'
+}]
+
+resource singleTableRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (r, i) in singleTableRoles: {
+  name: guid(storage.id, r.table, r.app, r.role)
+  scope: tables[i]
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
     principalId: identities[indexOf(apps, r.app)].properties.principalId

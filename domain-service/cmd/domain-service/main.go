@@ -21,6 +21,7 @@ import (
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/fleet"
+	"github.com/prism-es/prism/shared/money"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
@@ -86,9 +87,13 @@ func loadFrom(r *config.Reader) (settings, error) {
 	}
 	s.PaymentProvider = r.String("PRISM_PAYMENT_PROVIDER", defaultProvider)
 	s.Stripe = paymentprovider.StripeConfig{
-		APIKey:   r.String("PRISM_STRIPE_API_KEY", ""),
-		APIBase:  r.String("PRISM_STRIPE_API_BASE", ""),
-		Currency: r.String("PRISM_PAYMENT_CURRENCY", "usd"),
+		APIKey:  r.String("PRISM_STRIPE_API_KEY", ""),
+		APIBase: r.String("PRISM_STRIPE_API_BASE", ""),
+		// The shop's currency, the one prices are shown in.
+		Currency: r.String("PRISM_CURRENCY", money.DefaultCurrency),
+	}
+	if _, err := money.New(s.Stripe.Currency, money.DefaultLocale); err != nil {
+		r.Fail("PRISM_CURRENCY: %v", err)
 	}
 	checkPayments(r, s)
 	return s, r.Err()

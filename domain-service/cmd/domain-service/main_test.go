@@ -45,5 +45,7 @@ func TestNoFreePaymentsOutsideDevMode(t *testing.T) {
 	s, err = loadFrom(config.FromMap(prod(map[string]string{"PRISM_STRIPE_API_KEY": "sk_live_x"})))
 	require.NoError(t, err)
 	assert.Equal(t, "stripe", s.PaymentProvider)
-	assert.Equal(t, "usd", s.Stripe.Currency)
+	assert.Equal(t, "EUR", s.Stripe.Currency, "charges are in the shop's currency (PRISM_CURRENCY)")
+	_, err = loadFrom(config.FromMap(prod(map[string]string{"PRISM_STRIPE_API_KEY": "sk_live_x", "PRISM_CURRENCY": "EURO"})))
+	assert.ErrorContains(t, err, "PRISM_CURRENCY")
 }
