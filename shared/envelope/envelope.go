@@ -5,6 +5,7 @@ package envelope
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,4 +91,20 @@ var derivedNamespace = uuid.MustParse("6f1c1b3e-5a0d-4c1e-9d51-7c0c5e7c9a11")
 // recognises it as a duplicate.
 func DerivedID(parts ...string) string {
 	return uuid.NewSHA1(derivedNamespace, []byte(strings.Join(parts, "\x1f"))).String()
+}
+
+// keyedNamespace scopes KeyedID's name-based UUIDs: ids named by a client's
+// (user, Idempotency-Key) never meet DerivedID's.
+var keyedNamespace = uuid.MustParse("b3c2a1d0-7e6f-4a5b-8c9d-0e1f2a3b4c5d")
+
+// KeyedID returns the id the API names for a client's request: a name-based
+// UUID of (kind, userID, idempotencyKey), e.g. ("command", user, key) for
+// the command id, ("cart", user, key) for a cart the API names. The same key
+// names the same ids for ever, even after Redis has forgotten the key, so a
+// retry after an unclear failure reaches the event store as the same command
+// and its cmd- row answers it as a duplicate (API.md "Common rules"). The
+// user id is length-prefixed: no (user, key) pair can spell another's name.
+func KeyedID(kind, userID, idempotencyKey string) string {
+	name := kind + "\x1f" + strconv.Itoa(len(userID)) + "\x1f" + userID + "\x1f" + idempotencyKey
+	return uuid.NewSHA1(keyedNamespace, []byte(name)).String()
 }

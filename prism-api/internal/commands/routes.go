@@ -3,7 +3,6 @@ package commands
 import (
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/prism-es/prism/shared/httpapi"
@@ -28,14 +27,14 @@ func pathIDs(r *http.Request, c *checks, names ...string) {
 
 // CreateCart serves POST /api/carts {} or {"cartId": "<uuid>"}.
 func (s *Service) CreateCart() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, names namer) (draft, error) {
 		var req struct {
 			CartID *string `json:"cartId"`
 		}
 		if err := httpapi.Decode(body, &req); err != nil {
 			return draft{}, err
 		}
-		id := uuid.NewString()
+		id := names(cartIDKind)
 		var c checks
 		if req.CartID != nil {
 			c.uuid("cartId", *req.CartID)
@@ -47,7 +46,7 @@ func (s *Service) CreateCart() http.HandlerFunc {
 
 // AddItem serves POST /api/carts/{cartId}/items {"sku", "quantity"}.
 func (s *Service) AddItem() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		var req struct {
 			SKU      *string `json:"sku"`
 			Quantity *int64  `json:"quantity"`
@@ -69,7 +68,7 @@ func (s *Service) AddItem() http.HandlerFunc {
 
 // ChangeQuantity serves PUT /api/carts/{cartId}/items/{sku} {"quantity"} (0 removes).
 func (s *Service) ChangeQuantity() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		var req struct {
 			Quantity *int64 `json:"quantity"`
 		}
@@ -90,7 +89,7 @@ func (s *Service) ChangeQuantity() http.HandlerFunc {
 
 // RemoveItem serves DELETE /api/carts/{cartId}/items/{sku}.
 func (s *Service) RemoveItem() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		if err := httpapi.Decode(body, &emptyBody{}); err != nil {
 			return draft{}, err
 		}
@@ -105,7 +104,7 @@ func (s *Service) RemoveItem() http.HandlerFunc {
 // Checkout serves POST /api/carts/{cartId}/checkout {} or {"paymentToken"};
 // the API names the order, and the 202 carries its id.
 func (s *Service) Checkout() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, names namer) (draft, error) {
 		var req struct {
 			PaymentToken *string `json:"paymentToken"`
 		}
@@ -121,7 +120,7 @@ func (s *Service) Checkout() http.HandlerFunc {
 				c.Add("paymentToken", "must be 1-64 letters, digits or _ (e.g. pm_ok)")
 			}
 		}
-		orderID := uuid.NewString()
+		orderID := names(orderIDKind)
 		return draft{typ: "CheckoutCart", aggregateType: cartType, aggregateID: mux.Vars(r)["cartId"], orderID: orderID,
 			payload: map[string]any{"orderId": orderID, "paymentToken": token}}, c.err()
 	})
@@ -129,7 +128,7 @@ func (s *Service) Checkout() http.HandlerFunc {
 
 // orderStep serves a body-less order command (cancel, deliver).
 func (s *Service) orderStep(typ string) http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		if err := httpapi.Decode(body, &emptyBody{}); err != nil {
 			return draft{}, err
 		}
@@ -144,7 +143,7 @@ func (s *Service) CancelOrder() http.HandlerFunc { return s.orderStep("CancelOrd
 
 // ShipOrder serves POST /api/orders/{orderId}/ship {} or {"trackingNumber"} (admin).
 func (s *Service) ShipOrder() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		var req struct {
 			TrackingNumber *string `json:"trackingNumber"`
 		}
@@ -170,7 +169,7 @@ func (s *Service) DeliverOrder() http.HandlerFunc { return s.orderStep("DeliverO
 // DefineProduct serves POST /api/products {"sku", "name", "priceCents",
 // "stock", "lowStockThreshold"?} (admin).
 func (s *Service) DefineProduct() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		var req struct {
 			SKU        *string `json:"sku"`
 			Name       *string `json:"name"`
@@ -201,7 +200,7 @@ func (s *Service) DefineProduct() http.HandlerFunc {
 
 // RestockProduct serves POST /api/products/{sku}/restock {"quantity"} (admin).
 func (s *Service) RestockProduct() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte) (draft, error) {
+	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
 		var req struct {
 			Quantity *int64 `json:"quantity"`
 		}

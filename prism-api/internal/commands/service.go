@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/prism-es/prism/prism-api/internal/auth"
@@ -47,8 +46,21 @@ type draft struct {
 	orderID                         string
 }
 
-// builder validates a request's shape and drafts its command.
-type builder func(r *http.Request, body []byte) (draft, error)
+// builder validates a request's shape and drafts its command; any id it
+// names for the client comes from names.
+type builder func(r *http.Request, body []byte, names namer) (draft, error)
+
+// namer names the ids of one request: a deterministic function of (user,
+// Idempotency-Key) and the kind of id (API.md "Common rules"), so a retry
+// names the same command, cart and order whatever Redis remembers.
+type namer func(kind string) string
+
+// The kinds of id the API names for a client.
+const (
+	commandIDKind = "command"
+	cartIDKind    = "cart"
+	orderIDKind   = "order"
+)
 
 // IdempotencyHeader is the header every command route requires.
 const IdempotencyHeader = "Idempotency-Key"
@@ -72,7 +84,8 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		d, err := build(r, body)
+		names := func(kind string) string { return envelope.KeyedID(kind, user, key) }
+		d, err := build(r, body, names)
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return
@@ -105,7 +118,7 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 		// twice.
 		enqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
 		defer cancel()
-		acc, err := s.enqueue(enqCtx, r, user, key, d)
+		acc, err := s.enqueue(enqCtx, r, user, key, names(commandIDKind), d)
 		if err != nil {
 			if aerr := s.Idempotency.Abandon(context.WithoutCancel(ctx), user, key, fp); aerr != nil {
 				slog.WarnContext(ctx, "could not release the idempotency key", "err", aerr)
@@ -126,7 +139,7 @@ const enqueueTimeout = 15 * time.Second
 
 // enqueue records the command as pending and puts it on the queue; if the
 // queue refuses, the pending status is removed again (nothing half-done).
-func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string, d draft) (Accepted, error) {
+func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key, commandID string, d draft) (Accepted, error) {
 	ctx, span := tracing.Start(ctx, "enqueue "+d.typ, attribute.String("prism.aggregate_id", d.aggregateID))
 	defer span.End()
 	payload, err := json.Marshal(d.payload)
@@ -134,7 +147,7 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key string
 		return Accepted{}, err
 	}
 	cmd := envelope.Command{
-		CommandID: uuid.NewString(), Type: d.typ, AggregateType: d.aggregateType, AggregateID: d.aggregateID, Payload: payload,
+		CommandID: commandID, Type: d.typ, AggregateType: d.aggregateType, AggregateID: d.aggregateID, Payload: payload,
 		Metadata: envelope.CommandMetadata{
 			CorrelationID: httpapi.CorrelationID(r), UserID: user, IdempotencyKey: key,
 			Traceparent: tracing.Traceparent(ctx), IssuedAt: time.Now().UTC(),
