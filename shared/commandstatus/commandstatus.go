@@ -1,5 +1,9 @@
-// Package commandstatus keeps each command's status in Redis for 24 h:
-// pending when accepted, then succeeded, rejected (with a reason) or failed.
+// Package commandstatus keeps each command's status in Redis: pending when
+// accepted, then exactly one final status, succeeded, rejected (with a
+// reason) or failed, never changed afterwards (issue 12 item 8). A pending
+// status is kept for 24 h; a final one only for TerminalTTL: the lasting
+// record of what a command did is its cmd- row in the event store, and
+// clients learn outcomes at once from /streams/me (command.completed).
 package commandstatus
 
 import (
@@ -13,8 +17,12 @@ import (
 	"github.com/prism-es/prism/shared/redisconn"
 )
 
-// TTL is how long a status is kept.
+// TTL is how long a pending status is kept.
 const TTL = 24 * time.Hour
+
+// TerminalTTL is how long a final status is kept (issue 19: the status of a
+// finished command costs Redis memory for an hour, not a day).
+const TerminalTTL = time.Hour
 
 // The statuses a command moves through.
 const (
@@ -49,19 +57,70 @@ func New(rdb *redis.Client) *Store { return &Store{rdb: rdb} }
 
 func key(commandID string) string { return "cmdstatus:" + commandID }
 
-// Set records st (stamping UpdatedAt).
+// advanceScript records ARGV[1] (whose status is ARGV[2]) for ARGV[3] ms
+// unless that would move the status backwards or sideways: a final status
+// is never replaced, and pending never replaces anything. It answers {1} when
+// it recorded the status, {0, current} when it kept the current one.
+var advanceScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, rec = pcall(cjson.decode, cur)
+  if not ok or type(rec) ~= 'table' or rec['status'] ~= 'pending' or ARGV[2] == 'pending' then
+    return {0, cur}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return {1}`)
+
+// Set records st (stamping UpdatedAt) if it moves the command forward:
+// pending only when nothing is known yet, a final status only over pending
+// (or nothing). A late pending (a retry after Redis forgot the idempotency
+// key) or a second outcome (a redelivery) leaves the recorded one alone.
 func (s *Store) Set(ctx context.Context, st Status) error {
+	_, _, err := s.Advance(ctx, st)
+	return err
+}
+
+// Advance is Set that also answers the status now stored and whether it is
+// st; when it is not, the earlier one stands (report that, not st).
+func (s *Store) Advance(ctx context.Context, st Status) (Status, bool, error) {
 	st.UpdatedAt = time.Now().UTC()
 	b, err := json.Marshal(st)
 	if err != nil {
-		return err
+		return Status{}, false, err
 	}
-	return redisconn.Classify(s.rdb.Set(ctx, key(st.CommandID), b, TTL).Err(), "set command status")
+	ttl := TerminalTTL
+	if !st.Terminal() {
+		ttl = TTL
+	}
+	res, err := advanceScript.Run(ctx, s.rdb, []string{key(st.CommandID)}, b, st.Status, ttl.Milliseconds()).Slice()
+	if err != nil {
+		return Status{}, false, redisconn.Classify(err, "set command status")
+	}
+	if n, _ := res[0].(int64); n == 1 {
+		return st, true, nil
+	}
+	cur, _ := res[1].(string)
+	var kept Status
+	if err := json.Unmarshal([]byte(cur), &kept); err != nil {
+		return Status{}, false, err
+	}
+	return kept, false, nil
 }
 
-// Delete forgets a status (used when an accepted command could not be queued).
-func (s *Store) Delete(ctx context.Context, commandID string) error {
-	return redisconn.Classify(s.rdb.Del(ctx, key(commandID)).Err(), "delete command status")
+// withdrawScript deletes the status only while it is pending.
+var withdrawScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local ok, rec = pcall(cjson.decode, cur)
+if not ok or type(rec) ~= 'table' or rec['status'] ~= 'pending' then return 0 end
+return redis.call('DEL', KEYS[1])`)
+
+// Withdraw forgets a pending status (its command could not be queued). A
+// final status stays: with command ids named by (user, Idempotency-Key), it
+// may be the outcome of an earlier attempt of the same command.
+func (s *Store) Withdraw(ctx context.Context, commandID string) error {
+	return redisconn.Classify(withdrawScript.Run(ctx, s.rdb, []string{key(commandID)}).Err(), "withdraw command status")
 }
 
 // Get returns the command's status, or ok=false if none is known.

@@ -164,7 +164,7 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key, comma
 		return Accepted{}, err
 	}
 	if err := s.Commands.Send(ctx, body); err != nil {
-		if derr := s.Status.Delete(context.WithoutCancel(ctx), cmd.CommandID); derr != nil {
+		if derr := s.Status.Withdraw(context.WithoutCancel(ctx), cmd.CommandID); derr != nil {
 			slog.WarnContext(ctx, "could not remove the pending status of an unqueued command", "commandId", cmd.CommandID, "err", derr)
 		}
 		return Accepted{}, err
