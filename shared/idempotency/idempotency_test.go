@@ -2,10 +2,11 @@ package idempotency_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -49,16 +50,15 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, idempotency.Mismatch, out, "a different request under an in-flight key")
 
-	resp := idempotency.Response{Status: 202, Location: "/api/commands/c1", Body: json.RawMessage(`{"commandId":"c1"}`)}
-	require.NoError(t, s.Complete(ctx, user, key, "fp1", resp))
+	corr := uuid.NewString()
+	require.NoError(t, s.Complete(ctx, user, key, "fp1", corr))
 
 	out, got, err := s.Begin(ctx, user, key, "fp1")
 	require.NoError(t, err)
 	assert.Equal(t, idempotency.Replay, out)
 	require.NotNil(t, got)
-	assert.Equal(t, 202, got.Status)
-	assert.Equal(t, "/api/commands/c1", got.Location)
-	assert.JSONEq(t, `{"commandId":"c1"}`, string(got.Body))
+	assert.Equal(t, corr, got.CorrelationID, "what the first answer carried comes back")
+	assert.Nil(t, got.Legacy)
 
 	out, _, err = s.Begin(ctx, user, key, "fp2")
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func TestUsersNeverShareARecord(t *testing.T) {
 	out, _, err := s.Begin(ctx, u, "x:k", "fp-first")
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Claimed, out)
-	require.NoError(t, s.Complete(ctx, u, "x:k", "fp-first", idempotency.Response{Status: 202, Body: json.RawMessage(`{}`)}))
+	require.NoError(t, s.Complete(ctx, u, "x:k", "fp-first", "corr"))
 
 	out, got, err := s.Begin(ctx, u+":x", "k", "fp-first")
 	require.NoError(t, err)
@@ -150,4 +150,58 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = idempotency.New(c).Begin(context.Background(), "u", "k", "fp")
 	assert.Equal(t, apperr.Unavailable, apperr.KindOf(err), "%v", err)
+}
+
+// TestRecordsAreSmall is issue 19: a completed record holds the fingerprint
+// and the correlation id, not the response, whatever form the id takes.
+func TestRecordsAreSmall(t *testing.T) {
+	ctx := context.Background()
+	rdb := env.Redis(t)
+	s := idempotency.New(rdb)
+	fp := idempotency.Fingerprint("POST", "/api/carts/"+uuid.NewString()+"/items", []byte(`{"sku":"A","quantity":1}`))
+	assert.Len(t, fp, 64)
+	for _, corr := range []string{uuid.NewString(), "corr-abc", strings.ToUpper(uuid.NewString()), strings.Repeat("c", 128)} {
+		user, key := "u-"+uuid.NewString()[:8], uuid.NewString()
+		out, _, err := s.Begin(ctx, user, key, fp)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Claimed, out)
+		require.NoError(t, s.Complete(ctx, user, key, fp, corr))
+		out, got, err := s.Begin(ctx, user, key, fp)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Replay, out)
+		assert.Equal(t, corr, got.CorrelationID, "the correlation id round-trips exactly")
+		raw, err := rdb.Get(ctx, "idem:"+user+":"+key).Bytes()
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(raw), 2+16+1+max(16, len(corr)), "128 bits of fingerprint and the correlation id only")
+		ttl := rdb.TTL(ctx, "idem:"+user+":"+key).Val()
+		assert.Greater(t, ttl, idempotency.TTL-time.Minute, "kept for 24 h")
+	}
+}
+
+// TestLegacyRecordsStillReplay: records written before issue 19 (the whole
+// response as JSON) are answered as they are for the rest of their 24 h.
+func TestLegacyRecordsStillReplay(t *testing.T) {
+	ctx := context.Background()
+	rdb := env.Redis(t)
+	s := idempotency.New(rdb)
+	user, key := "u-"+uuid.NewString()[:8], uuid.NewString()
+	legacy := `{"fingerprint":"fp-old","done":true,"response":{"status":202,"location":"/api/commands/c1","body":{"commandId":"c1"}}}`
+	require.NoError(t, rdb.Set(ctx, "idem:"+user+":"+key, legacy, time.Hour).Err())
+	out, got, err := s.Begin(ctx, user, key, "fp-old")
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Replay, out)
+	require.NotNil(t, got.Legacy)
+	assert.Equal(t, 202, got.Legacy.Status)
+	assert.Equal(t, "/api/commands/c1", got.Legacy.Location)
+	assert.JSONEq(t, `{"commandId":"c1"}`, string(got.Legacy.Body))
+	out, _, err = s.Begin(ctx, user, key, "fp-new")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Mismatch, out)
+	require.NoError(t, s.Abandon(ctx, user, key, "fp-old"))
+	assert.Equal(t, legacy, rdb.Get(ctx, "idem:"+user+":"+key).Val(), "a finished legacy answer is never abandoned")
+
+	// An unreadable value is an error, not a panic or a replay.
+	require.NoError(t, rdb.Set(ctx, "idem:"+user+":bad", "d\xff", time.Hour).Err())
+	_, _, err = s.Begin(ctx, user, "bad", "fp")
+	assert.Error(t, err)
 }

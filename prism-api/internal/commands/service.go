@@ -100,7 +100,15 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 		case idempotency.Replay:
 			replayedTotal.WithLabelValues("replay").Inc()
 			w.Header().Set("Idempotent-Replayed", "true")
-			writeAccepted(w, prev.Status, prev.Location, prev.Body)
+			if prev.Legacy != nil {
+				writeAccepted(w, prev.Legacy.Status, prev.Legacy.Location, prev.Legacy.Body)
+				return
+			}
+			// The same fingerprint is the same request, so the draft and the
+			// ids it names are the first request's: the first 202, rebuilt.
+			acc := accepted(names(commandIDKind), prev.CorrelationID, d)
+			resp, _ := json.Marshal(acc)
+			writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)
 			return
 		case idempotency.Mismatch:
 			replayedTotal.WithLabelValues("mismatch").Inc()
@@ -127,7 +135,7 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			return
 		}
 		resp, _ := json.Marshal(acc)
-		if err := s.Idempotency.Complete(context.WithoutCancel(ctx), user, key, fp, idempotency.Response{Status: http.StatusAccepted, Location: acc.StatusURL, Body: resp}); err != nil {
+		if err := s.Idempotency.Complete(context.WithoutCancel(ctx), user, key, fp, acc.CorrelationID); err != nil {
 			slog.WarnContext(ctx, "command queued but its idempotency record was not completed", "commandId", acc.CommandID, "err", err)
 		}
 		writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)
@@ -171,10 +179,17 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key, comma
 	}
 	acceptedTotal.WithLabelValues(cmd.Type).Inc()
 	slog.InfoContext(ctx, "command accepted", "commandId", cmd.CommandID, "commandType", cmd.Type, "aggregateId", cmd.AggregateID)
+	return accepted(cmd.CommandID, cmd.Metadata.CorrelationID, d), nil
+}
+
+// accepted is the 202 of the command commandID drafted as d: everything in
+// it but the correlation id follows from the request, so a replay rebuilds
+// it byte for byte from the idempotency record's correlation id.
+func accepted(commandID, correlationID string, d draft) Accepted {
 	return Accepted{
-		CommandID: cmd.CommandID, CorrelationID: cmd.Metadata.CorrelationID, AggregateID: cmd.AggregateID,
-		Status: commandstatus.Pending, StatusURL: "/api/commands/" + cmd.CommandID, OrderID: d.orderID,
-	}, nil
+		CommandID: commandID, CorrelationID: correlationID, AggregateID: d.aggregateID,
+		Status: commandstatus.Pending, StatusURL: "/api/commands/" + commandID, OrderID: d.orderID,
+	}
 }
 
 func writeAccepted(w http.ResponseWriter, status int, location string, body []byte) {
