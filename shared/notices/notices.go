@@ -1,10 +1,14 @@
 // Package notices carries change notices from the read side to live clients
 // (DESIGN.md "Redis"): each logical stream ("cart:<id>", "user:<id>",
-// "products", …) has a bounded history in a Redis Stream, which is the
-// durable record used for SSE resume and gap filling, and a pub/sub channel
-// for low-latency live delivery. Every live notice names the entry before
-// it, so a subscriber can tell when it missed one and read the gap from the
-// history.
+// "products", …) has a bounded history in Redis, the durable record used
+// for SSE resume and gap filling, and a pub/sub channel for low-latency live
+// delivery. Every live notice names the entry before it, so a subscriber can
+// tell when it missed one and read the gap from the history.
+//
+// A history is a Redis list (history.go), bounded by count, bytes and age;
+// a notice that concerns several audiences (a cart's change, for the cart's
+// stream and its owner's) is kept once, in its aggregate's history, and the
+// other histories hold a reference to it that readers resolve (issue 19).
 package notices
 
 import (
@@ -44,7 +48,9 @@ func UserStream(userID string) string { return "user:" + userID }
 // ProductsStream is the public stream of product changes.
 const ProductsStream = "products"
 
-func historyKey(stream string) string { return "notices:" + stream }
+// historyKey is a stream's history, a Redis list (the Redis Streams of
+// earlier versions were "notices:<stream>", the pub/sub channel's name).
+func historyKey(stream string) string { return "nhist:" + stream }
 func channel(stream string) string    { return "notices:" + stream }
 
 // streamFromChannel is the inverse of channel.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -175,9 +174,7 @@ func TestResyncFindsANoticeThatNeverArrivedLive(t *testing.T) {
 // pub/sub message had been lost.
 func (h *harness) xadd(t *testing.T, stream, data string) string {
 	t.Helper()
-	id, err := h.rdb.XAdd(context.Background(), &redis.XAddArgs{
-		Stream: "notices:" + stream, Values: []any{"type", "cart.updated", "data", data},
-	}).Result()
+	ids, err := h.pub.Record(context.Background(), notices.Item{Stream: stream, Type: "cart.updated", Data: json.RawMessage(data)})
 	require.NoError(t, err)
-	return id
+	return ids[0]
 }

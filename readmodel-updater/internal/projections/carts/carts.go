@@ -51,9 +51,9 @@ func Projection() projection.Projection {
 			if err := json.Unmarshal(doc, &v); err != nil {
 				return nil, err
 			}
+			// Kept once, in the cart's history; the owner's refers to it.
 			return []notices.Item{
-				{Stream: notices.CartStream(v.CartID), Type: "cart.updated", Data: doc},
-				{Stream: notices.UserStream(v.UserID), Type: "cart.updated", Data: doc},
+				{Stream: notices.CartStream(v.CartID), Type: "cart.updated", Data: doc, Also: []string{notices.UserStream(v.UserID)}},
 			}, nil
 		},
 	}

@@ -99,9 +99,9 @@ func Projection() projection.Projection {
 			if err := json.Unmarshal(doc, &v); err != nil {
 				return nil, err
 			}
+			// Kept once, in the order's history; the owner's refers to it.
 			return []notices.Item{
-				{Stream: notices.OrderStream(v.OrderID), Type: "order.updated", Data: doc},
-				{Stream: notices.UserStream(v.UserID), Type: "order.updated", Data: doc},
+				{Stream: notices.OrderStream(v.OrderID), Type: "order.updated", Data: doc, Also: []string{notices.UserStream(v.UserID)}},
 			}, nil
 		},
 	}
