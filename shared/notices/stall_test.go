@@ -1,0 +1,138 @@
+package notices_test
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prism-es/prism/shared/notices"
+)
+
+// dialGate lets a Redis client's new connections through only while open:
+// a stand-in for a Redis that stopped accepting (a failover in progress, a
+// network partition), with the connections already made left alone.
+type dialGate struct {
+	mu      sync.Mutex
+	open    chan struct{} // closed while the gate is open
+	waiting atomic.Int32
+}
+
+func newDialGate() *dialGate {
+	g := &dialGate{open: make(chan struct{})}
+	close(g.open)
+	return g
+}
+
+func (g *dialGate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = make(chan struct{})
+}
+
+func (g *dialGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.open:
+	default:
+		close(g.open)
+	}
+}
+
+func (g *dialGate) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	g.mu.Lock()
+	open := g.open
+	g.mu.Unlock()
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
+	select {
+	case <-open:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// TestAStalledRedisHoldsUpNoListener is issue 12 item 10: while the shared
+// pub/sub connection cannot be re-established, listeners of streams already
+// subscribed still come and go at once, the last listener of a stream
+// leaves at once, and nothing waits on Redis but new subscriptions; once
+// Redis is back, delivery resumes.
+func TestAStalledRedisHoldsUpNoListener(t *testing.T) {
+	ctx := context.Background()
+	opts, err := redis.ParseURL(env.RedisURL)
+	require.NoError(t, err)
+	gate := newDialGate()
+	opts.Dialer = gate.dial
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	sub := notices.NewSubscriber(rdb)
+	defer sub.Close()
+	defer gate.release()
+	a, c := notices.CartStream(uuid.NewString()), notices.CartStream(uuid.NewString())
+	la, err := sub.Listen(ctx, a, 16)
+	require.NoError(t, err)
+	lc, err := sub.Listen(ctx, c, 16)
+	require.NoError(t, err)
+
+	// The pub/sub connection breaks and cannot be made again.
+	gate.shut()
+	admin := env.Redis(t)
+	require.NoError(t, admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err())
+	require.Eventually(t, func() bool { return gate.waiting.Load() > 0 }, 5*time.Second, 5*time.Millisecond, "go-redis reconnects")
+
+	// A new stream's subscription has to wait for Redis…
+	newStream := make(chan error, 1)
+	go func() {
+		_, err := sub.Listen(ctx, notices.CartStream(uuid.NewString()), 16)
+		newStream <- err
+	}()
+	// …nothing else does.
+	done := make(chan struct{})
+	var la2 *notices.Listener
+	var listenErr error
+	go func() {
+		defer close(done)
+		lc.Close() // the last listener of c: no UNSUBSCRIBE on the way out
+		la2, listenErr = sub.Listen(ctx, a, 16)
+		sub.Streams()
+		la2.Dropped()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		require.FailNow(t, "listeners waited for the stalled Redis")
+	}
+	require.NoError(t, listenErr, "a stream already subscribed is joined without Redis")
+	_, open := <-lc.C()
+	assert.False(t, open, "the closed listener's channel is closed")
+
+	// Redis is reachable again: delivery resumes on a for both of its
+	// listeners (go-redis resubscribed; keep publishing until one arrives).
+	gate.release()
+	pub := notices.NewPublisher(admin, notices.Config{})
+	deadline := time.Now().Add(15 * time.Second)
+	for v := 1; ; v++ {
+		require.True(t, time.Now().Before(deadline), "no live notice after the stall")
+		_, err := pub.Publish(ctx, item(a, v))
+		require.NoError(t, err)
+		select {
+		case n, ok := <-la.C():
+			require.True(t, ok)
+			assert.Equal(t, a, n.Stream)
+			assert.Equal(t, n.ID, receive(t, la2).ID, "both listeners of a")
+			<-newStream // answered one way or the other, never hung
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
