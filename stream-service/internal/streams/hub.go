@@ -26,7 +26,7 @@ import (
 type Hub struct {
 	cfg    Config
 	sub    *notices.Subscriber
-	reader *notices.Reader
+	reader history
 	sse    *sse.Server
 
 	closeSub sync.Once

@@ -134,26 +134,30 @@ func (t *topic) relisten() {
 	}
 	t.listener = l
 	resubscribes.Inc()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.fillLocked()
+	t.fill()
 }
+
+// The run goroutine alone moves the cursor (always under mu), so it reads
+// the cursor without the lock and does its Redis reads outside it: a slow
+// history read holds up this topic's own next notices (they must follow in
+// order), never a client attaching, leaving or getting a heartbeat, and
+// never another topic.
 
 // onNotice delivers a live notice, first filling the gap from the history if
 // the notice's predecessor is not the cursor.
 func (t *topic) onNotice(n notices.Notice) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if notices.CompareIDs(n.ID, t.cursor) <= 0 {
 		return
 	}
 	if n.PrevID != t.cursor && notices.CompareIDs(n.PrevID, t.cursor) > 0 {
-		if !t.fillLocked() {
+		if !t.fill() {
 			return // keep the cursor: the next resync reads n from the history
 		}
 	}
 	if notices.CompareIDs(n.ID, t.cursor) > 0 {
+		t.mu.Lock()
 		t.deliverLocked(n)
+		t.mu.Unlock()
 	}
 }
 
@@ -169,17 +173,16 @@ func (t *topic) resync() {
 		}
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if notices.CompareIDs(last, t.cursor) > 0 {
-		t.fillLocked()
+		t.fill()
 	}
 }
 
-// fillLocked delivers every history entry after the cursor, in order. If the
+// fill delivers every history entry after the cursor, in order, reading
+// each page outside the lock and delivering it under the lock. If the
 // history no longer reaches back to the cursor, every client gets a reset.
-// It reports false if the history could not be read.
-func (t *topic) fillLocked() bool {
+// It reports false if the history could not be read. Run goroutine only.
+func (t *topic) fill() bool {
 	ctx, cancel := context.WithTimeout(t.ctx, t.hub.cfg.RedisTimeout)
 	defer cancel()
 	gapFills.Inc()
@@ -202,28 +205,33 @@ func (t *topic) fillLocked() bool {
 			return false
 		}
 		if reset {
-			return t.resetLocked(ctx)
+			return t.reset(ctx)
 		}
+		t.mu.Lock()
 		for _, n := range page {
 			if notices.CompareIDs(n.ID, t.cursor) > 0 {
 				t.deliverLocked(n)
 			}
 		}
+		t.mu.Unlock()
 		if int64(len(page)) < t.hub.cfg.ReplayPage {
 			return true
 		}
 	}
 }
 
-// resetLocked moves the cursor to the newest entry and tells every client to
-// refetch its state: the topic cannot tell what it missed.
-func (t *topic) resetLocked(ctx context.Context) bool {
+// reset moves the cursor to the newest entry and tells every client to
+// refetch its state: the topic cannot tell what it missed. Run goroutine
+// only.
+func (t *topic) reset(ctx context.Context) bool {
 	last, err := t.hub.reader.Last(ctx, t.stream)
 	if err != nil {
 		slog.Warn("topic cannot read the history", "stream", t.stream, "err", err)
 		return false
 	}
 	slog.Warn("topic lost its place in the history; resetting its clients", "stream", t.stream, "cursor", t.cursor, "newest", last)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	ev := resetEvent(t.cursor, last)
 	for c := range t.clients {
 		if t.sendLocked(c, ev) {
@@ -285,13 +293,20 @@ func (t *topic) heartbeat() {
 	}
 }
 
+// maxCatchUp bounds the rounds an attaching client spends catching up with
+// a topic that keeps moving ahead of it (each round reads what was
+// published during the one before, so a few suffice); past it the client is
+// dropped and resumes from what it received.
+const maxCatchUp = 100
+
 // attach adds a registered client: one comment at once (so proxies see
 // bytes), then, if it resumes, exactly the history entries after its
 // Last-Event-ID (or one reset event when the history cannot say), then live
-// notices. Holding the lock keeps live delivery out until it is done.
+// notices. The history is read outside the topic's lock, a page at a time,
+// while live delivery to the other clients goes on; the client joins them
+// under the lock once it has caught up with the cursor, so nothing is sent
+// to it twice or out of order (issue 12 item 10).
 func (t *topic) attach(c *client) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if c.ctx.Err() != nil {
 		return nil
 	}
@@ -299,24 +314,35 @@ func (t *topic) attach(c *client) error {
 		clientsDropped.Inc()
 		return errDropped
 	}
-	if c.lastID == "" || c.lastID == t.cursor {
-		// New, or already holding everything the topic has delivered (a
-		// reconnect that missed nothing): live from the cursor, without a
-		// history read under the lock.
-		c.lastSent = t.cursor
-		t.clients[c] = struct{}{}
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(c.ctx, t.hub.cfg.RedisTimeout)
 	defer cancel()
 	from := c.lastID
-	for {
+	for round := 0; ; round++ {
+		t.mu.Lock()
+		if from == "" || from == t.cursor || (round > 0 && notices.CompareIDs(from, t.cursor) >= 0) {
+			// New, holding everything the topic has delivered (a reconnect
+			// that missed nothing), or caught up: live from here. Entries of
+			// the history the topic has not delivered yet (from > cursor)
+			// are skipped by deliverLocked.
+			if from == "" {
+				from = t.cursor
+			}
+			c.lastSent = from
+			t.clients[c] = struct{}{}
+			t.mu.Unlock()
+			return nil
+		}
+		t.mu.Unlock()
+		if round == maxCatchUp {
+			clientsDropped.Inc()
+			return errDropped
+		}
 		page, reset, err := t.hub.reader.After(ctx, t.stream, from, t.hub.cfg.ReplayPage)
 		if err != nil {
 			return err
 		}
 		if reset {
-			return t.resetClientLocked(c, c.lastID)
+			return t.resetClient(c, c.lastID)
 		}
 		for _, n := range page {
 			if !c.send(eventOf(n)) {
@@ -327,18 +353,24 @@ func (t *topic) attach(c *client) error {
 			replayedEvents.Inc()
 			from = n.ID
 		}
-		if int64(len(page)) < t.hub.cfg.ReplayPage || notices.CompareIDs(from, t.cursor) >= 0 {
-			break
+		if len(page) == 0 {
+			t.mu.Lock()
+			behind := notices.CompareIDs(from, t.cursor) < 0
+			t.mu.Unlock()
+			if behind {
+				// The history ended before the topic's cursor (it was
+				// replaced meanwhile): the client cannot be brought up to date.
+				return t.resetClient(c, from)
+			}
 		}
 	}
-	if notices.CompareIDs(from, t.cursor) < 0 {
-		// The history ended before the topic's cursor (it was replaced
-		// meanwhile): the client cannot be brought up to date.
-		return t.resetClientLocked(c, from)
-	}
-	c.lastSent = from
-	t.clients[c] = struct{}{}
-	return nil
+}
+
+// resetClient sends c one reset event and starts it live from the cursor.
+func (t *topic) resetClient(c *client, from string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.resetClientLocked(c, from)
 }
 
 // resetClientLocked sends c one reset event and starts it live from the cursor.
