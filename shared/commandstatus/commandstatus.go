@@ -21,8 +21,8 @@ import (
 const TTL = 24 * time.Hour
 
 // TerminalTTL is how long a final status is kept (issue 19: the status of a
-// finished command costs Redis memory for an hour, not a day).
-const TerminalTTL = time.Hour
+// finished command costs Redis memory for half an hour, not a day).
+const TerminalTTL = 30 * time.Minute
 
 // The statuses a command moves through.
 const (

@@ -36,6 +36,23 @@ func CorrelationID(r *http.Request) string {
 	return id
 }
 
+// Correlated reports whether the request brought a (well-formed)
+// correlation id of its own.
+func Correlated(r *http.Request) bool { return envelope.ValidID(r.Header.Get(CorrelationHeader)) }
+
+// WithCorrelationID gives a request that brought no correlation id of its
+// own the id a handler names it by (a command's id) instead of the one
+// Correlate made up: on the response header, in the context and in its log
+// attributes. A correlation id the client sent is kept.
+func WithCorrelationID(w http.ResponseWriter, r *http.Request, id string) *http.Request {
+	if Correlated(r) || !envelope.ValidID(id) {
+		return r
+	}
+	w.Header().Set(CorrelationHeader, id)
+	ctx := logging.With(r.Context(), slog.String("correlationId", id))
+	return r.WithContext(context.WithValue(ctx, correlationKey{}, id))
+}
+
 // Correlate takes X-Correlation-Id from the request (when well-formed) or
 // makes one, sets it on the response and in the context's log attributes.
 func Correlate(next http.Handler) http.Handler {

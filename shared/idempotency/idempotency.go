@@ -4,8 +4,9 @@
 // same request; the same key with a different request is a mismatch; a key
 // whose first request is still being handled is in flight.
 //
-// A record is small (issue 19): 128 bits of the request's fingerprint and
-// the correlation id the first 202 carried, 35 bytes for a UUID. Everything else in
+// A record is small (issue 19): 64 bits of the request's fingerprint and
+// the correlation id the first 202 carried, 11 bytes when that is the
+// command's own id (27 for another UUID). Everything else in
 // a 202 follows from the request itself (the same fingerprint is the same
 // method, path and body) and from the ids named by (user, key), so the
 // caller rebuilds the first answer byte for byte.
@@ -51,7 +52,9 @@ const (
 
 // Record is what is kept of the first answer under a key.
 type Record struct {
-	// CorrelationID is the correlation id the first answer carried.
+	// CorrelationID is the correlation id the first answer carried; ""
+	// when that was the command's own id (Complete was given ""), which
+	// costs the record one byte instead of seventeen.
 	CorrelationID string
 	// Legacy is the whole first response, as records written before issue 19
 	// kept it (JSON); when set, replay it as it is.
@@ -73,8 +76,10 @@ type legacyRecord struct {
 }
 
 // A record's value: one kind byte ('c' claimed, 'd' done), one byte with the
-// fingerprint's length, the fingerprint, and for 'd' the correlation id: 'u'
-// and 16 bytes for a UUID in its canonical form, else 's' and the id.
+// fingerprint's length, the fingerprint, and for 'd' the correlation id: 'k'
+// for "the command's own id" (""), 'u' and 16 bytes for a UUID in its
+// canonical form, else 's' and the id. The usual record is 11 bytes, which
+// Redis keeps in its 32-byte allocation.
 const (
 	kindClaim = 'c'
 	kindDone  = 'd'
@@ -86,6 +91,9 @@ func encode(kind byte, fingerprint, correlationID string) []byte {
 	b = append(b, fingerprint...)
 	if kind != kindDone {
 		return b
+	}
+	if correlationID == "" {
+		return append(b, 'k')
 	}
 	if u, err := uuid.Parse(correlationID); err == nil && u.String() == correlationID {
 		return append(append(b, 'u'), u[:]...)
@@ -125,6 +133,7 @@ func decode(raw []byte) (decoded, error) {
 	}
 	rest := raw[n:]
 	switch {
+	case len(rest) == 1 && rest[0] == 'k':
 	case len(rest) == 17 && rest[0] == 'u':
 		d.record.CorrelationID = uuid.UUID(rest[1:]).String()
 	case len(rest) >= 1 && rest[0] == 's':
@@ -163,13 +172,19 @@ func Fingerprint(method, path string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// storedFingerprintBytes is how much of Fingerprint a record keeps: 64
+// bits tell a user's requests under one key apart (a different request
+// passing for the first one would take a 2^-64 chance), and a record of 27
+// bytes fits Redis's 48-byte allocation where 35 took 64 (issue 19).
+const storedFingerprintBytes = 8
+
 // stored is the form a fingerprint takes in a record: Fingerprint's 64 hex
-// digits become their first 16 bytes (128 bits tell one user's requests
-// apart); any other fingerprint is kept as it is.
+// digits become their first storedFingerprintBytes bytes; any other
+// fingerprint is kept as it is.
 func stored(fingerprint string) string {
 	if len(fingerprint) == 2*sha256.Size {
 		if b, err := hex.DecodeString(fingerprint); err == nil {
-			return string(b[:16])
+			return string(b[:storedFingerprintBytes])
 		}
 	}
 	return fingerprint
@@ -258,7 +273,8 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1`)
 
 // Complete records that the request with fingerprint was answered with
-// correlationID in its 202, and keeps the key for TTL.
+// correlationID in its 202 ("" for the command's own id), and keeps the key
+// for TTL.
 func (s *Store) Complete(ctx context.Context, userID, key, fingerprint, correlationID string) error {
 	short := stored(fingerprint)
 	if len(short) > 255 {

@@ -6,15 +6,21 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 )
 
 type ctxKey struct{}
 
 // With returns ctx carrying attrs, added to every log line written with it.
+// An attribute replaces one of the same key ctx already carries.
 func With(ctx context.Context, attrs ...slog.Attr) context.Context {
 	prev, _ := ctx.Value(ctxKey{}).([]slog.Attr)
 	next := make([]slog.Attr, 0, len(prev)+len(attrs))
-	next = append(next, prev...)
+	for _, a := range prev {
+		if !slices.ContainsFunc(attrs, func(b slog.Attr) bool { return b.Key == a.Key }) {
+			next = append(next, a)
+		}
+	}
 	next = append(next, attrs...)
 	return context.WithValue(ctx, ctxKey{}, next)
 }

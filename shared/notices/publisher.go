@@ -20,7 +20,7 @@ type Config struct {
 	// MaxBytes bounds the bytes of a stream's notices (default 64 KiB).
 	MaxBytes int64
 	// MaxAge drops notices older than this, and a whole history after this
-	// long without a notice (default 1 h).
+	// long without a notice (default 15 min).
 	MaxAge time.Duration
 }
 
@@ -29,7 +29,7 @@ type Config struct {
 const (
 	DefaultMaxLen   = 1000
 	DefaultMaxBytes = 64 << 10
-	DefaultMaxAge   = time.Hour
+	DefaultMaxAge   = 15 * time.Minute
 )
 
 // Item is one notice to publish.

@@ -31,6 +31,7 @@ type Settings struct {
 	Concurrency int
 	Clients     int
 	Events      int
+	RedisCarts  int
 	JSON        bool
 	Phases      map[string]bool
 }
@@ -44,8 +45,9 @@ func main() {
 	flag.IntVar(&s.Concurrency, "concurrency", 32, "concurrency of the raw storage measurement")
 	flag.IntVar(&s.Clients, "clients", 1000, "SSE clients in the fan-out phase")
 	flag.IntVar(&s.Events, "events", 10000, "events in the long aggregate of the rehydration phase")
+	flag.IntVar(&s.RedisCarts, "redis-carts", 200, "carts (ten commands each) in the Redis memory phase")
 	flag.BoolVar(&s.JSON, "json", false, "print the results as JSON (progress still goes to stderr)")
-	phases := flag.String("phases", "raw,pipeline,rehydration,scaling,fanout", "which measurements to run, comma-separated")
+	phases := flag.String("phases", "raw,pipeline,rehydration,scaling,fanout,redis", "which measurements to run, comma-separated")
 	flag.Parse()
 	s.Phases = map[string]bool{}
 	for _, p := range strings.Split(*phases, ",") {
@@ -104,6 +106,13 @@ func run(ctx context.Context, s Settings) error {
 		}
 		progress("  delivered %d/%d, p50 %.1f ms p99 %.1f ms, stream-service RSS %.1f MiB", r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB)
 
+	}
+	if s.Phases["redis"] {
+		progress("Redis memory: %d carts of new users, ten commands each…", s.RedisCarts)
+		if r.Redis, err = measureRedisMemory(ctx, st, s); err != nil {
+			return fmt.Errorf("redis memory: %w", err)
+		}
+		progress("  %.0f bytes per command at the end of the load, %.0f held over the 24 h window", r.Redis.AtEnd, r.Redis.Window)
 	}
 	if s.Phases["rehydration"] {
 		progress("rehydration: 10 vs %d events, snapshots on and off…", s.Events)

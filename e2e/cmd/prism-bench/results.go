@@ -106,6 +106,7 @@ type Results struct {
 	Rehydration Rehydration  `json:"rehydration"`
 	Scaling     []ScalePoint `json:"scaling"`
 	Fanout      Fanout       `json:"fanout"`
+	Redis       RedisMemory  `json:"redisMemory"`
 	Targets     []Target     `json:"targets"`
 }
 
@@ -133,6 +134,9 @@ func (r *Results) finish() {
 		ratio = r.Rehydration.LongSnapshot / r.Rehydration.Short
 	}
 	add(fmt.Sprintf("%d-event aggregate ÷ 10-event (snapshots on)", r.Rehydration.Events), "≤ 2×", fmt.Sprintf("%.2f×", ratio), ratio > 0 && ratio <= 2)
+	if r.Redis.Commands > 0 {
+		add("Redis bytes per command over the 24 h window", "≤ 300", fmt.Sprintf("%.0f", r.Redis.Window), r.Redis.Window <= 300)
+	}
 	if len(r.Scaling) >= 2 {
 		first, last := r.Scaling[0], r.Scaling[len(r.Scaling)-1]
 		add("throughput 1 → 3 replicas", "no loss", fmt.Sprintf("%.1f → %.1f cmd/s", first.CommandsPerSec, last.CommandsPerSec), last.CommandsPerSec >= 0.95*first.CommandsPerSec)
@@ -170,6 +174,7 @@ func (r *Results) print(w io.Writer) {
 	}
 	row(fmt.Sprintf("SSE fan-out, %d clients", r.Fanout.Clients), fmt.Sprintf("%d/%d delivered, p50 %.1f p99 %.1f ms, RSS %.1f MiB (heap %.1f MiB)",
 		r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB, r.Fanout.HeapMiB))
+	r.Redis.print(row)
 	tw.Flush()
 	fmt.Fprintln(w, "\ntarget\twant\tgot\tmet")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

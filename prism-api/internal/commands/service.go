@@ -85,6 +85,12 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			return
 		}
 		names := func(kind string) string { return envelope.KeyedID(kind, user, key) }
+		commandID := names(commandIDKind)
+		// A request without a correlation id of its own is correlated by
+		// its command id: a retry carries the same, and the idempotency
+		// record need not keep it.
+		r = httpapi.WithCorrelationID(w, r, commandID)
+		ctx = r.Context()
 		d, err := build(r, body, names)
 		if err != nil {
 			httpapi.WriteError(w, r, err)
@@ -106,7 +112,11 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			}
 			// The same fingerprint is the same request, so the draft and the
 			// ids it names are the first request's: the first 202, rebuilt.
-			acc := accepted(names(commandIDKind), prev.CorrelationID, d)
+			corr := prev.CorrelationID
+			if corr == "" {
+				corr = commandID
+			}
+			acc := accepted(commandID, corr, d)
 			resp, _ := json.Marshal(acc)
 			writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)
 			return
@@ -126,7 +136,7 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 		// twice.
 		enqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
 		defer cancel()
-		acc, err := s.enqueue(enqCtx, r, user, key, names(commandIDKind), d)
+		acc, err := s.enqueue(enqCtx, r, user, key, commandID, d)
 		if err != nil {
 			if aerr := s.Idempotency.Abandon(context.WithoutCancel(ctx), user, key, fp); aerr != nil {
 				slog.WarnContext(ctx, "could not release the idempotency key", "err", aerr)
@@ -135,7 +145,11 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			return
 		}
 		resp, _ := json.Marshal(acc)
-		if err := s.Idempotency.Complete(context.WithoutCancel(ctx), user, key, fp, acc.CorrelationID); err != nil {
+		corr := acc.CorrelationID
+		if corr == acc.CommandID {
+			corr = "" // the record's one-byte "the command's own id"
+		}
+		if err := s.Idempotency.Complete(context.WithoutCancel(ctx), user, key, fp, corr); err != nil {
 			slog.WarnContext(ctx, "command queued but its idempotency record was not completed", "commandId", acc.CommandID, "err", err)
 		}
 		writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)

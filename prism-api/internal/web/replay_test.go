@@ -41,6 +41,14 @@ func TestReplaysAnswerTheFirst202ByteForByte(t *testing.T) {
 			key := uuid.NewString()
 			first := a.do(t, r.method, r.path, r.token, r.body, append([]string{"Idempotency-Key", key}, corr...)...)
 			require.Equal(t, 202, first.status, "%s %s: %s", r.method, r.path, first.body)
+			if corr == nil {
+				// Without a correlation id of its own, a command is
+				// correlated by its id (which the record need not keep).
+				assert.Equal(t, first.json(t)["commandId"], first.json(t)["correlationId"])
+				assert.Equal(t, first.json(t)["commandId"], first.header.Get("X-Correlation-Id"))
+			} else {
+				assert.Equal(t, corr[1], first.json(t)["correlationId"])
+			}
 			// The retry carries another correlation id (or none): the
 			// replay still answers the first one's.
 			again := a.do(t, r.method, r.path, r.token, r.body, "Idempotency-Key", key, "X-Correlation-Id", "retry-"+uuid.NewString()[:8])
