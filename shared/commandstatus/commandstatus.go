@@ -1,9 +1,12 @@
 // Package commandstatus keeps each command's status in Redis: pending when
-// accepted, then exactly one final status, succeeded, rejected (with a
-// reason) or failed, never changed afterwards (issue 12 item 8). A pending
-// status is kept for 24 h; a final one only for TerminalTTL: the lasting
-// record of what a command did is its cmd- row in the event store, and
-// clients learn outcomes at once from /streams/me (command.completed).
+// accepted, then one outcome, succeeded or rejected (with a reason), never
+// changed afterwards (issue 12 item 8). Failed sits between the two: the
+// command was set aside for an operator (the poison queue), and if a
+// redrive applies it, its outcome replaces failed; nothing replaces an
+// outcome, and nothing goes back to pending. A pending or failed status is
+// kept for 24 h; an outcome only for TerminalTTL: the lasting record of what
+// a command did is its cmd- row in the event store, and clients learn
+// outcomes at once from /streams/me (command.completed).
 package commandstatus
 
 import (
@@ -20,7 +23,7 @@ import (
 // TTL is how long a pending status is kept.
 const TTL = 24 * time.Hour
 
-// TerminalTTL is how long a final status is kept (issue 19: the status of a
+// TerminalTTL is how long an outcome is kept (issue 19: the status of a
 // finished command costs Redis memory for half an hour, not a day).
 const TerminalTTL = 30 * time.Minute
 
@@ -44,8 +47,20 @@ type Status struct {
 	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
-// Terminal reports whether the status is final.
+// Terminal reports whether the command has finished: an outcome, or failed.
 func (s Status) Terminal() bool { return s.Status != Pending }
+
+// rank orders the statuses a command may move through: a status is
+// recorded only over a lower one.
+func rank(status string) int {
+	switch status {
+	case Pending:
+		return 0
+	case Failed:
+		return 1
+	}
+	return 2 // succeeded, rejected: an outcome
+}
 
 // Store keeps statuses under cmdstatus:<commandId>.
 type Store struct {
@@ -57,25 +72,27 @@ func New(rdb *redis.Client) *Store { return &Store{rdb: rdb} }
 
 func key(commandID string) string { return "cmdstatus:" + commandID }
 
-// advanceScript records ARGV[1] (whose status is ARGV[2]) for ARGV[3] ms
-// unless that would move the status backwards or sideways: a final status
-// is never replaced, and pending never replaces anything. It answers {1} when
-// it recorded the status, {0, current} when it kept the current one.
+// advanceScript records ARGV[1] (whose rank is ARGV[2]) for ARGV[3] ms
+// only over a status of a lower rank (or none): pending (0) < failed (1) <
+// succeeded, rejected (2). It answers {1} when it recorded the status, {0,
+// current} when it kept the current one.
 var advanceScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, rec = pcall(cjson.decode, cur)
-  if not ok or type(rec) ~= 'table' or rec['status'] ~= 'pending' or ARGV[2] == 'pending' then
-    return {0, cur}
-  end
+  if not ok or type(rec) ~= 'table' then return {0, cur} end
+  local r = 2
+  if rec['status'] == 'pending' then r = 0 elseif rec['status'] == 'failed' then r = 1 end
+  if r >= tonumber(ARGV[2]) then return {0, cur} end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return {1}`)
 
 // Set records st (stamping UpdatedAt) if it moves the command forward:
-// pending only when nothing is known yet, a final status only over pending
-// (or nothing). A late pending (a retry after Redis forgot the idempotency
-// key) or a second outcome (a redelivery) leaves the recorded one alone.
+// pending only when nothing is known yet, failed only over pending, an
+// outcome over either. A late pending (a retry after Redis forgot the
+// idempotency key), a failed after an outcome, or a second outcome (a
+// redelivery) leaves the recorded one alone.
 func (s *Store) Set(ctx context.Context, st Status) error {
 	_, _, err := s.Advance(ctx, st)
 	return err
@@ -90,10 +107,10 @@ func (s *Store) Advance(ctx context.Context, st Status) (Status, bool, error) {
 		return Status{}, false, err
 	}
 	ttl := TerminalTTL
-	if !st.Terminal() {
-		ttl = TTL
+	if rank(st.Status) < 2 {
+		ttl = TTL // pending, or failed and waiting for an operator
 	}
-	res, err := advanceScript.Run(ctx, s.rdb, []string{key(st.CommandID)}, b, st.Status, ttl.Milliseconds()).Slice()
+	res, err := advanceScript.Run(ctx, s.rdb, []string{key(st.CommandID)}, b, rank(st.Status), ttl.Milliseconds()).Slice()
 	if err != nil {
 		return Status{}, false, redisconn.Classify(err, "set command status")
 	}

@@ -60,32 +60,54 @@ func TestSetGetWithdraw(t *testing.T) {
 	assert.False(t, ok, "a pending status is withdrawn")
 }
 
-// TestStatusMovesForwardOnly is issue 12 item 8: pending, then exactly one
-// final status, never changed afterwards; a late pending changes nothing.
+// TestStatusMovesForwardOnly is issue 12 item 8: pending, then one outcome,
+// never changed afterwards; failed (set aside for an operator) gives way
+// only to the outcome of a redrive; a late pending changes nothing.
 func TestStatusMovesForwardOnly(t *testing.T) {
 	ctx := context.Background()
 	s := commandstatus.New(env.Redis(t))
 	status := func(id, st string) commandstatus.Status {
 		return commandstatus.Status{CommandID: id, Status: st, AggregateID: "cart-1", UserID: "alice", Version: 3}
 	}
-	for _, first := range []string{commandstatus.Succeeded, commandstatus.Rejected, commandstatus.Failed} {
-		id := uuid.NewString()
-		require.NoError(t, s.Set(ctx, status(id, commandstatus.Pending)))
-		require.NoError(t, s.Set(ctx, status(id, first)))
-		for _, later := range []string{commandstatus.Pending, commandstatus.Succeeded, commandstatus.Rejected, commandstatus.Failed} {
-			kept, recorded, err := s.Advance(ctx, status(id, later))
+	all := []string{commandstatus.Pending, commandstatus.Failed, commandstatus.Succeeded, commandstatus.Rejected}
+	for _, first := range []string{commandstatus.Succeeded, commandstatus.Rejected} {
+		for _, via := range []string{commandstatus.Pending, commandstatus.Failed} {
+			id := uuid.NewString()
+			require.NoError(t, s.Set(ctx, status(id, commandstatus.Pending)))
+			_, recorded, err := s.Advance(ctx, status(id, via))
 			require.NoError(t, err)
-			assert.False(t, recorded, "%s after %s", later, first)
-			assert.Equal(t, first, kept.Status, "%s after %s", later, first)
-			st, _, err := s.Get(ctx, id)
+			assert.Equal(t, via == commandstatus.Failed, recorded, "failed over pending")
+			_, recorded, err = s.Advance(ctx, status(id, first))
 			require.NoError(t, err)
-			assert.Equal(t, first, st.Status, "%s after %s must not change it", later, first)
+			assert.True(t, recorded, "%s over %s", first, via)
+			for _, later := range all {
+				kept, recorded, err := s.Advance(ctx, status(id, later))
+				require.NoError(t, err)
+				assert.False(t, recorded, "%s after %s", later, first)
+				assert.Equal(t, first, kept.Status, "%s after %s", later, first)
+				st, _, err := s.Get(ctx, id)
+				require.NoError(t, err)
+				assert.Equal(t, first, st.Status, "%s after %s must not change it", later, first)
+			}
+			ttl := env.Redis(t).TTL(ctx, "cmdstatus:"+id).Val()
+			assert.LessOrEqual(t, ttl, commandstatus.TerminalTTL, "an outcome is kept for TerminalTTL")
 		}
 	}
 
-	// A final status without a pending one (Redis lost it) is recorded; a
-	// pending that comes later (the client's retry) does not replace it.
+	// Failed never goes back to pending, nor is it written twice.
 	id := uuid.NewString()
+	require.NoError(t, s.Set(ctx, status(id, commandstatus.Failed)))
+	for _, later := range []string{commandstatus.Pending, commandstatus.Failed} {
+		_, recorded, err := s.Advance(ctx, status(id, later))
+		require.NoError(t, err)
+		assert.False(t, recorded, "%s after failed", later)
+	}
+	ttl := env.Redis(t).TTL(ctx, "cmdstatus:"+id).Val()
+	assert.Greater(t, ttl, commandstatus.TTL-time.Minute, "failed waits for an operator for 24 h")
+
+	// An outcome without a pending one (Redis lost it) is recorded; a
+	// pending that comes later (the client's retry) does not replace it.
+	id = uuid.NewString()
 	_, recorded, err := s.Advance(ctx, status(id, commandstatus.Succeeded))
 	require.NoError(t, err)
 	assert.True(t, recorded)
@@ -93,12 +115,13 @@ func TestStatusMovesForwardOnly(t *testing.T) {
 	st, _, err := s.Get(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, commandstatus.Succeeded, st.Status)
-	ttl := env.Redis(t).TTL(ctx, "cmdstatus:"+id).Val()
+	ttl = env.Redis(t).TTL(ctx, "cmdstatus:"+id).Val()
 	assert.LessOrEqual(t, ttl, commandstatus.TerminalTTL, "the late pending did not stretch its life either")
 }
 
 // TestRacingOutcomesRecordExactlyOne: outcomes written at once (two replicas
-// finishing one command, a redelivery) leave exactly one, the first.
+// finishing one command, a redelivery, a late failed) leave exactly one
+// outcome, the first.
 func TestRacingOutcomesRecordExactlyOne(t *testing.T) {
 	ctx := context.Background()
 	s := commandstatus.New(env.Redis(t))
@@ -119,17 +142,17 @@ func TestRacingOutcomesRecordExactlyOne(t *testing.T) {
 		wg.Wait()
 		winners := 0
 		var winner string
-		for i := range outcomes {
+		for i, o := range outcomes {
 			require.NoError(t, errs[i])
-			if won[i] {
+			assert.False(t, won[i] && o == commandstatus.Pending)
+			if won[i] && (o == commandstatus.Succeeded || o == commandstatus.Rejected) {
 				winners++
-				winner = outcomes[i]
+				winner = o
 			}
 		}
 		require.Equal(t, 1, winners, "exactly one outcome is recorded")
 		st, _, err := s.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, winner, st.Status)
-		assert.NotEqual(t, commandstatus.Pending, st.Status)
 	}
 }
