@@ -232,7 +232,7 @@ func (s *Service) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if agg == "" && !found {
-		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "no status of command %s (statuses are kept 24 h); give ?aggregateId= to trace it from the event store", id))
+		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "no status of command %s (an outcome is kept 30 min, pending and failed 24 h); give ?aggregateId= to trace it from the event store", id))
 		return
 	}
 	if agg == "" {
