@@ -3,8 +3,6 @@ package notices_test
 import (
 	"context"
 	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,52 +12,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/testenv"
 )
 
-// dialGate lets a Redis client's new connections through only while open:
-// a stand-in for a Redis that stopped accepting (a failover in progress, a
-// network partition), with the connections already made left alone.
-type dialGate struct {
-	mu      sync.Mutex
-	open    chan struct{} // closed while the gate is open
-	waiting atomic.Int32
-}
-
-func newDialGate() *dialGate {
-	g := &dialGate{open: make(chan struct{})}
-	close(g.open)
-	return g
-}
-
-func (g *dialGate) shut() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.open = make(chan struct{})
-}
-
-func (g *dialGate) release() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	select {
-	case <-g.open:
-	default:
-		close(g.open)
+// gatedDial dials through gate: while it is shut no new connection is
+// made (a Redis that stopped accepting: a failover in progress, a network
+// partition), and the connections already made are left alone.
+func gatedDial(gate *testenv.Gate) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := gate.Wait(ctx); err != nil {
+			return nil, err
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
 	}
-}
-
-func (g *dialGate) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	g.mu.Lock()
-	open := g.open
-	g.mu.Unlock()
-	g.waiting.Add(1)
-	defer g.waiting.Add(-1)
-	select {
-	case <-open:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
 }
 
 // TestAStalledRedisHoldsUpNoListener is issue 12 item 10: while the shared
@@ -71,13 +37,13 @@ func TestAStalledRedisHoldsUpNoListener(t *testing.T) {
 	ctx := context.Background()
 	opts, err := redis.ParseURL(env.RedisURL)
 	require.NoError(t, err)
-	gate := newDialGate()
-	opts.Dialer = gate.dial
+	gate := testenv.NewGate()
+	opts.Dialer = gatedDial(gate)
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	sub := notices.NewSubscriber(rdb)
 	defer sub.Close()
-	defer gate.release()
+	defer gate.Release()
 	a, c := notices.CartStream(uuid.NewString()), notices.CartStream(uuid.NewString())
 	la, err := sub.Listen(ctx, a, 16)
 	require.NoError(t, err)
@@ -85,10 +51,10 @@ func TestAStalledRedisHoldsUpNoListener(t *testing.T) {
 	require.NoError(t, err)
 
 	// The pub/sub connection breaks and cannot be made again.
-	gate.shut()
+	gate.Shut()
 	admin := env.Redis(t)
 	require.NoError(t, admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err())
-	require.Eventually(t, func() bool { return gate.waiting.Load() > 0 }, 5*time.Second, 5*time.Millisecond, "go-redis reconnects")
+	require.Eventually(t, func() bool { return gate.Waiting() > 0 }, 5*time.Second, 5*time.Millisecond, "go-redis reconnects")
 
 	// A new stream's subscription has to wait for Redis…
 	newStream := make(chan error, 1)
@@ -118,7 +84,7 @@ func TestAStalledRedisHoldsUpNoListener(t *testing.T) {
 
 	// Redis is reachable again: delivery resumes on a for both of its
 	// listeners (go-redis resubscribed; keep publishing until one arrives).
-	gate.release()
+	gate.Release()
 	pub := notices.NewPublisher(admin, notices.Config{})
 	deadline := time.Now().Add(15 * time.Second)
 	for v := 1; ; v++ {

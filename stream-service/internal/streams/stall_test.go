@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,85 +11,46 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/testenv"
 )
 
-// stalledHistory is the hub's history with a gate: while it is shut, reads
-// of one stream's history (After and Head) wait, as during a Redis stall
-// or behind a storm of reconnecting clients paging through it.
+// stalledHistory is the hub's history behind a gate: while it is shut,
+// reads of one stream's history (After and Head) wait, as during a Redis
+// stall or behind a storm of reconnecting clients paging through it.
 type stalledHistory struct {
 	history
-	stream  string
-	mu      sync.Mutex
-	open    chan struct{}
-	entered chan struct{} // gets a value each time a read starts waiting
+	stream string
+	*testenv.Gate
 }
 
 func stallHistory(h *harness, stream string) *stalledHistory {
-	g := &stalledHistory{history: h.hub.reader, stream: stream, open: make(chan struct{}), entered: make(chan struct{}, 16)}
-	close(g.open)
+	g := &stalledHistory{history: h.hub.reader, stream: stream, Gate: testenv.NewGate()}
 	h.hub.reader = g // before any topic starts: topics read it without a lock
 	return g
 }
 
-func (g *stalledHistory) shut() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.open = make(chan struct{})
-}
-
-func (g *stalledHistory) release() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	select {
-	case <-g.open:
-	default:
-		close(g.open)
-	}
-}
-
-func (g *stalledHistory) wait(ctx context.Context, stream string) error {
-	if stream != g.stream {
-		return nil
-	}
-	g.mu.Lock()
-	open := g.open
-	g.mu.Unlock()
-	select {
-	case <-open:
-		return nil
-	default:
-	}
-	g.entered <- struct{}{}
-	select {
-	case <-open:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func (g *stalledHistory) After(ctx context.Context, stream, afterID string, limit int64) ([]notices.Notice, bool, error) {
-	if err := g.wait(ctx, stream); err != nil {
-		return nil, false, err
+	if stream == g.stream {
+		if err := g.Wait(ctx); err != nil {
+			return nil, false, err
+		}
 	}
 	return g.history.After(ctx, stream, afterID, limit)
 }
 
 func (g *stalledHistory) Head(ctx context.Context, stream string, limit int64) ([]notices.Notice, error) {
-	if err := g.wait(ctx, stream); err != nil {
-		return nil, err
+	if stream == g.stream {
+		if err := g.Wait(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return g.history.Head(ctx, stream, limit)
 }
 
-// waitEntered waits until a read of the stalled stream is waiting at the gate.
+// waitEntered waits until a read of the stalled stream waits at the gate.
 func (g *stalledHistory) waitEntered(t *testing.T) {
 	t.Helper()
-	select {
-	case <-g.entered:
-	case <-time.After(wait):
-		require.FailNow(t, "no history read reached the gate")
-	}
+	require.True(t, waitFor(t, func() bool { return g.Waiting() > 0 }, "a history read reaches the gate"))
 }
 
 // TestAResumingClientHoldsUpNoLiveDelivery is issue 12 item 10: a client
@@ -113,7 +73,7 @@ func TestAResumingClientHoldsUpNoLiveDelivery(t *testing.T) {
 	ids := h.publish(t, h.pub, stream, "cart.updated", data...)
 	live := h.open(t, "/streams/carts/"+cart, tok)
 
-	gate.shut()
+	gate.Shut()
 	resuming := h.open(t, "/streams/carts/"+cart, tok, "Last-Event-ID", ids[0])
 	gate.waitEntered(t)
 
@@ -121,7 +81,7 @@ func TestAResumingClientHoldsUpNoLiveDelivery(t *testing.T) {
 	ev := live.next(t) // fails (after wait) when delivery waits for the stalled read
 	assert.Equal(t, now[0], ev.ID, "live delivery goes on while a client pages through the history")
 
-	gate.release()
+	gate.Release()
 	for i, want := range append(ids[1:], now[0]) {
 		require.Equal(t, want, resuming.next(t).ID, "resumed event %d", i)
 	}
@@ -145,7 +105,7 @@ func TestAStalledGapFillHoldsUpNoOtherTopicNorNewClient(t *testing.T) {
 	first := h.open(t, "/streams/carts/"+cart, tok)
 	elsewhere := h.open(t, "/streams/carts/"+other, tok)
 
-	gate.shut()
+	gate.Shut()
 	lost, err := h.pub.Record(context.Background(), notices.Item{Stream: stream, Type: "cart.updated", Data: json.RawMessage(`{"lost":1}`)})
 	require.NoError(t, err)
 	now := h.publish(t, h.pub, stream, "cart.updated", `{"live":1}`) // its predecessor is missing: a gap fill
@@ -155,7 +115,7 @@ func TestAStalledGapFillHoldsUpNoOtherTopicNorNewClient(t *testing.T) {
 	otherIDs := h.publish(t, h.pub, notices.CartStream(other), "cart.updated", `{"other":1}`)
 	assert.Equal(t, otherIDs[0], elsewhere.next(t).ID, "another topic delivers")
 
-	gate.release()
+	gate.Release()
 	for _, c := range []*sseConn{first, second} {
 		require.Equal(t, lost[0], c.next(t).ID, "the lost notice first")
 		require.Equal(t, now[0], c.next(t).ID, "then the live one")
