@@ -140,8 +140,8 @@ func (t *topic) relisten() {
 // The run goroutine alone moves the cursor (always under mu), so it reads
 // the cursor without the lock and does its Redis reads outside it: a slow
 // history read holds up this topic's own next notices (they must follow in
-// order), never a client attaching, leaving or getting a heartbeat, and
-// never another topic.
+// order) and heartbeats (for at most RedisTimeout), never a client
+// attaching or leaving, and never another topic.
 
 // onNotice delivers a live notice, first filling the gap from the history if
 // the notice's predecessor is not the cursor.
