@@ -102,3 +102,39 @@ func TestAStalledRedisHoldsUpNoListener(t *testing.T) {
 		}
 	}
 }
+
+// TestASubscriptionThatFailedIsSentAgain: while Redis is down a new
+// stream's Listen fails at once (503 for its caller); once Redis is back a
+// Listen of that stream is subscribed again and receives.
+func TestASubscriptionThatFailedIsSentAgain(t *testing.T) {
+	ctx := context.Background()
+	rdb := env.Redis(t)
+	sub := notices.NewSubscriber(rdb)
+	defer sub.Close()
+	stream := notices.CartStream(uuid.NewString())
+
+	env.StopRedis()
+	_, err := sub.Listen(ctx, stream, 16)
+	require.Error(t, err)
+	require.NoError(t, env.StartRedis())
+
+	pub := notices.NewPublisher(rdb, notices.Config{})
+	deadline := time.Now().Add(15 * time.Second)
+	var l *notices.Listener
+	for l == nil {
+		require.True(t, time.Now().Before(deadline), "never subscribed again: %v", err)
+		l, err = sub.Listen(ctx, stream, 16)
+	}
+	for v := 1; ; v++ {
+		require.True(t, time.Now().Before(deadline), "no live notice after Redis came back")
+		_, err := pub.Publish(ctx, item(stream, v))
+		require.NoError(t, err)
+		select {
+		case n, ok := <-l.C():
+			require.True(t, ok)
+			assert.Equal(t, stream, n.Stream)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -53,6 +53,7 @@ type topic struct {
 	failed    chan struct{} // closed when the latest SUBSCRIBE failed (then replaced)
 	failure   error
 	sent      bool      // the worker has sent SUBSCRIBE for this topic
+	retry     bool      // that SUBSCRIBE failed: send it again
 	idleSince time.Time // when the last listener left; zero while it has some
 }
 
@@ -252,8 +253,8 @@ func (s *Subscriber) plan(now time.Time) (subscribe map[string]*topic, unsubscri
 	subscribe = map[string]*topic{}
 	for stream, t := range s.topics {
 		switch {
-		case len(t.listeners) > 0 && !t.sent:
-			t.sent = true
+		case len(t.listeners) > 0 && (!t.sent || t.retry):
+			t.sent, t.retry = true, false
 			subscribe[stream] = t
 		case len(t.listeners) == 0 && !t.sent:
 			delete(s.topics, stream) // left before it was ever subscribed
@@ -265,9 +266,11 @@ func (s *Subscriber) plan(now time.Time) (subscribe map[string]*topic, unsubscri
 	return subscribe, unsubscribe
 }
 
-// fail tells the listeners waiting on topics whose SUBSCRIBE failed. The
-// topics stay subscribed in go-redis's eyes: its reconnection sends the
-// SUBSCRIBE again, and that confirmation serves later listeners.
+// fail tells the listeners waiting on topics whose SUBSCRIBE failed, and
+// has the worker send it again while they have listeners (go-redis counts
+// the channels as subscribed, but a connection it made again while the
+// SUBSCRIBE failed may not have them). A topic left without listeners is
+// unsubscribed after Linger like any other.
 func (s *Subscriber) fail(topics map[string]*topic, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,7 +278,7 @@ func (s *Subscriber) fail(topics map[string]*topic, err error) {
 		if s.topics[stream] != t {
 			continue
 		}
-		t.failure = err
+		t.failure, t.retry = err, true
 		close(t.failed)
 		t.failed = make(chan struct{})
 	}
