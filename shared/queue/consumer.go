@@ -2,18 +2,24 @@ package queue
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 	"time"
 )
 
-// Handler handles one message. Returning nil deletes the message; an error
-// leaves it for a retry (or the poison queue after MaxDequeue tries); an error
-// wrapped with Permanent poisons it at once. The context is cancelled only when
-// shutdown's drain time runs out.
+// Handler handles one message. Returning nil deletes the message. An error
+// of kind apperr.Unavailable (storage or Redis down) keeps the message and
+// runs the handler again in process; any other error is a failed delivery,
+// redelivered on the retry schedule and poisoned after its last step; an
+// error wrapped with Permanent (or of kind apperr.TooLarge) poisons it at
+// once. The context is cancelled when shutdown's drain time runs out or the
+// message stops being ours (its visibility could not be renewed).
 type Handler func(ctx context.Context, m *Message) error
+
+// DefaultRetrySchedule is the event-driven design's redelivery schedule for
+// failed deliveries: after 1 minute, 5 minutes, 30 minutes, then the poison
+// queue (DESIGN.md "Queues", PRISM_RETRY_SCHEDULE).
+var DefaultRetrySchedule = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute}
 
 // ConsumerConfig tunes a Consumer. Zero fields take the defaults.
 type ConsumerConfig struct {
@@ -24,12 +30,21 @@ type ConsumerConfig struct {
 	// Visibility is how long a received message stays hidden; it is renewed
 	// while its handler runs (default 30s).
 	Visibility time.Duration
-	// MaxDequeue is the number of deliveries after which a failing message is
-	// moved to the poison queue (default 5, as Azure Functions).
-	MaxDequeue int
-	// RetryBase is the first retry delay; it doubles with every dequeue
-	// (default 1s), capped at RetryMax (default 5m).
-	RetryBase, RetryMax time.Duration
+	// RetrySchedule is the delay before each redelivery of a message whose
+	// handler failed: the n-th delivery's failure waits RetrySchedule[n-1];
+	// a failure after the last step poisons the message (default
+	// DefaultRetrySchedule: 1m, 5m, 30m, i.e. four deliveries).
+	RetrySchedule []time.Duration
+	// MaxDeliveries poisons, without running the handler, a message
+	// delivered more than this many times without completing: its handler
+	// crashed the process, timed out or lost the message each time
+	// (default twice the schedule's deliveries).
+	MaxDeliveries int
+	// OutageHold bounds how long a delivery whose handler keeps failing with
+	// apperr.Unavailable is held and retried in process (visibility renewed)
+	// before the message is released for later (default 5m). An outage is
+	// not a failed delivery.
+	OutageHold time.Duration
 	// MinPoll and MaxPoll bound the idle back-off between empty receives
 	// (defaults 50ms and 2s); a Waker cuts the wait short.
 	MinPoll, MaxPoll time.Duration
@@ -40,7 +55,8 @@ type ConsumerConfig struct {
 	// prism_queue_depth gauge (default 10s; negative: never).
 	DepthEvery time.Duration
 	// OnPoison, when set, is called after a message moved to the poison
-	// queue (domain-service marks the command failed).
+	// queue (domain-service marks the command failed). It runs only when
+	// the message was still ours to poison.
 	OnPoison func(ctx context.Context, m *Message, reason string)
 	// Logger receives the loop's logs (default slog.Default()).
 	Logger *slog.Logger
@@ -52,9 +68,11 @@ func (c *ConsumerConfig) defaults() {
 	setDefault(&c.Concurrency, 16)
 	setDefault(&c.Visibility, 30*time.Second)
 	c.Visibility = max(c.Visibility, 3*time.Second)
-	setDefault(&c.MaxDequeue, 5)
-	setDefault(&c.RetryBase, time.Second)
-	setDefault(&c.RetryMax, 5*time.Minute)
+	if len(c.RetrySchedule) == 0 {
+		c.RetrySchedule = DefaultRetrySchedule
+	}
+	setDefault(&c.MaxDeliveries, 2*(len(c.RetrySchedule)+1))
+	setDefault(&c.OutageHold, 5*time.Minute)
 	setDefault(&c.MinPoll, 50*time.Millisecond)
 	setDefault(&c.MaxPoll, 2*time.Second)
 	setDefault(&c.DrainTimeout, 20*time.Second)
@@ -73,9 +91,11 @@ func setDefault[T comparable](v *T, d T) {
 
 // Consumer receives messages from one queue and runs a handler on each:
 // batches of up to 32, a bounded number of handlers at once, visibility
-// renewed while a handler works, growing retry delays, poison after
-// MaxDequeue deliveries, idle back-off cut short by a Waker, and a shutdown
-// that stops receiving, drains in-flight work and deletes nothing unfinished.
+// renewed while a handler works (and the handler stopped if the message is
+// lost), outages retried in process, failed deliveries redelivered on the
+// retry schedule and then poisoned, idle back-off cut short by a Waker, and
+// a shutdown that stops receiving, drains in-flight work and deletes nothing
+// unfinished.
 type Consumer struct {
 	q       *Queue
 	handle  Handler
@@ -156,7 +176,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 					default:
 					}
 				}()
-				c.process(hctx, log, m)
+				c.process(ctx, hctx, log, m)
 			}()
 		}
 		if len(msgs) < want {
@@ -196,112 +216,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-}
-
-// process runs the handler on one message and settles it: delete on success,
-// retry later or poison on failure, release on abandoned shutdown.
-func (c *Consumer) process(ctx context.Context, log *slog.Logger, m *Message) {
-	receivedTotal.WithLabelValues(c.q.name).Inc()
-	dequeueCount.WithLabelValues(c.q.name).Observe(float64(m.DequeueCount))
-	inFlightGauge.WithLabelValues(c.q.name).Inc()
-	defer inFlightGauge.WithLabelValues(c.q.name).Dec()
-	log = log.With("messageId", m.ID, "dequeueCount", m.DequeueCount)
-	// settle uses its own short context: it must run even after ctx ends.
-	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-
-	if m.DequeueCount > int64(c.cfg.MaxDequeue) {
-		c.poison(settle, log, m, fmt.Sprintf("dequeued %d times without completing (the handler crashed or timed out each time)", m.DequeueCount))
-		return
-	}
-
-	start := time.Now()
-	stopRenew := c.renew(ctx, log, m)
-	err := safeHandle(ctx, c.handle, m)
-	stopRenew()
-
-	switch {
-	case err == nil:
-		handlerSeconds.WithLabelValues(c.q.name, "ok").Observe(time.Since(start).Seconds())
-		if derr := c.q.Delete(settle, m); derr != nil {
-			log.Warn("delete after success failed; the message will be redelivered", "err", derr)
-			return
-		}
-		completedTotal.WithLabelValues(c.q.name).Inc()
-	case ctx.Err() != nil:
-		// Shutdown cancelled the handler: release the message for another
-		// replica at once; never delete unfinished work.
-		handlerSeconds.WithLabelValues(c.q.name, "abandoned").Observe(time.Since(start).Seconds())
-		abandonedTotal.WithLabelValues(c.q.name).Inc()
-		if verr := c.q.SetVisibility(settle, m, 0); verr != nil {
-			log.Warn("release at shutdown failed; the message reappears after its visibility timeout", "err", verr)
-		}
-	case IsPermanent(err) || m.DequeueCount >= int64(c.cfg.MaxDequeue):
-		handlerSeconds.WithLabelValues(c.q.name, "poison").Observe(time.Since(start).Seconds())
-		c.poison(settle, log, m, err.Error())
-	default:
-		handlerSeconds.WithLabelValues(c.q.name, "retry").Observe(time.Since(start).Seconds())
-		retriedTotal.WithLabelValues(c.q.name).Inc()
-		delay := c.retryDelay(m.DequeueCount)
-		log.Warn("handler failed; will retry", "err", err, "retryIn", delay)
-		if verr := c.q.SetVisibility(settle, m, delay); verr != nil {
-			log.Warn("could not set retry delay; the message reappears after its visibility timeout", "err", verr)
-		}
-	}
-}
-
-// retryDelay grows with each delivery: base, 2·base, 4·base, … up to RetryMax.
-func (c *Consumer) retryDelay(dequeues int64) time.Duration {
-	d := c.cfg.RetryBase
-	for i := int64(1); i < dequeues && d < c.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	return min(d, c.cfg.RetryMax)
-}
-
-func (c *Consumer) poison(ctx context.Context, log *slog.Logger, m *Message, reason string) {
-	if err := c.q.MoveToPoison(ctx, m, reason); err != nil {
-		log.Error("move to poison queue failed; the message will be redelivered", "err", err, "reason", reason)
-		return
-	}
-	log.Error("message moved to poison queue", "reason", reason, "poisonQueue", c.q.name+"-poison")
-	if c.cfg.OnPoison != nil {
-		c.cfg.OnPoison(ctx, m, reason)
-	}
-}
-
-// renew extends the message's visibility every third of the timeout while the
-// handler runs. The returned stop waits for the renewer to finish, so the
-// pop receipt is stable afterwards.
-func (c *Consumer) renew(ctx context.Context, log *slog.Logger, m *Message) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(c.cfg.Visibility / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := c.q.SetVisibility(ctx, m, c.cfg.Visibility); err != nil {
-					log.Warn("visibility renewal failed", "err", err)
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
-}
-
-// safeHandle runs the handler, turning a panic into an error.
-func safeHandle(ctx context.Context, h Handler, m *Message) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
-		}
-	}()
-	return h(ctx, m)
 }

@@ -56,7 +56,7 @@ func runConsumer(t *testing.T, c *queue.Consumer) (stop func()) {
 // fast is a consumer config that keeps tests quick.
 func fast() queue.ConsumerConfig {
 	return queue.ConsumerConfig{
-		Visibility: 5 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Visibility: 5 * time.Second, RetrySchedule: []time.Duration{time.Second, time.Second, time.Second, time.Second},
 		MinPoll: 20 * time.Millisecond, MaxPoll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second, DepthEvery: -1,
 	}
 }

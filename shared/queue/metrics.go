@@ -32,6 +32,14 @@ var (
 		Name: "prism_queue_messages_abandoned_total",
 		Help: "Messages released unfinished at shutdown.",
 	}, []string{"queue"})
+	outageRetriesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_outage_retries_total",
+		Help: "Handler runs repeated in process because a dependency (storage, Redis) was unavailable; an outage is not a failed delivery.",
+	}, []string{"queue"})
+	lostTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_messages_lost_total",
+		Help: "Messages that stopped being this receiver's while it handled them (visibility not renewed in time); their next delivery settles them.",
+	}, []string{"queue"})
 	poisonTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "prism_queue_poison_moves_total",
 		Help: "Messages moved to the poison queue.",
@@ -61,14 +69,14 @@ var (
 )
 
 // handlerOutcomes are the outcome labels of prism_queue_handler_duration_seconds.
-var handlerOutcomes = []string{"ok", "retry", "poison", "abandoned"}
+var handlerOutcomes = []string{"ok", "retry", "poison", "abandoned", "outage", "lost"}
 
 // initConsumerSeries creates a consumed queue's series at zero, so a first
 // poison move or retry is an increase that rates and alerts see (a series
 // born at 1 is not) and a fresh process's dashboard panels show 0, not
 // "No data".
 func initConsumerSeries(queue string, concurrency int) {
-	for _, c := range []*prometheus.CounterVec{receivedTotal, completedTotal, retriedTotal, abandonedTotal, poisonTotal, EmptyReceivesTotal} {
+	for _, c := range []*prometheus.CounterVec{receivedTotal, completedTotal, retriedTotal, abandonedTotal, poisonTotal, EmptyReceivesTotal, outageRetriesTotal, lostTotal} {
 		c.WithLabelValues(queue)
 	}
 	for _, o := range handlerOutcomes {

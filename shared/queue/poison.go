@@ -35,12 +35,22 @@ func (r PoisonRecord) Original() []byte {
 	return []byte(r.BodyText)
 }
 
+// poisonHold is how long MoveToPoison hides the message while it moves it:
+// long enough for the send and the delete.
+const poisonHold = 30 * time.Second
+
 // MoveToPoison puts the message, with reason, on the poison queue and then
-// deletes it from the main queue. If the delete fails the message may later
-// be poisoned twice, never lost. A body too large to wrap in a record (near
-// the 64 KiB limit) is poisoned bare, its reason only logged: PeekPoison and
-// Redrive take bare bodies as they are.
+// deletes it from the main queue. It first renews the message's visibility,
+// which only its holder can do: a message that is no longer ours is left
+// alone and ErrLost returned (poisoning it would race the delivery that
+// holds it now). If the delete fails the message may later be poisoned twice,
+// never lost. A body too large to wrap in a record (near the 64 KiB limit)
+// is poisoned bare, its reason only logged: PeekPoison and Redrive take bare
+// bodies as they are.
 func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) error {
+	if err := q.SetVisibility(ctx, m, poisonHold); err != nil {
+		return err
+	}
 	rec := PoisonRecord{Queue: q.name, MessageID: m.ID, Reason: truncate(reason, maxReasonBytes), DequeueCount: m.DequeueCount, FailedAt: time.Now().UTC()}
 	if raw, ok := bodyJSON(m.Body); ok {
 		rec.Body = raw

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -155,26 +156,42 @@ func (q *Queue) Receive(ctx context.Context, want int, visibility time.Duration)
 	return out, nil
 }
 
-// Delete removes a handled message. A message already gone counts as deleted.
+// ErrLost says a received message is no longer this receiver's: its
+// visibility ran out and the queue gave it to someone else (a new pop
+// receipt), or it was deleted. Azure answers MessageNotFound (404) or
+// PopReceiptMismatch (400) for a stale pop receipt; both mean the same here.
+var ErrLost = errors.New("the message is no longer ours (its visibility ran out or it was deleted)")
+
+// lostOr returns ErrLost (wrapped) when err says the pop receipt is stale,
+// else err classified as a storage failure.
+func lostOr(err error, op string) error {
+	if queueerror.HasCode(err, queueerror.MessageNotFound, queueerror.PopReceiptMismatch) {
+		return fmt.Errorf("%s: %w", op, ErrLost)
+	}
+	return storage.Classify(err, op)
+}
+
+// Delete removes a handled message. It returns ErrLost when the message is
+// no longer ours to delete: another receiver holds it (or deleted it).
 func (q *Queue) Delete(ctx context.Context, m *Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, err := q.client.DeleteMessage(ctx, m.ID, m.popReceipt, nil)
-	if err != nil && !queueerror.HasCode(err, queueerror.MessageNotFound) {
-		return storage.Classify(err, "delete from "+q.name)
+	if _, err := q.client.DeleteMessage(ctx, m.ID, m.popReceipt, nil); err != nil {
+		return lostOr(err, "delete from "+q.name)
 	}
 	return nil
 }
 
 // SetVisibility hides the message for d from now (0: visible at once). It
-// keeps the new pop receipt, so a later Delete still works.
+// keeps the new pop receipt, so a later Delete still works, and returns
+// ErrLost when the message is no longer ours.
 func (q *Queue) SetVisibility(ctx context.Context, m *Message, d time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	secs := int32(d / time.Second)
+	secs := int32((d + time.Second - 1) / time.Second) // whole seconds, a positive delay at least one
 	resp, err := q.client.UpdateMessage(ctx, m.ID, m.popReceipt, string(m.Body), &azqueue.UpdateMessageOptions{VisibilityTimeout: &secs})
 	if err != nil {
-		return storage.Classify(err, "update visibility on "+q.name)
+		return lostOr(err, "update visibility on "+q.name)
 	}
 	if resp.PopReceipt != nil {
 		m.popReceipt = *resp.PopReceipt

@@ -60,45 +60,206 @@ func TestSendChecksSizeBeforeSending(t *testing.T) {
 	require.NoError(t, ok.Send(context.Background(), []byte(strings.Repeat("y", queue.MaxMessageBytes))))
 }
 
-func TestAlwaysFailingMessageIsPoisonedAfterExactlyFiveDequeues(t *testing.T) {
+func TestAlwaysFailingMessageFollowsTheRetryScheduleThenIsPoisoned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	q := newQueue(t, nil)
 	require.NoError(t, q.Send(ctx, []byte(`{"poison":"me"}`)))
 
-	var calls atomic.Int32
-	var seen sync.Map
+	var mu sync.Mutex
+	var at []time.Time
+	var counts []int64
 	poisoned := make(chan string, 1)
 	cfg := fast()
+	cfg.RetrySchedule = []time.Duration{time.Second, 2 * time.Second}
 	cfg.OnPoison = func(_ context.Context, m *queue.Message, reason string) { poisoned <- reason }
 	c := queue.NewConsumer(q, func(_ context.Context, m *queue.Message) error {
-		calls.Add(1)
-		seen.Store(m.DequeueCount, true)
+		mu.Lock()
+		defer mu.Unlock()
+		at = append(at, time.Now())
+		counts = append(counts, m.DequeueCount)
 		return fmt.Errorf("always fails (try %d)", m.DequeueCount)
 	}, nil, cfg)
 	runConsumer(t, c)
 
 	select {
 	case reason := <-poisoned:
-		assert.Contains(t, reason, "always fails (try 5)")
-	case <-time.After(20 * time.Second):
-		t.Fatal("message not poisoned within 20s")
+		assert.Contains(t, reason, "always fails (try 3)")
+	case <-time.After(30 * time.Second):
+		t.Fatal("message not poisoned within 30s")
 	}
-	assert.Equal(t, int32(5), calls.Load())
-	for i := int64(1); i <= 5; i++ {
-		_, ok := seen.Load(i)
-		assert.True(t, ok, "dequeue %d not seen", i)
-	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int64{1, 2, 3}, counts, "one delivery per step of the schedule, then poison")
+	require.Len(t, at, 3)
+	assert.GreaterOrEqual(t, at[1].Sub(at[0]), time.Second, "the first redelivery waits the schedule's first step")
+	assert.GreaterOrEqual(t, at[2].Sub(at[1]), 2*time.Second, "the second redelivery waits the schedule's second step")
 	recs, err := q.PeekPoison(ctx, 32)
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
-	assert.Equal(t, int64(5), recs[0].DequeueCount)
+	assert.Equal(t, int64(3), recs[0].DequeueCount)
 	assert.Contains(t, recs[0].Reason, "always fails")
 	assert.JSONEq(t, `{"poison":"me"}`, string(recs[0].Original()))
 	assert.Equal(t, q.Name(), recs[0].Queue)
 	d, err := q.Depth(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, d, "the main queue no longer holds it")
+}
+
+func TestUnavailableDependencyIsRetriedInProcessWithoutBurningADelivery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	require.NoError(t, q.Send(ctx, []byte(`{"outage":true}`)))
+	var calls atomic.Int32
+	var counts sync.Map
+	done := make(chan struct{})
+	cfg := fast()
+	cfg.Visibility = 3 * time.Second // the outage outlasts the visibility: renewals keep the message
+	cfg.RetrySchedule = []time.Duration{time.Second}
+	outageEnds := time.Now().Add(5 * time.Second)
+	c := queue.NewConsumer(q, func(_ context.Context, m *queue.Message) error {
+		calls.Add(1)
+		counts.Store(m.DequeueCount, true)
+		if time.Now().Before(outageEnds) {
+			return apperr.New(apperr.Unavailable, "redis is unavailable (test)")
+		}
+		close(done)
+		return nil
+	}, nil, cfg)
+	runConsumer(t, c)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("not handled within 30s")
+	}
+	require.Eventually(t, func() bool { d, _ := q.Depth(ctx); return d == 0 }, 10*time.Second, 20*time.Millisecond)
+	assert.Greater(t, calls.Load(), int32(2), "the handler was run again in process")
+	counts.Range(func(k, _ any) bool {
+		assert.Equal(t, int64(1), k, "every run was the first delivery: the outage burned none")
+		return true
+	})
+	pd, err := q.PoisonDepth(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, pd, "an outage never poisons, even with a one-step schedule")
+}
+
+func TestOutageLongerThanTheHoldReleasesTheMessageWithoutPoison(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	require.NoError(t, q.Send(ctx, []byte(`{"long outage":true}`)))
+	done := make(chan int64, 1)
+	cfg := fast()
+	cfg.OutageHold = time.Second
+	cfg.RetrySchedule = []time.Duration{time.Second}
+	var poisoned atomic.Bool
+	cfg.OnPoison = func(context.Context, *queue.Message, string) { poisoned.Store(true) }
+	c := queue.NewConsumer(q, func(_ context.Context, m *queue.Message) error {
+		if m.DequeueCount < 3 {
+			return apperr.New(apperr.Unavailable, "storage is unavailable (test)")
+		}
+		done <- m.DequeueCount
+		return nil
+	}, nil, cfg)
+	runConsumer(t, c)
+	select {
+	case n := <-done:
+		assert.Equal(t, int64(3), n, "each hold ended in a release, then a new delivery")
+	case <-time.After(30 * time.Second):
+		t.Fatal("not handled within 30s")
+	}
+	require.Eventually(t, func() bool { d, _ := q.Depth(ctx); return d == 0 }, 10*time.Second, 20*time.Millisecond)
+	assert.False(t, poisoned.Load(), "released after the outage, never poisoned")
+}
+
+func TestTooLargeIsPoisonedAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	require.NoError(t, q.Send(ctx, []byte(`{"big":true}`)))
+	var calls atomic.Int32
+	c := queue.NewConsumer(q, func(context.Context, *queue.Message) error {
+		calls.Add(1)
+		return apperr.New(apperr.TooLarge, "row is too large (test)")
+	}, nil, fast())
+	runConsumer(t, c)
+	require.Eventually(t, func() bool { d, _ := q.PoisonDepth(ctx); return d == 1 }, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, int32(1), calls.Load(), "a size limit is not retried")
+}
+
+func TestAStalePopReceiptCannotDeleteOrPoison(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	require.NoError(t, q.Send(ctx, []byte(`{"stale":true}`)))
+	first, err := q.Receive(ctx, 1, time.Second)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	var second []*queue.Message
+	require.Eventually(t, func() bool {
+		second, err = q.Receive(ctx, 1, 30*time.Second)
+		return err == nil && len(second) == 1
+	}, 10*time.Second, 50*time.Millisecond, "the message is visible again after a second")
+
+	assert.ErrorIs(t, q.Delete(ctx, first[0]), queue.ErrLost)
+	assert.ErrorIs(t, q.SetVisibility(ctx, first[0], time.Second), queue.ErrLost)
+	assert.ErrorIs(t, q.MoveToPoison(ctx, first[0], "stale"), queue.ErrLost)
+	pd, err := q.PoisonDepth(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, pd, "nothing was poisoned on a stale receipt")
+	require.NoError(t, q.Delete(ctx, second[0]), "the current holder still settles it")
+}
+
+func TestALostMessageStopsItsHandlerAndIsLeftToItsHolder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	require.NoError(t, q.Send(ctx, []byte(`{"stolen":true}`)))
+	cfg := fast()
+	cfg.Visibility = 3 * time.Second // renewed every second
+	var poisoned atomic.Bool
+	cfg.OnPoison = func(context.Context, *queue.Message, string) { poisoned.Store(true) }
+	stolen := make(chan *queue.Message, 1)
+	stopped := make(chan error, 1)
+	var calls atomic.Int32
+	c := queue.NewConsumer(q, func(hctx context.Context, m *queue.Message) error {
+		if calls.Add(1) > 1 {
+			return nil
+		}
+		// Another receiver takes the message: make it visible (as an
+		// expired visibility would) and receive it elsewhere.
+		assert.NoError(t, q.SetVisibility(ctx, m, 0))
+		var other []*queue.Message
+		assert.Eventually(t, func() bool {
+			other, _ = q.Receive(ctx, 1, 60*time.Second)
+			return len(other) == 1
+		}, 10*time.Second, 20*time.Millisecond)
+		if len(other) != 1 {
+			return nil
+		}
+		stolen <- other[0]
+		<-hctx.Done() // the consumer must notice the loss and stop us
+		stopped <- hctx.Err()
+		return queue.Permanent(fmt.Errorf("would poison if it could"))
+	}, nil, cfg)
+	runConsumer(t, c)
+	var other *queue.Message
+	select {
+	case other = <-stolen:
+	case <-time.After(20 * time.Second):
+		t.Fatal("handler did not run")
+	}
+	select {
+	case err := <-stopped:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler was not stopped after its message was lost")
+	}
+	assert.Never(t, func() bool { d, _ := q.PoisonDepth(ctx); return d > 0 || poisoned.Load() }, 2*time.Second, 100*time.Millisecond,
+		"a lost message is neither poisoned nor marked failed")
+	require.NoError(t, q.Delete(ctx, other), "the message was left to the receiver that holds it")
+	assert.Equal(t, int32(1), calls.Load())
 }
 
 func TestRetriedMessageSucceedsWithoutPoison(t *testing.T) {
@@ -153,6 +314,8 @@ func TestOverDequeuedMessageIsPoisonedWithoutRunningTheHandler(t *testing.T) {
 	q := newQueue(t, nil)
 	require.NoError(t, q.Send(ctx, []byte(`{"crashy":true}`)))
 	// Five deliveries whose handlers "crashed" (released without settling).
+	cfg := fast()
+	cfg.MaxDeliveries = 5
 	for range 5 {
 		msgs, err := q.Receive(ctx, 1, 30*time.Second)
 		require.NoError(t, err)
@@ -160,13 +323,13 @@ func TestOverDequeuedMessageIsPoisonedWithoutRunningTheHandler(t *testing.T) {
 		require.NoError(t, q.SetVisibility(ctx, msgs[0], 0))
 	}
 	var calls atomic.Int32
-	c := queue.NewConsumer(q, func(context.Context, *queue.Message) error { calls.Add(1); return nil }, nil, fast())
+	c := queue.NewConsumer(q, func(context.Context, *queue.Message) error { calls.Add(1); return nil }, nil, cfg)
 	runConsumer(t, c)
 	require.Eventually(t, func() bool { d, _ := q.PoisonDepth(ctx); return d == 1 }, 10*time.Second, 20*time.Millisecond)
 	assert.Zero(t, calls.Load())
 	recs, err := q.PeekPoison(ctx, 1)
 	require.NoError(t, err)
-	assert.Contains(t, recs[0].Reason, "dequeued 6 times")
+	assert.Contains(t, recs[0].Reason, "delivered 6 times")
 }
 
 func TestRedriveReturnsPoisonedMessagesWithOriginalBodies(t *testing.T) {
