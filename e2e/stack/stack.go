@@ -231,6 +231,9 @@ func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
 		"PRISM_HTTP_ADDR":                 fmt.Sprintf("127.0.0.1:%d", port),
 		"PRISM_DEV_MODE":                  "true",
 		"PRISM_LOG_LEVEL":                 "info",
+		// Failed deliveries come back after seconds, not the production
+		// schedule's minutes: five deliveries, then poison.
+		"PRISM_RETRY_SCHEDULE": "1s,2s,4s,8s",
 	}
 	if opsPort != 0 {
 		vars["PRISM_OPS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", opsPort)

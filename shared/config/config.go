@@ -86,6 +86,25 @@ func (r *Reader) Bool(key string, def bool) bool {
 	return b
 }
 
+// Durations returns the comma-separated list of durations (e.g.
+// "1m,5m,30m") or def; each must be positive.
+func (r *Reader) Durations(key string, def []time.Duration) []time.Duration {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	var out []time.Duration
+	for _, p := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(p))
+		if err != nil || d <= 0 {
+			r.errs = append(r.errs, fmt.Errorf("%s=%q: want positive durations separated by commas (e.g. 1m,5m,30m)", key, v))
+			return def
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // List returns the comma-separated setting or def.
 func (r *Reader) List(key string, def []string) []string {
 	v, ok := r.raw(key)
@@ -134,6 +153,14 @@ type Common struct {
 	LogLevel string
 	// ShutdownTimeout bounds graceful shutdown (PRISM_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// RetrySchedule is PRISM_RETRY_SCHEDULE: the delays before each
+	// redelivery of a message whose handler failed, then the poison queue
+	// (empty: the queue consumer's default, 1m,5m,30m).
+	RetrySchedule []time.Duration
+	// OutageHold is PRISM_OUTAGE_HOLD: how long a message whose handler
+	// finds storage or Redis unavailable is kept and retried in process
+	// before it is released (default 5m).
+	OutageHold time.Duration
 	// Tables and queues by role.
 	EventsTable, SnapshotsTable, CommandsQueue string
 }
@@ -150,6 +177,8 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		RedisURL:                r.String("REDIS_URL", redisconn.DefaultURL),
 		LogLevel:                r.String("PRISM_LOG_LEVEL", "info"),
 		ShutdownTimeout:         r.Duration("PRISM_SHUTDOWN_TIMEOUT", 25*time.Second),
+		RetrySchedule:           r.Durations("PRISM_RETRY_SCHEDULE", nil),
+		OutageHold:              r.Duration("PRISM_OUTAGE_HOLD", 5*time.Minute),
 		EventsTable:             r.String("PRISM_EVENTS_TABLE", "events"),
 		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
 		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),

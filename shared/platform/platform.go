@@ -20,6 +20,7 @@ import (
 	"github.com/prism-es/prism/shared/fleet"
 	"github.com/prism-es/prism/shared/httpapi"
 	"github.com/prism-es/prism/shared/logging"
+	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/redisconn"
 	"github.com/prism-es/prism/shared/storage"
 	"github.com/prism-es/prism/shared/tracing"
@@ -85,6 +86,20 @@ func (d *Deps) Provision(ctx context.Context, wait time.Duration, tables, queues
 			return errors.Join(errors.New("storage did not become ready"), err)
 		case <-time.After(500 * time.Millisecond):
 		}
+	}
+}
+
+// ConsumerConfig is the queue consumer configuration every service's
+// consumers share: the retry schedule, outage hold and drain time from the
+// settings, with the given handler concurrency and OnPoison hook (may be nil).
+func (d *Deps) ConsumerConfig(concurrency int, onPoison func(context.Context, *queue.Message, string)) queue.ConsumerConfig {
+	return queue.ConsumerConfig{
+		Concurrency:   concurrency,
+		RetrySchedule: d.Config.RetrySchedule,
+		OutageHold:    d.Config.OutageHold,
+		DrainTimeout:  d.Config.ShutdownTimeout,
+		OnPoison:      onPoison,
+		Logger:        d.Log,
 	}
 }
 

@@ -173,19 +173,10 @@ func run(ctx context.Context) error {
 		Peers:       broadcast.New(deps.Redis),
 	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline, CartTTL: cartTTL(cfg.CartTTL)})
 
-	consumer := queue.NewConsumer(commands, h.Handle, waker, queue.ConsumerConfig{
-		Concurrency:  cfg.Concurrency,
-		DrainTimeout: cfg.ShutdownTimeout,
-		OnPoison:     h.Failed,
-		Logger:       deps.Log,
-	})
+	consumer := queue.NewConsumer(commands, h.Handle, waker, deps.ConsumerConfig(cfg.Concurrency, h.Failed))
 	// Deadlines are commands too, handled alike once their delay is over.
-	due := queue.NewConsumer(deadlines, h.Handle, waker, queue.ConsumerConfig{
-		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, OnPoison: h.Failed, Logger: deps.Log,
-	})
-	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.HandleSagaEvent, waker, queue.ConsumerConfig{
-		Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log,
-	})
+	due := queue.NewConsumer(deadlines, h.Handle, waker, deps.ConsumerConfig(cfg.Concurrency, h.Failed))
+	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.HandleSagaEvent, waker, deps.ConsumerConfig(cfg.Concurrency, nil))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return saga.Run(gctx) })

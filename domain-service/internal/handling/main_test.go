@@ -99,7 +99,7 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 		Peers:     broadcast.New(rdb),
 	}, cfg)
 	consumerCfg := queue.ConsumerConfig{
-		Concurrency: 16, RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Concurrency: 16, RetrySchedule: []time.Duration{time.Second, time.Second, time.Second, time.Second},
 		MinPoll: 20 * time.Millisecond, MaxPoll: 200 * time.Millisecond, DrainTimeout: 10 * time.Second, DepthEvery: -1,
 		OnPoison: h.Failed,
 	}

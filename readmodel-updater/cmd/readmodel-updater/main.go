@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	deliverer := notifications.NewDeliverer(store, prefs, channels)
-	consumerCfg := queue.ConsumerConfig{Concurrency: cfg.Concurrency, DrainTimeout: cfg.ShutdownTimeout, Logger: deps.Log}
+	consumerCfg := deps.ConsumerConfig(cfg.Concurrency, nil)
 	projecting := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(Subscriber), waker), runner.Handle, waker, consumerCfg)
 	notifying := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(NotificationSubscriber), waker), notifier.Handle, waker, consumerCfg)
 	deliverCfg := consumerCfg
