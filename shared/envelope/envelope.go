@@ -59,6 +59,14 @@ type EventMetadata struct {
 	Traceparent   string `json:"traceparent,omitempty"`
 }
 
+// TimePrecision is the finest time Azure Table Storage keeps (Edm.DateTime
+// has 7 fractional digits). Times in events are created at this precision,
+// so an event read back from the store is the event first published.
+const TimePrecision = 100 * time.Nanosecond
+
+// Now is the current UTC time at TimePrecision: the time events carry.
+func Now() time.Time { return time.Now().UTC().Truncate(TimePrecision) }
+
 // StreamID is the event-store stream (and Table partition) of an aggregate:
 // "<aggregateType>-<aggregateId>".
 func StreamID(aggregateType, aggregateID string) string {

@@ -25,6 +25,11 @@ type Store interface {
 	// Recorded reports whether commandID was applied to stream and returns
 	// the events it recorded then.
 	Recorded(ctx context.Context, stream, commandID string) ([]envelope.Event, bool, error)
+	// Reject records that commandID was refused by a business rule, so that
+	// a redelivery never applies it later. If the command already has a
+	// marker it returns a *DuplicateCommandError with what was recorded
+	// (applied with its events, or rejected with its reason).
+	Reject(ctx context.Context, stream, commandID, reason string) error
 }
 
 // ConflictError says the stream already holds a version the append wanted to
@@ -39,12 +44,15 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("eventstore: stream %s moved past version %d", e.Stream, e.ExpectedVersion)
 }
 
-// DuplicateCommandError says the command was applied before; Events are the
-// events it recorded then (possibly none), to be re-published.
+// DuplicateCommandError says the command was handled before: applied, with
+// Events the events it recorded then (possibly none, to be re-published), or
+// Rejected with Reason. Its first outcome is final.
 type DuplicateCommandError struct {
 	Stream    string
 	CommandID string
 	Events    []envelope.Event
+	Rejected  bool
+	Reason    string
 }
 
 // Error implements error.

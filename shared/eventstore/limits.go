@@ -5,6 +5,7 @@ import (
 
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/storage"
 )
 
 // Limits of one Azure Table entity-group transaction. Azurite accepts more
@@ -18,7 +19,8 @@ const (
 	MaxBatchBytes = 4*1024*1024 - 1
 	// MaxEntityBytes is the size limit of one entity.
 	MaxEntityBytes = 1024 * 1024
-	// MaxPropertyBytes is the size limit of one string property.
+	// MaxPropertyBytes is the size limit of one string property, counted in
+	// UTF-16 as Azure does (32 K code units).
 	MaxPropertyBytes = 64 * 1024
 )
 
@@ -48,24 +50,29 @@ func validateAppend(stream string, expectedVersion int64, events []envelope.Even
 		if e.Metadata.CommandID != commandID {
 			return apperr.New(apperr.Invalid, "event %d was caused by command %s, not %s", i, e.Metadata.CommandID, commandID)
 		}
+		if e.OccurredAt.Nanosecond()%int(envelope.TimePrecision) != 0 {
+			// Azure would keep 7 digits, and the event read back would
+			// differ from the one published (use envelope.Now).
+			return apperr.New(apperr.Invalid, "event %d occurredAt %s is finer than the store keeps (100 ns)", i, e.OccurredAt.Format("15:04:05.000000000"))
+		}
 	}
 	return nil
 }
 
 // checkEntitySizes enforces the per-property, per-entity and per-batch limits
 // on the encoded rows.
-func checkEntitySizes(rows []eventRowSize) error {
+func checkEntitySizes(rows []rowSize) error {
 	total := 0
 	for i, r := range rows {
 		for name, n := range r.properties {
 			if n > MaxPropertyBytes {
-				return apperr.New(apperr.TooLarge, "row %d property %s is %d bytes; the limit is %d", i, name, n, MaxPropertyBytes)
+				return apperr.New(apperr.TooLarge, "row %d property %s is %d bytes in UTF-16; the limit is %d", i, name, n, MaxPropertyBytes)
 			}
 		}
 		if r.entity > MaxEntityBytes {
 			return apperr.New(apperr.TooLarge, "row %d is %d bytes; the limit is %d", i, r.entity, MaxEntityBytes)
 		}
-		total += r.entity
+		total += r.payload
 	}
 	if total > MaxBatchBytes {
 		return apperr.New(apperr.TooLarge, "transaction is %d bytes; the limit is %d", total, MaxBatchBytes)
@@ -73,7 +80,32 @@ func checkEntitySizes(rows []eventRowSize) error {
 	return nil
 }
 
-type eventRowSize struct {
+// rowSize is one row's size as Azure counts it: the entity by Azure's
+// formula (strings in UTF-16), each string property in UTF-16 bytes, and the
+// row's share of the transaction's request body (UTF-8 JSON plus the
+// multipart headers around it).
+type rowSize struct {
 	entity     int
+	payload    int
 	properties map[string]int
 }
+
+// newRowSize starts a row's size: Azure's "4 bytes + Len(PartitionKey +
+// RowKey) * 2 bytes", then each property is added.
+func newRowSize(partitionKey, rowKey string, encoded int) rowSize {
+	return rowSize{
+		entity:     4 + 2*(storage.UTF16Len(partitionKey)+storage.UTF16Len(rowKey)),
+		payload:    encoded + batchOverheadBytes,
+		properties: map[string]int{},
+	}
+}
+
+// str adds a string property: 8 bytes + Len(name) * 2 + 4 + Len(value) * 2.
+func (r *rowSize) str(name, value string) {
+	n := 2 * storage.UTF16Len(value)
+	r.properties[name] = n
+	r.entity += 8 + 2*len(name) + 4 + n
+}
+
+// fixed adds a property of a fixed-size type (Int32 4, Int64 and DateTime 8).
+func (r *rowSize) fixed(name string, size int) { r.entity += 8 + 2*len(name) + size }

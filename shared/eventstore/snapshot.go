@@ -70,10 +70,12 @@ func (s *Snapshots) Get(ctx context.Context, stream string, stateVersion int) (S
 	return Snapshot{Stream: stream, Version: row.Version, StateVersion: row.StateVersion, State: json.RawMessage(row.State), TakenAt: at}, true, nil
 }
 
-// Put stores snap as the stream's snapshot (replacing any older one).
+// Put stores snap as the stream's snapshot unless the stored one is at least
+// as new: the write is conditional on the row's ETag, so a slow writer never
+// replaces a newer snapshot with an older one.
 func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
-	if len(snap.State) > MaxPropertyBytes {
-		return apperr.New(apperr.TooLarge, "snapshot state of %s is %d bytes; the limit is %d", snap.Stream, len(snap.State), MaxPropertyBytes)
+	if n := 2 * storage.UTF16Len(string(snap.State)); n > MaxPropertyBytes {
+		return apperr.New(apperr.TooLarge, "snapshot state of %s is %d bytes in UTF-16; the limit is %d", snap.Stream, n, MaxPropertyBytes)
 	}
 	if snap.TakenAt.IsZero() {
 		snap.TakenAt = time.Now()
@@ -87,6 +89,28 @@ func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.table.UpsertEntity(ctx, b, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
-	return storage.Classify(err, "write snapshot")
+	for range 3 {
+		resp, err := s.table.GetEntity(ctx, snap.Stream, snapshotRowKey, nil)
+		switch {
+		case storage.HasStatus(err, http.StatusNotFound):
+			_, err = s.table.AddEntity(ctx, b, nil)
+			if storage.HasStatus(err, http.StatusConflict) {
+				continue // written meanwhile: compare with it
+			}
+			return storage.Classify(err, "write snapshot")
+		case err != nil:
+			return storage.Classify(err, "read snapshot")
+		}
+		var cur snapshotRow
+		if json.Unmarshal(resp.Value, &cur) == nil && cur.Version >= snap.Version && cur.StateVersion >= snap.StateVersion {
+			return nil // the stored snapshot is as new: keep it
+		}
+		etag := resp.ETag
+		_, err = s.table.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{UpdateMode: aztables.UpdateModeReplace, IfMatch: &etag})
+		if storage.HasStatus(err, http.StatusPreconditionFailed) {
+			continue // replaced meanwhile: compare again
+		}
+		return storage.Classify(err, "write snapshot")
+	}
+	return nil // three writers raced; one of the newer snapshots stands
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/storage"
 )
@@ -76,6 +77,41 @@ type commandRow struct {
 	EventCount    int    `json:"EventCount"`
 	AppliedAt     string `json:"AppliedAt"`
 	AppliedAtT    string `json:"AppliedAt@odata.type"`
+	// Outcome is "rejected" for a command refused by a rule (no events);
+	// empty for one applied.
+	Outcome string `json:"Outcome,omitempty"`
+	// Reason is why a rejected command was refused.
+	Reason string `json:"Reason,omitempty"`
+}
+
+// outcomeRejected marks the cmd- row of a rejected command.
+const outcomeRejected = "rejected"
+
+// maxReasonChars bounds the rejection reason kept in a marker row.
+const maxReasonChars = 1024
+
+func (r commandRow) size(encoded int) rowSize {
+	sz := newRowSize(r.PartitionKey, r.RowKey, encoded)
+	sz.fixed("FirstVersion", 8)
+	sz.fixed("LastVersion", 8)
+	sz.fixed("EventCount", 4)
+	sz.fixed("AppliedAt", 8)
+	if r.Outcome != "" {
+		sz.str("Outcome", r.Outcome)
+		sz.str("Reason", r.Reason)
+	}
+	return sz
+}
+
+func (r eventRow) size(encoded int) rowSize {
+	sz := newRowSize(r.PartitionKey, r.RowKey, encoded)
+	for name, v := range map[string]string{"EventId": r.EventID, "EventType": r.EventType, "AggregateType": r.AggregateType,
+		"AggregateId": r.AggregateID, "Data": r.Data, "Metadata": r.Metadata} {
+		sz.str(name, v)
+	}
+	sz.fixed("SchemaVersion", 4)
+	sz.fixed("OccurredAt", 8)
+	return sz
 }
 
 func toRow(e envelope.Event) (eventRow, error) {
@@ -135,21 +171,15 @@ func (s *TableStore) Append(ctx context.Context, stream string, expectedVersion 
 	if err := validateAppend(stream, expectedVersion, events, commandID); err != nil {
 		return err
 	}
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	marker := commandRow{
-		PartitionKey: stream, RowKey: commandRowPrefix + commandID,
-		FirstVersion: expectedVersion + 1, FirstVersionT: "Edm.Int64",
-		LastVersion: expectedVersion + int64(len(events)), LastVersionT: "Edm.Int64",
-		EventCount: len(events), AppliedAt: now, AppliedAtT: "Edm.DateTime",
-	}
+	marker := newMarker(stream, commandID, expectedVersion, len(events))
 	actions := make([]aztables.TransactionAction, 0, len(events)+1)
-	sizes := make([]eventRowSize, 0, len(events)+1)
+	sizes := make([]rowSize, 0, len(events)+1)
 	mb, err := json.Marshal(marker)
 	if err != nil {
 		return err
 	}
 	actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: mb})
-	sizes = append(sizes, eventRowSize{entity: len(mb) + batchOverheadBytes})
+	sizes = append(sizes, marker.size(len(mb)))
 	for _, e := range events {
 		row, err := toRow(e)
 		if err != nil {
@@ -160,7 +190,7 @@ func (s *TableStore) Append(ctx context.Context, stream string, expectedVersion 
 			return err
 		}
 		actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: b})
-		sizes = append(sizes, eventRowSize{entity: len(b) + batchOverheadBytes, properties: map[string]int{"Data": len(row.Data), "Metadata": len(row.Metadata)}})
+		sizes = append(sizes, row.size(len(b)))
 	}
 	if err := checkEntitySizes(sizes); err != nil {
 		return err
@@ -173,6 +203,53 @@ func (s *TableStore) Append(ctx context.Context, stream string, expectedVersion 
 		return nil
 	}
 	return s.transactionError(ctx, stream, expectedVersion, commandID, err)
+}
+
+// newMarker is the cmd- row of commandID, which produced events
+// expectedVersion+1 … expectedVersion+count.
+func newMarker(stream, commandID string, expectedVersion int64, count int) commandRow {
+	return commandRow{
+		PartitionKey: stream, RowKey: commandRowPrefix + commandID,
+		FirstVersion: expectedVersion + 1, FirstVersionT: "Edm.Int64",
+		LastVersion: expectedVersion + int64(count), LastVersionT: "Edm.Int64",
+		EventCount: count, AppliedAt: time.Now().UTC().Format(time.RFC3339Nano), AppliedAtT: "Edm.DateTime",
+	}
+}
+
+// Reject implements Store: it records that commandID was refused by a rule,
+// so no later delivery of the same command can apply it.
+func (s *TableStore) Reject(ctx context.Context, stream, commandID, reason string) error {
+	if !envelope.ValidID(commandID) {
+		return apperr.Fields("invalid rejection", apperr.FieldError{Field: "commandId", Message: "must be a valid id"})
+	}
+	marker := newMarker(stream, commandID, 0, 0)
+	marker.Outcome, marker.Reason = outcomeRejected, truncateChars(reason, maxReasonChars)
+	b, err := json.Marshal(marker)
+	if err != nil {
+		return err
+	}
+	if err := checkEntitySizes([]rowSize{marker.size(len(b))}); err != nil {
+		return err
+	}
+	_, err = s.table.AddEntity(ctx, b, nil)
+	switch {
+	case err == nil:
+		return nil
+	case storage.HasStatus(err, http.StatusConflict):
+		return s.duplicate(ctx, stream, 0, commandID)
+	}
+	return storage.Classify(err, "record rejection in "+stream)
+}
+
+// truncateChars cuts s to at most n characters.
+func truncateChars(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 var (
@@ -232,12 +309,12 @@ func (s *TableStore) transactionError(ctx context.Context, stream string, expect
 }
 
 // duplicate answers an append whose command marker may already exist: the
-// events the command recorded if it was applied, else a conflict (the
-// marker vanished between the failed append and this read, which only a
-// deleted table does, or an event row clashed). A failed read is returned
+// command's recorded outcome if it was applied or rejected, else a conflict
+// (the marker vanished between the failed append and this read, which only
+// a deleted table does, or an event row clashed). A failed read is returned
 // as it is, never as a conflict.
 func (s *TableStore) duplicate(ctx context.Context, stream string, expectedVersion int64, commandID string) error {
-	events, found, err := s.Recorded(ctx, stream, commandID)
+	rec, found, err := s.record(ctx, stream, commandID)
 	if err != nil {
 		return err
 	}
@@ -246,28 +323,44 @@ func (s *TableStore) duplicate(ctx context.Context, stream string, expectedVersi
 		return &ConflictError{Stream: stream, ExpectedVersion: expectedVersion}
 	}
 	appendDuplicates.Inc()
-	return &DuplicateCommandError{Stream: stream, CommandID: commandID, Events: events}
+	return &DuplicateCommandError{Stream: stream, CommandID: commandID, Events: rec.events, Rejected: rec.rejected, Reason: rec.reason}
+}
+
+// recorded is what a cmd- row says about its command.
+type recorded struct {
+	events   []envelope.Event
+	rejected bool
+	reason   string
 }
 
 // Recorded reports whether commandID was applied to stream and, if so,
-// returns the events it recorded.
+// returns the events it recorded. A rejected command counts as recorded,
+// with no events; Append and Reject tell the two apart.
 func (s *TableStore) Recorded(ctx context.Context, stream, commandID string) ([]envelope.Event, bool, error) {
+	rec, found, err := s.record(ctx, stream, commandID)
+	return rec.events, found, err
+}
+
+func (s *TableStore) record(ctx context.Context, stream, commandID string) (recorded, bool, error) {
 	resp, err := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil)
 	if storage.HasStatus(err, http.StatusNotFound) {
-		return nil, false, nil
+		return recorded{}, false, nil
 	}
 	if err != nil {
-		return nil, false, storage.Classify(err, "read command marker")
+		return recorded{}, false, storage.Classify(err, "read command marker")
 	}
 	var row commandRow
 	if err := json.Unmarshal(resp.Value, &row); err != nil {
-		return nil, false, fmt.Errorf("command marker %s/%s: %w", stream, commandID, err)
+		return recorded{}, false, fmt.Errorf("command marker %s/%s: %w", stream, commandID, err)
+	}
+	if row.Outcome == outcomeRejected {
+		return recorded{rejected: true, reason: row.Reason}, true, nil
 	}
 	if row.EventCount == 0 {
-		return nil, true, nil
+		return recorded{}, true, nil
 	}
 	events, err := s.LoadRange(ctx, stream, row.FirstVersion, row.LastVersion)
-	return events, true, err
+	return recorded{events: events}, true, err
 }
 
 // Load implements Store.

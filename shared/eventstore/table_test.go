@@ -34,7 +34,7 @@ func events(id string, from int64, n int, commandID string) []envelope.Event {
 		out[i] = envelope.Event{
 			EventID: uuid.NewString(), Type: "Counted", SchemaVersion: 1,
 			AggregateType: "test", AggregateID: id, Version: from + int64(i),
-			OccurredAt: time.Now().UTC(),
+			OccurredAt: envelope.Now(),
 			Data:       json.RawMessage(fmt.Sprintf(`{"n":%d}`, from+int64(i))),
 			Metadata:   envelope.EventMetadata{CommandID: commandID, CorrelationID: "corr", UserID: "u1"},
 		}
@@ -237,7 +237,7 @@ func TestListStreams(t *testing.T) {
 		require.NoError(t, store.Append(ctx, envelope.StreamID("test", id), 0, events(id, 1, 2, "c"), "c"))
 	}
 	other := envelope.Event{EventID: uuid.NewString(), Type: "Other", SchemaVersion: 1, AggregateType: "tester", AggregateID: "x",
-		Version: 1, OccurredAt: time.Now(), Data: json.RawMessage(`{}`), Metadata: envelope.EventMetadata{CommandID: "c"}}
+		Version: 1, OccurredAt: envelope.Now(), Data: json.RawMessage(`{}`), Metadata: envelope.EventMetadata{CommandID: "c"}}
 	require.NoError(t, store.Append(ctx, "tester-x", 0, []envelope.Event{other}, "c"))
 
 	var seen []string
@@ -251,7 +251,7 @@ func TestStreamsChangedSince(t *testing.T) {
 	old, fresh := uuid.NewString(), uuid.NewString()
 	past := events(old, 1, 2, "c")
 	for i := range past {
-		past[i].OccurredAt = time.Now().Add(-time.Hour)
+		past[i].OccurredAt = envelope.Now().Add(-time.Hour)
 	}
 	require.NoError(t, store.Append(ctx, "test-"+old, 0, past, "c"))
 	require.NoError(t, store.Append(ctx, "test-"+fresh, 0, events(fresh, 1, 3, "c"), "c"))

@@ -343,9 +343,9 @@ func TestStreamWithV1RowsFromTheOldCodePath(t *testing.T) {
 	cart := uuid.NewString()
 	old := []envelope.Event{
 		{EventID: uuid.NewString(), Type: "CartCreated", SchemaVersion: 1, AggregateType: "cart", AggregateID: cart, Version: 1,
-			OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"owner":"alice"}`), Metadata: envelope.EventMetadata{CommandID: "old-1", UserID: "alice"}},
+			OccurredAt: envelope.Now(), Data: json.RawMessage(`{"owner":"alice"}`), Metadata: envelope.EventMetadata{CommandID: "old-1", UserID: "alice"}},
 		{EventID: uuid.NewString(), Type: "ItemAdded", SchemaVersion: 1, AggregateType: "cart", AggregateID: cart, Version: 2,
-			OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"sku":"LEGACY-1","quantity":2,"priceCents":125}`), Metadata: envelope.EventMetadata{CommandID: "old-2", UserID: "alice"}},
+			OccurredAt: envelope.Now(), Data: json.RawMessage(`{"sku":"LEGACY-1","quantity":2,"priceCents":125}`), Metadata: envelope.EventMetadata{CommandID: "old-2", UserID: "alice"}},
 	}
 	// The old release appended them one command at a time.
 	raw := eventstore.NewTableStore(account(t), w.events, nil)

@@ -107,7 +107,7 @@ func bulkProduct(ctx context.Context, st *stack.Stack, sku string, n int) error 
 			}
 			b, _ := json.Marshal(data)
 			batch = append(batch, envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: 1, AggregateType: "product", AggregateID: sku,
-				Version: next, OccurredAt: time.Now().UTC(), Data: b, Metadata: envelope.EventMetadata{CommandID: cmd, UserID: "bench"}})
+				Version: next, OccurredAt: envelope.Now(), Data: b, Metadata: envelope.EventMetadata{CommandID: cmd, UserID: "bench"}})
 		}
 		if err := store.Append(ctx, stream, v, batch, cmd); err != nil {
 			return err

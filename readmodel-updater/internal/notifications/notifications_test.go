@@ -53,7 +53,7 @@ func (c *countingChannel) count(id string) int {
 func orderEvent(id string, v int64, typ string, data any, user string) envelope.Event {
 	b, _ := json.Marshal(data)
 	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: 1, AggregateType: "order", AggregateID: id, Version: v,
-		OccurredAt: time.Now().UTC(), Data: b, Metadata: envelope.EventMetadata{CommandID: uuid.NewString(), UserID: user}}
+		OccurredAt: envelope.Now(), Data: b, Metadata: envelope.EventMetadata{CommandID: uuid.NewString(), UserID: user}}
 }
 
 // rig is a notification subscriber and deliverer on private tables and a

@@ -75,7 +75,7 @@ func event(aggType, id string, v int64, typ string, data any) envelope.Event {
 	b, _ := json.Marshal(data)
 	schema := eventcatalog.Default().Latest(typ)
 	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: schema, AggregateType: aggType, AggregateID: id,
-		Version: v, OccurredAt: time.Now().UTC(), Data: b, Metadata: envelope.EventMetadata{CommandID: fmt.Sprintf("c%d", v), UserID: "alice"}}
+		Version: v, OccurredAt: envelope.Now(), Data: b, Metadata: envelope.EventMetadata{CommandID: fmt.Sprintf("c%d", v), UserID: "alice"}}
 }
 
 // cartHistory appends a cart's history to the event store: created, then n

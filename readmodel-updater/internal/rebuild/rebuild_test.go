@@ -31,7 +31,7 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 func event(id string, v int64, typ string, data any) envelope.Event {
 	b, _ := json.Marshal(data)
 	return envelope.Event{EventID: uuid.NewString(), Type: typ, SchemaVersion: eventcatalog.Default().Latest(typ), AggregateType: "cart", AggregateID: id,
-		Version: v, OccurredAt: time.Now().UTC(), Data: b, Metadata: envelope.EventMetadata{CommandID: fmt.Sprintf("c%d", v)}}
+		Version: v, OccurredAt: envelope.Now(), Data: b, Metadata: envelope.EventMetadata{CommandID: fmt.Sprintf("c%d", v)}}
 }
 
 // TestRebuildMatchesTheLiveRows builds 200 carts through the live runner,
