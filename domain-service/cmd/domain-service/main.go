@@ -46,6 +46,8 @@ type settings struct {
 	SnapshotEvery int
 	// PaymentDeadline is how long the checkout saga waits for the payment.
 	PaymentDeadline time.Duration
+	// StepDeadline is how long the checkout saga waits for any other step.
+	StepDeadline time.Duration
 	// PaymentSlowDelay is how long the simulator takes to answer pm_slow.
 	PaymentSlowDelay time.Duration
 	// CartTTL is how long an open cart may stay untouched before it expires
@@ -76,6 +78,7 @@ func loadFrom(r *config.Reader) (settings, error) {
 		SnapshotEvery: r.Int("PRISM_SNAPSHOT_EVERY", 100),
 	}
 	s.PaymentDeadline = r.Duration("PRISM_PAYMENT_DEADLINE", 10*time.Second)
+	s.StepDeadline = r.Duration("PRISM_CHECKOUT_STEP_DEADLINE", 10*time.Minute)
 	s.PaymentSlowDelay = r.Duration("PRISM_PAYMENT_SLOW_DELAY", s.PaymentDeadline+5*time.Second)
 	s.CartTTL = r.Duration("PRISM_CART_TTL", handling.DefaultCartTTL)
 	if s.CartTTL < 0 || s.CartTTL > handling.MaxCartTTL {
@@ -171,7 +174,8 @@ func run(ctx context.Context) error {
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
 		Payments:    provider,
 		Peers:       broadcast.New(deps.Redis),
-	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline, CartTTL: cartTTL(cfg.CartTTL)})
+	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline,
+		StepDeadline: cfg.StepDeadline, CartTTL: cartTTL(cfg.CartTTL)})
 
 	consumer := queue.NewConsumer(commands, h.Handle, waker, deps.ConsumerConfig(cfg.Concurrency, h.Failed))
 	// Deadlines are commands too, handled alike once their delay is over.

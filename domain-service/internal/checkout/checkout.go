@@ -8,6 +8,13 @@
 //	                                       └─ declined / deadline → cancel order, release all (refund a late charge)
 //
 // A customer's cancel before shipping releases the stock and refunds a charge.
+//
+// Every state that waits has a deadline (a delayed message, see Expire). When
+// it expires the saga first asks the aggregates that own the facts (order,
+// payment, products) what happened meanwhile, because its own events may
+// only be late; only if the awaited step really did not happen does it
+// compensate and cancel with a reason. The saga reaches the same end for
+// every order in which it hears its inputs.
 package checkout
 
 import (
@@ -27,10 +34,14 @@ const (
 	PhaseCharging        = "charging"
 	PhaseAwaitingPaid    = "awaitingOrderPaid"
 	PhaseConfirming      = "confirming"
-	PhaseConfirmed       = "confirmed"
-	PhaseShipped         = "shipped"
-	PhaseFailed          = "failed"
-	PhaseCancelled       = "cancelled"
+	// PhaseCancelling: the confirmation timed out; the saga asked the order
+	// to cancel and waits for its answer before it compensates, because the
+	// confirmation may still win.
+	PhaseCancelling = "cancelling"
+	PhaseConfirmed  = "confirmed"
+	PhaseShipped    = "shipped"
+	PhaseFailed     = "failed"
+	PhaseCancelled  = "cancelled"
 )
 
 // Reasons a checkout fails (the order's cancel reasons, API.md).
@@ -39,6 +50,9 @@ const (
 	ReasonPaymentDeclined = "payment_declined"
 	ReasonPaymentTimeout  = "payment_timeout"
 	ReasonCustomer        = "customer"
+	// ReasonCheckoutTimeout: a step other than the payment got no answer
+	// before its deadline.
+	ReasonCheckoutTimeout = "checkout_timeout"
 )
 
 // Line is one product and quantity to reserve.
@@ -65,6 +79,8 @@ type State struct {
 	Charged   bool            `json:"charged"`
 	PaymentID string          `json:"paymentId,omitempty"`
 	Refunded  bool            `json:"refunded"`
+	// Deadlines are the phases a deadline was set for.
+	Deadlines []string `json:"deadlines,omitempty"`
 }
 
 // StateVersion is the schema version of State in snapshots.
@@ -74,6 +90,17 @@ const StateVersion = 1
 func New(orderID string) State { return State{OrderID: orderID} }
 
 func (s State) over() bool { return s.Phase == PhaseFailed || s.Phase == PhaseCancelled }
+
+// Waiting reports whether the checkout waits for a step of its own, so
+// needs a deadline. A confirmed order waits for shipping, which is a
+// person's decision, not the saga's.
+func (s State) Waiting() bool {
+	switch s.Phase {
+	case PhaseReserving, PhaseAwaitingReserve, PhaseCharging, PhaseAwaitingPaid, PhaseConfirming, PhaseCancelling:
+		return true
+	}
+	return false
+}
 
 // Held lists the skus whose reservation the checkout still holds, in line order.
 func (s State) Held() []string {
@@ -114,8 +141,30 @@ type NoteCharged struct{ PaymentID string }
 // NoteDeclined says the payment was refused.
 type NoteDeclined struct{ Reason string }
 
-// ExpirePayment is the payment deadline; after completion it does nothing.
-type ExpirePayment struct{}
+// Expire is a deadline of the checkout while it is in Phase. If the
+// checkout moved on meanwhile it only makes sure the new phase has a
+// deadline. Otherwise Facts, what the order, the payment and the products
+// say now (filled in before Decide), are heard first: the saga's own events
+// may only be late. If the awaited step still did not happen, the checkout
+// compensates and cancels.
+type Expire struct {
+	Phase string
+	Facts *Facts
+}
+
+// Facts are what the aggregates the checkout drives say about its order.
+type Facts struct {
+	// OrderStatus and CancelReason are the order's.
+	OrderStatus  string
+	CancelReason string
+	// Charged, Declined, PaymentID and DeclineReason are the payment's.
+	Charged       bool
+	Declined      bool
+	PaymentID     string
+	DeclineReason string
+	// Reserved lists the skus whose product holds a reservation for the order.
+	Reserved []string
+}
 
 // NoteOrderPaid says the order recorded its payment.
 type NoteOrderPaid struct{}
@@ -138,7 +187,7 @@ func (NoteReservationFailed) isCommand()  {}
 func (NoteOrderStockReserved) isCommand() {}
 func (NoteCharged) isCommand()            {}
 func (NoteDeclined) isCommand()           {}
-func (ExpirePayment) isCommand()          {}
+func (Expire) isCommand()                 {}
 func (NoteOrderPaid) isCommand()          {}
 func (NoteOrderConfirmed) isCommand()     {}
 func (NoteOrderCancelled) isCommand()     {}
@@ -183,10 +232,12 @@ type ConfirmRequested struct{}
 // Confirmed: the checkout completed.
 type Confirmed struct{}
 
-// Failed: cancel the order with Reason and release the reserved lines.
+// Failed: cancel the order with Reason, release the reserved lines and,
+// when Refund is set, refund the charge.
 type Failed struct {
 	Reason  string   `json:"reason"`
 	Release []string `json:"release"`
+	Refund  bool     `json:"refund,omitempty"`
 }
 
 // Cancelled: the customer cancelled; release the reserved lines and refund
@@ -213,6 +264,17 @@ type StockCommitRequested struct {
 
 // RefundCompleted records the refund.
 type RefundCompleted struct{}
+
+// DeadlineSet: the checkout waits in Phase; send its deadline.
+type DeadlineSet struct {
+	Phase string `json:"phase"`
+}
+
+// CancelRequested: the confirmation timed out; ask the order to cancel
+// (compensation follows only if it does).
+type CancelRequested struct {
+	Reason string `json:"reason"`
+}
 
 // EventType implements Event.
 func (Started) EventType() string { return "CheckoutStarted" }
@@ -252,6 +314,12 @@ func (StockCommitRequested) EventType() string { return "CheckoutStockCommitRequ
 
 // EventType implements Event.
 func (RefundCompleted) EventType() string { return "CheckoutRefundCompleted" }
+
+// EventType implements Event.
+func (DeadlineSet) EventType() string { return "CheckoutDeadlineSet" }
+
+// EventType implements Event.
+func (CancelRequested) EventType() string { return "CheckoutCancelRequested" }
 
 // Decide decides the saga's next step. Anything the saga hears at the wrong
 // moment (twice, late, after the end) yields no events: it never rejects,
@@ -310,30 +378,28 @@ func Decide(s State, c Command) ([]Event, error) {
 			return nil, nil
 		}
 		return []Event{Failed{Reason: ReasonPaymentDeclined, Release: s.Held()}}, nil
-	case ExpirePayment:
-		if s.Phase != PhaseCharging {
-			return nil, nil // the payment answered in time: the deadline does nothing
-		}
-		return []Event{Failed{Reason: ReasonPaymentTimeout, Release: s.Held()}}, nil
 	case NoteOrderPaid:
 		if s.Phase != PhaseAwaitingPaid {
 			return nil, nil
 		}
 		return []Event{ConfirmRequested{}}, nil
 	case NoteOrderConfirmed:
-		if s.Phase != PhaseConfirming {
-			return nil, nil
+		if s.Phase != PhaseConfirming && s.Phase != PhaseCancelling {
+			return nil, nil // in cancelling, the confirmation won: the cancel will be refused
 		}
 		return []Event{Confirmed{}}, nil
 	case NoteOrderShipped:
-		if s.Phase != PhaseConfirmed {
-			return nil, nil
+		switch s.Phase {
+		case PhaseConfirmed:
+			return []Event{StockCommitRequested{SKUs: s.skus()}}, nil
+		case PhaseConfirming, PhaseCancelling:
+			// Shipped before the saga heard the confirmation: shipping
+			// proves it, so the confirmation is taken as heard.
+			return []Event{Confirmed{}, StockCommitRequested{SKUs: s.skus()}}, nil
 		}
-		skus := make([]string, len(s.Lines))
-		for i, l := range s.Lines {
-			skus[i] = l.SKU
-		}
-		return []Event{StockCommitRequested{SKUs: skus}}, nil
+		return nil, nil
+	case Expire:
+		return decideExpire(s, c)
 	case NoteRefunded:
 		if s.Refunded || !s.Charged {
 			return nil, nil
@@ -344,10 +410,101 @@ func Decide(s State, c Command) ([]Event, error) {
 }
 
 func decideCancelled(s State, c NoteOrderCancelled) ([]Event, error) {
-	if c.Reason != ReasonCustomer || s.over() || s.Phase == PhaseShipped {
-		return nil, nil // the saga's own cancel coming back, or nothing left to undo
+	switch {
+	case s.over() || s.Phase == PhaseShipped:
+		return nil, nil // nothing left to undo
+	case c.Reason == ReasonCustomer:
+		return []Event{Cancelled{Release: s.Held(), Refund: s.Charged && !s.Refunded}}, nil
+	case s.Phase == PhaseCancelling && c.Reason == ReasonCheckoutTimeout:
+		// The order accepted the saga's cancel: now compensate.
+		return []Event{Failed{Reason: c.Reason, Release: s.Held(), Refund: s.Charged && !s.Refunded}}, nil
 	}
-	return []Event{Cancelled{Release: s.Held(), Refund: s.Charged && !s.Refunded}}, nil
+	return nil, nil // the saga's own cancel coming back
+}
+
+// decideExpire decides a deadline (see Expire).
+func decideExpire(s State, c Expire) ([]Event, error) {
+	if s.Phase != c.Phase {
+		// The step finished in time. The checkout's current phase needs a
+		// deadline of its own if it waits and has none yet.
+		if s.Waiting() && !slices.Contains(s.Deadlines, s.Phase) {
+			return []Event{DeadlineSet{Phase: s.Phase}}, nil
+		}
+		return nil, nil
+	}
+	// Hear what the facts say, as if their notes had arrived.
+	var events []Event
+	next := s
+	for _, n := range c.Facts.notes() {
+		heard, err := Decide(next, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range heard {
+			next = Evolve(next, e)
+		}
+		events = append(events, heard...)
+	}
+	switch {
+	case next.Phase != c.Phase:
+		// The step had happened; only its news was late.
+		if next.Waiting() && !slices.Contains(next.Deadlines, next.Phase) {
+			events = append(events, DeadlineSet{Phase: next.Phase})
+		}
+		return events, nil
+	case c.Phase == PhaseCharging:
+		return append(events, Failed{Reason: ReasonPaymentTimeout, Release: next.Held()}), nil
+	case c.Phase == PhaseConfirming:
+		// Cancelling directly would race the confirmation already sent:
+		// ask the order, and compensate only when it cancels.
+		return append(events, CancelRequested{Reason: ReasonCheckoutTimeout}), nil
+	case c.Phase == PhaseCancelling:
+		return events, nil // the order has not answered the cancel either: nothing safe to do
+	}
+	return append(events, Failed{Reason: ReasonCheckoutTimeout, Release: next.Held(), Refund: next.Charged && !next.Refunded}), nil
+}
+
+// notes are the facts as the notes the saga would have heard, in the order
+// the steps happen.
+func (f *Facts) notes() []Command {
+	if f == nil {
+		return nil
+	}
+	var out []Command
+	for _, sku := range f.Reserved {
+		out = append(out, NoteReserved{SKU: sku})
+	}
+	reached := func(statuses ...string) bool { return slices.Contains(statuses, f.OrderStatus) }
+	if reached("stockReserved", "paid", "confirmed", "shipped", "delivered") {
+		out = append(out, NoteOrderStockReserved{})
+	}
+	if f.Charged {
+		out = append(out, NoteCharged{PaymentID: f.PaymentID})
+	}
+	if f.Declined {
+		out = append(out, NoteDeclined{Reason: f.DeclineReason})
+	}
+	if reached("paid", "confirmed", "shipped", "delivered") {
+		out = append(out, NoteOrderPaid{})
+	}
+	if reached("confirmed", "shipped", "delivered") {
+		out = append(out, NoteOrderConfirmed{})
+	}
+	if reached("shipped", "delivered") {
+		out = append(out, NoteOrderShipped{})
+	}
+	if reached("cancelled") {
+		out = append(out, NoteOrderCancelled{Reason: f.CancelReason})
+	}
+	return out
+}
+
+func (s State) skus() []string {
+	out := make([]string, len(s.Lines))
+	for i, l := range s.Lines {
+		out[i] = l.SKU
+	}
+	return out
 }
 
 func hasLine(s State, sku string) bool {
@@ -365,6 +522,7 @@ func Evolve(s State, e Event) State {
 	case Started:
 		s.Started, s.Owner, s.Lines, s.TotalCents, s.PaymentToken = true, e.Owner, slices.Clone(e.Lines), e.TotalCents, e.PaymentToken
 		s.Phase = PhaseReserving
+		s.Deadlines = []string{PhaseReserving} // Started sends the first deadline
 	case LineReserved:
 		s.Reserved = maps.Clone(s.Reserved)
 		if s.Reserved == nil {
@@ -375,6 +533,7 @@ func Evolve(s State, e Event) State {
 		s.Phase = PhaseAwaitingReserve
 	case PaymentRequested:
 		s.Phase = PhaseCharging
+		s.Deadlines = append(slices.Clip(s.Deadlines), PhaseCharging) // the payment deadline
 	case PaymentSucceeded:
 		s.Charged, s.PaymentID, s.Phase = true, e.PaymentID, PhaseAwaitingPaid
 	case ConfirmRequested:
@@ -395,6 +554,10 @@ func Evolve(s State, e Event) State {
 		s.Phase = PhaseShipped
 	case RefundCompleted:
 		s.Refunded = true
+	case DeadlineSet:
+		s.Deadlines = append(slices.Clip(s.Deadlines), e.Phase)
+	case CancelRequested:
+		s.Phase = PhaseCancelling
 	}
 	return s
 }

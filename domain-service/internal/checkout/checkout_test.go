@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"maps"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -96,6 +97,7 @@ const (
 	charging            = "charging"
 	awaitingPaid        = "awaiting order paid"
 	confirming          = "confirming"
+	cancelling          = "cancelling: the confirmation timed out"
 	confirmed           = "confirmed"
 	shipped             = "shipped"
 	failedOutOfStock    = "failed: out of stock"
@@ -128,6 +130,7 @@ func allStates() []namedState {
 		{charging, at(checkout.PhaseCharging)},
 		{awaitingPaid, at(checkout.PhaseAwaitingPaid)},
 		{confirming, at(checkout.PhaseConfirming)},
+		{cancelling, fold(at(checkout.PhaseConfirming), checkout.CancelRequested{Reason: checkout.ReasonCheckoutTimeout})},
 		{confirmed, at(checkout.PhaseConfirmed)},
 		{shipped, at(checkout.PhaseShipped)},
 		{failedOutOfStock, fold(at(checkout.PhaseReserving), checkout.LineReserved{SKU: "sku-a"},
@@ -163,6 +166,7 @@ func clone(s checkout.State) checkout.State {
 		s.Lines = append(make([]checkout.Line, 0, len(s.Lines)), s.Lines...)
 	}
 	s.Reserved = maps.Clone(s.Reserved)
+	s.Deadlines = slices.Clone(s.Deadlines)
 	return s
 }
 
@@ -358,9 +362,86 @@ func TestDecideNoteDeclined(t *testing.T) {
 }
 
 func TestDecideExpirePayment(t *testing.T) {
-	runAll(t, matrix(t, checkout.ExpirePayment{}, map[string][]checkout.Event{
-		charging: {checkout.Failed{Reason: checkout.ReasonPaymentTimeout, Release: ab()}},
+	// Without facts (nothing heard from the payment): the checkout still
+	// charging times out; one that moved on only gets a deadline for its
+	// new phase, if it waits and has none.
+	runAll(t, matrix(t, checkout.Expire{Phase: checkout.PhaseCharging}, map[string][]checkout.Event{
+		charging:        {checkout.Failed{Reason: checkout.ReasonPaymentTimeout, Release: ab()}},
+		awaitingReserve: {checkout.DeadlineSet{Phase: checkout.PhaseAwaitingReserve}},
+		awaitingPaid:    {checkout.DeadlineSet{Phase: checkout.PhaseAwaitingPaid}},
+		confirming:      {checkout.DeadlineSet{Phase: checkout.PhaseConfirming}},
+		cancelling:      {checkout.DeadlineSet{Phase: checkout.PhaseCancelling}},
 	}))
+}
+
+func TestDecideExpireHearsTheFactsFirst(t *testing.T) {
+	refund := true
+	facts := func(f checkout.Facts) *checkout.Facts { return &f }
+	expire := func(phase string, f *checkout.Facts) checkout.Expire { return checkout.Expire{Phase: phase, Facts: f} }
+	tests := []decideCase{
+		// reserving
+		{name: "reserving, every line reserved meanwhile", state: stateNamed(reservingA),
+			cmd: expire(checkout.PhaseReserving, facts(checkout.Facts{OrderStatus: "placed", Reserved: ab()})),
+			want: []checkout.Event{checkout.LineReserved{SKU: "sku-b"}, checkout.ReservationCompleted{},
+				checkout.DeadlineSet{Phase: checkout.PhaseAwaitingReserve}}},
+		{name: "reserving, one line never reserved", state: at(checkout.PhaseReserving),
+			cmd:  expire(checkout.PhaseReserving, facts(checkout.Facts{OrderStatus: "placed", Reserved: []string{"sku-a"}})),
+			want: []checkout.Event{checkout.LineReserved{SKU: "sku-a"}, checkout.Failed{Reason: checkout.ReasonCheckoutTimeout, Release: []string{"sku-a"}}}},
+		{name: "reserving, nothing known", state: stateNamed(reservingA), cmd: expire(checkout.PhaseReserving, nil),
+			want: []checkout.Event{checkout.Failed{Reason: checkout.ReasonCheckoutTimeout, Release: []string{"sku-a"}}}},
+		// awaiting the order's stock reservation
+		{name: "awaiting reserve, the order recorded it", state: at(checkout.PhaseAwaitingReserve),
+			cmd:  expire(checkout.PhaseAwaitingReserve, facts(checkout.Facts{OrderStatus: "stockReserved", Reserved: ab()})),
+			want: []checkout.Event{checkout.PaymentRequested{AmountCents: 2500, Token: "tok"}}},
+		{name: "awaiting reserve, the order did not", state: at(checkout.PhaseAwaitingReserve),
+			cmd:  expire(checkout.PhaseAwaitingReserve, facts(checkout.Facts{OrderStatus: "placed", Reserved: ab()})),
+			want: []checkout.Event{checkout.Failed{Reason: checkout.ReasonCheckoutTimeout, Release: ab()}}},
+		// charging: the payment deadline asks the payment first
+		{name: "charging, paid in time but heard late", state: at(checkout.PhaseCharging),
+			cmd:  expire(checkout.PhaseCharging, facts(checkout.Facts{OrderStatus: "stockReserved", Charged: true, PaymentID: "pay-7", Reserved: ab()})),
+			want: []checkout.Event{checkout.PaymentSucceeded{PaymentID: "pay-7"}, checkout.DeadlineSet{Phase: checkout.PhaseAwaitingPaid}}},
+		{name: "charging, declined but heard late", state: at(checkout.PhaseCharging),
+			cmd:  expire(checkout.PhaseCharging, facts(checkout.Facts{OrderStatus: "stockReserved", Declined: true, DeclineReason: "card declined", Reserved: ab()})),
+			want: []checkout.Event{checkout.Failed{Reason: checkout.ReasonPaymentDeclined, Release: ab()}}},
+		{name: "charging, no answer from the provider", state: at(checkout.PhaseCharging),
+			cmd:  expire(checkout.PhaseCharging, facts(checkout.Facts{OrderStatus: "stockReserved", Reserved: ab()})),
+			want: []checkout.Event{checkout.Failed{Reason: checkout.ReasonPaymentTimeout, Release: ab()}}},
+		// awaiting the order's payment record
+		{name: "awaiting paid, the order recorded it", state: at(checkout.PhaseAwaitingPaid),
+			cmd:  expire(checkout.PhaseAwaitingPaid, facts(checkout.Facts{OrderStatus: "paid", Charged: true, PaymentID: "pay-1", Reserved: ab()})),
+			want: []checkout.Event{checkout.ConfirmRequested{}, checkout.DeadlineSet{Phase: checkout.PhaseConfirming}}},
+		{name: "awaiting paid, the order did not: refund", state: at(checkout.PhaseAwaitingPaid),
+			cmd:  expire(checkout.PhaseAwaitingPaid, facts(checkout.Facts{OrderStatus: "stockReserved", Charged: true, PaymentID: "pay-1", Reserved: ab()})),
+			want: []checkout.Event{checkout.Failed{Reason: checkout.ReasonCheckoutTimeout, Release: ab(), Refund: refund}}},
+		// confirming: never compensate while the confirmation may still win
+		{name: "confirming, the order confirmed", state: at(checkout.PhaseConfirming),
+			cmd:  expire(checkout.PhaseConfirming, facts(checkout.Facts{OrderStatus: "confirmed", Charged: true, PaymentID: "pay-1", Reserved: ab()})),
+			want: []checkout.Event{checkout.Confirmed{}}},
+		{name: "confirming, the order shipped", state: at(checkout.PhaseConfirming),
+			cmd:  expire(checkout.PhaseConfirming, facts(checkout.Facts{OrderStatus: "shipped", Charged: true, PaymentID: "pay-1"})),
+			want: []checkout.Event{checkout.Confirmed{}, checkout.StockCommitRequested{SKUs: ab()}}},
+		{name: "confirming, no answer: ask the order to cancel", state: at(checkout.PhaseConfirming),
+			cmd:  expire(checkout.PhaseConfirming, facts(checkout.Facts{OrderStatus: "paid", Charged: true, PaymentID: "pay-1"})),
+			want: []checkout.Event{checkout.CancelRequested{Reason: checkout.ReasonCheckoutTimeout}}},
+		{name: "confirming, the customer cancelled", state: at(checkout.PhaseConfirming),
+			cmd:  expire(checkout.PhaseConfirming, facts(checkout.Facts{OrderStatus: "cancelled", CancelReason: checkout.ReasonCustomer, Charged: true})),
+			want: []checkout.Event{checkout.Cancelled{Release: ab(), Refund: refund}}},
+		// cancelling
+		{name: "cancelling, the order cancelled", state: stateNamed(cancelling),
+			cmd:  expire(checkout.PhaseCancelling, facts(checkout.Facts{OrderStatus: "cancelled", CancelReason: checkout.ReasonCheckoutTimeout, Charged: true})),
+			want: []checkout.Event{checkout.Failed{Reason: checkout.ReasonCheckoutTimeout, Release: ab(), Refund: refund}}},
+		{name: "cancelling, the confirmation won", state: stateNamed(cancelling),
+			cmd:  expire(checkout.PhaseCancelling, facts(checkout.Facts{OrderStatus: "confirmed", Charged: true})),
+			want: []checkout.Event{checkout.Confirmed{}}},
+		{name: "cancelling, still no answer", state: stateNamed(cancelling),
+			cmd: expire(checkout.PhaseCancelling, facts(checkout.Facts{OrderStatus: "paid", Charged: true}))},
+		// a deadline of a phase the checkout left
+		{name: "left the phase, the new one already has a deadline", state: fold(at(checkout.PhaseAwaitingPaid), checkout.DeadlineSet{Phase: checkout.PhaseAwaitingPaid}),
+			cmd: expire(checkout.PhaseReserving, nil)},
+		{name: "left the phase for one that does not wait", state: at(checkout.PhaseConfirmed), cmd: expire(checkout.PhaseConfirming, nil)},
+		{name: "after the end", state: stateNamed(failedTimeout), cmd: expire(checkout.PhaseCharging, facts(checkout.Facts{Charged: true}))},
+	}
+	runAll(t, tests)
 }
 
 func TestDecideNoteOrderPaid(t *testing.T) {
@@ -372,12 +453,17 @@ func TestDecideNoteOrderPaid(t *testing.T) {
 func TestDecideNoteOrderConfirmed(t *testing.T) {
 	runAll(t, matrix(t, checkout.NoteOrderConfirmed{}, map[string][]checkout.Event{
 		confirming: {checkout.Confirmed{}},
+		cancelling: {checkout.Confirmed{}}, // the confirmation won over the saga's cancel
 	}))
 }
 
 func TestDecideNoteOrderShipped(t *testing.T) {
+	// Shipping proves the confirmation, even when the saga has not heard it.
+	shippedUnheard := []checkout.Event{checkout.Confirmed{}, checkout.StockCommitRequested{SKUs: ab()}}
 	tests := matrix(t, checkout.NoteOrderShipped{}, map[string][]checkout.Event{
-		confirmed: {checkout.StockCommitRequested{SKUs: ab()}},
+		confirmed:  {checkout.StockCommitRequested{SKUs: ab()}},
+		confirming: shippedUnheard,
+		cancelling: shippedUnheard,
 	})
 	tests = append(tests, decideCase{name: "commits every line in line order", state: atWith(threeLines(), checkout.PhaseConfirmed),
 		cmd: checkout.NoteOrderShipped{}, want: []checkout.Event{checkout.StockCommitRequested{SKUs: []string{"sku-a", "sku-b", "sku-c"}}}})
@@ -392,6 +478,7 @@ func TestDecideNoteRefunded(t *testing.T) {
 		// The branch only asks whether a charge is held and not yet refunded.
 		awaitingPaid: done,
 		confirming:   done,
+		cancelling:   done,
 		confirmed:    done,
 		shipped:      done,
 	}))
@@ -408,6 +495,7 @@ func TestDecideCustomerCancel(t *testing.T) {
 		charging:        keep,
 		awaitingPaid:    refund,
 		confirming:      refund,
+		cancelling:      refund,
 		confirmed:       refund,
 	})
 	tests = append(tests,
@@ -428,6 +516,13 @@ func TestDecideSystemCancelComingBack(t *testing.T) {
 	}
 }
 
+func TestDecideTimeoutCancelComingBack(t *testing.T) {
+	runAll(t, matrix(t, checkout.NoteOrderCancelled{Reason: checkout.ReasonCheckoutTimeout}, map[string][]checkout.Event{
+		// Only a checkout that asked for it compensates; others did so already.
+		cancelling: {checkout.Failed{Reason: checkout.ReasonCheckoutTimeout, Release: ab(), Refund: true}},
+	}))
+}
+
 func TestDecideUnknownCommand(t *testing.T) {
 	var tests []decideCase
 	for _, ns := range allStates() {
@@ -443,7 +538,7 @@ func TestDecideUnknownCommand(t *testing.T) {
 // started is the state right after startedEvent(lines()).
 func started() checkout.State {
 	return checkout.State{OrderID: orderID, Started: true, Owner: owner, Lines: lines(), TotalCents: 2500,
-		PaymentToken: "tok", Phase: checkout.PhaseReserving}
+		PaymentToken: "tok", Phase: checkout.PhaseReserving, Deadlines: []string{checkout.PhaseReserving}}
 }
 
 // with is a deep copy of s changed by f.
@@ -460,8 +555,13 @@ func reservedAB(phase string) checkout.State {
 	})
 }
 
+// charged adds the payment deadline PaymentRequested set to s.
+func charged(s checkout.State) checkout.State {
+	return with(s, func(s *checkout.State) { s.Deadlines = []string{checkout.PhaseReserving, checkout.PhaseCharging} })
+}
+
 func TestEvolve(t *testing.T) {
-	paid := with(reservedAB(checkout.PhaseAwaitingPaid), func(s *checkout.State) { s.Charged, s.PaymentID = true, "pay-1" })
+	paid := charged(with(reservedAB(checkout.PhaseAwaitingPaid), func(s *checkout.State) { s.Charged, s.PaymentID = true, "pay-1" }))
 	tests := []struct {
 		name  string
 		state checkout.State
@@ -479,8 +579,14 @@ func TestEvolve(t *testing.T) {
 			})},
 		{name: "reservation completed", state: reservedAB(checkout.PhaseReserving), event: checkout.ReservationCompleted{},
 			want: reservedAB(checkout.PhaseAwaitingReserve)},
-		{name: "payment requested", state: at(checkout.PhaseAwaitingReserve), event: checkout.PaymentRequested{AmountCents: 1, Token: "other"},
-			want: reservedAB(checkout.PhaseCharging)},
+		{name: "payment requested sets the payment deadline", state: at(checkout.PhaseAwaitingReserve), event: checkout.PaymentRequested{AmountCents: 1, Token: "other"},
+			want: charged(reservedAB(checkout.PhaseCharging))},
+		{name: "deadline set", state: at(checkout.PhaseAwaitingReserve), event: checkout.DeadlineSet{Phase: checkout.PhaseAwaitingReserve},
+			want: with(reservedAB(checkout.PhaseAwaitingReserve), func(s *checkout.State) {
+				s.Deadlines = []string{checkout.PhaseReserving, checkout.PhaseAwaitingReserve}
+			})},
+		{name: "cancel requested", state: at(checkout.PhaseConfirming), event: checkout.CancelRequested{Reason: checkout.ReasonCheckoutTimeout},
+			want: with(paid, func(s *checkout.State) { s.Phase = checkout.PhaseCancelling })},
 		{name: "payment succeeded", state: at(checkout.PhaseCharging), event: checkout.PaymentSucceeded{PaymentID: "pay-1"},
 			want: paid},
 		{name: "confirm requested", state: at(checkout.PhaseAwaitingPaid), event: checkout.ConfirmRequested{},
@@ -490,9 +596,9 @@ func TestEvolve(t *testing.T) {
 		{name: "stock commit requested keeps the reservations", state: at(checkout.PhaseConfirmed), event: checkout.StockCommitRequested{SKUs: ab()},
 			want: with(paid, func(s *checkout.State) { s.Phase = checkout.PhaseShipped })},
 		{name: "failed releases every line", state: at(checkout.PhaseCharging), event: checkout.Failed{Reason: checkout.ReasonPaymentDeclined, Release: ab()},
-			want: with(started(), func(s *checkout.State) {
+			want: charged(with(started(), func(s *checkout.State) {
 				s.Phase, s.Reason, s.Reserved = checkout.PhaseFailed, checkout.ReasonPaymentDeclined, map[string]bool{"sku-a": false, "sku-b": false}
-			})},
+			}))},
 		{name: "failed releases only the listed lines", state: reservedAB(checkout.PhaseCharging), event: checkout.Failed{Reason: checkout.ReasonPaymentTimeout, Release: []string{"sku-a"}},
 			want: with(started(), func(s *checkout.State) {
 				s.Phase, s.Reason, s.Reserved = checkout.PhaseFailed, checkout.ReasonPaymentTimeout, map[string]bool{"sku-a": false, "sku-b": true}
@@ -512,14 +618,14 @@ func TestEvolve(t *testing.T) {
 		{name: "release requested: sku not held", state: reservedAB(checkout.PhaseCancelled), event: checkout.ReleaseRequested{SKU: "sku-z"},
 			want: reservedAB(checkout.PhaseCancelled)},
 		{name: "late payment received keeps the phase", state: stateNamed(failedTimeout), event: checkout.LatePaymentReceived{PaymentID: "pay-9"},
-			want: with(started(), func(s *checkout.State) {
+			want: charged(with(started(), func(s *checkout.State) {
 				s.Phase, s.Reason, s.Reserved = checkout.PhaseFailed, checkout.ReasonPaymentTimeout, map[string]bool{"sku-a": false, "sku-b": false}
 				s.Charged, s.PaymentID = true, "pay-9"
-			})},
+			}))},
 		{name: "refund completed", state: at(checkout.PhaseAwaitingPaid), event: checkout.RefundCompleted{},
 			want: with(paid, func(s *checkout.State) { s.Refunded = true })},
 		{name: "unknown event changes nothing", state: at(checkout.PhaseCharging), event: unknownEvent{},
-			want: reservedAB(checkout.PhaseCharging)},
+			want: charged(reservedAB(checkout.PhaseCharging))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -612,6 +718,8 @@ func TestEventTypes(t *testing.T) {
 		{checkout.LatePaymentReceived{}, "CheckoutLatePaymentReceived"},
 		{checkout.StockCommitRequested{}, "CheckoutStockCommitRequested"},
 		{checkout.RefundCompleted{}, "CheckoutRefundCompleted"},
+		{checkout.DeadlineSet{}, "CheckoutDeadlineSet"},
+		{checkout.CancelRequested{}, "CheckoutCancelRequested"},
 	}
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, tc.event.EventType(), "%T", tc.event)
@@ -654,8 +762,8 @@ func TestHappyPathScript(t *testing.T) {
 	s, events := run(t, checkout.New(orderID), append(throughStockReserved(),
 		checkout.NoteOrderStockReserved{}, // redelivered
 		checkout.NoteCharged{PaymentID: "pay-1"},
-		checkout.NoteCharged{PaymentID: "pay-1"}, // redelivered
-		checkout.ExpirePayment{},                 // the deadline after the answer
+		checkout.NoteCharged{PaymentID: "pay-1"},       // redelivered
+		checkout.Expire{Phase: checkout.PhaseCharging}, // the deadline after the answer
 		checkout.NoteOrderPaid{},
 		checkout.NoteOrderPaid{}, // redelivered
 		checkout.NoteOrderConfirmed{},
@@ -664,10 +772,14 @@ func TestHappyPathScript(t *testing.T) {
 	)...)
 	assert.Equal(t, append(throughStockReservedEvents(),
 		checkout.PaymentSucceeded{PaymentID: "pay-1"},
+		checkout.DeadlineSet{Phase: checkout.PhaseAwaitingPaid}, // the payment deadline, heard while awaiting the order
 		checkout.ConfirmRequested{},
 		checkout.Confirmed{},
 	), events)
-	assert.Equal(t, with(reservedAB(checkout.PhaseConfirmed), func(s *checkout.State) { s.Charged, s.PaymentID = true, "pay-1" }), s)
+	assert.Equal(t, with(reservedAB(checkout.PhaseConfirmed), func(s *checkout.State) {
+		s.Charged, s.PaymentID = true, "pay-1"
+		s.Deadlines = []string{checkout.PhaseReserving, checkout.PhaseCharging, checkout.PhaseAwaitingPaid}
+	}), s)
 
 	s, events = run(t, s,
 		checkout.NoteOrderShipped{},
@@ -686,22 +798,22 @@ func TestDeclinedPaymentScript(t *testing.T) {
 		checkout.NoteDeclined{Reason: "insufficient_funds"},
 		checkout.NoteDeclined{Reason: "insufficient_funds"},                 // redelivered
 		checkout.NoteOrderCancelled{Reason: checkout.ReasonPaymentDeclined}, // the saga's own cancel
-		checkout.ExpirePayment{},
+		checkout.Expire{Phase: checkout.PhaseCharging},
 		customerCancel,
 		checkout.NoteRefunded{}, // nothing was charged
 	)...)
 	assert.Equal(t, append(throughStockReservedEvents(),
 		checkout.Failed{Reason: checkout.ReasonPaymentDeclined, Release: ab()},
 	), events)
-	assert.Equal(t, with(started(), func(s *checkout.State) {
+	assert.Equal(t, charged(with(started(), func(s *checkout.State) {
 		s.Phase, s.Reason, s.Reserved = checkout.PhaseFailed, checkout.ReasonPaymentDeclined, map[string]bool{"sku-a": false, "sku-b": false}
-	}), s)
+	})), s)
 }
 
 func TestTimeoutThenLateChargeScript(t *testing.T) {
 	s, events := run(t, checkout.New(orderID), append(throughStockReserved(),
-		checkout.ExpirePayment{},
-		checkout.ExpirePayment{}, // redelivered
+		checkout.Expire{Phase: checkout.PhaseCharging},
+		checkout.Expire{Phase: checkout.PhaseCharging}, // redelivered
 		checkout.NoteCharged{PaymentID: "pay-1"},
 		checkout.NoteCharged{PaymentID: "pay-1"}, // redelivered
 		checkout.NoteOrderPaid{},
@@ -713,10 +825,10 @@ func TestTimeoutThenLateChargeScript(t *testing.T) {
 		checkout.LatePaymentReceived{PaymentID: "pay-1"},
 		checkout.RefundCompleted{},
 	), events)
-	assert.Equal(t, with(started(), func(s *checkout.State) {
+	assert.Equal(t, charged(with(started(), func(s *checkout.State) {
 		s.Phase, s.Reason, s.Reserved = checkout.PhaseFailed, checkout.ReasonPaymentTimeout, map[string]bool{"sku-a": false, "sku-b": false}
 		s.Charged, s.PaymentID, s.Refunded = true, "pay-1", true
-	}), s)
+	})), s)
 }
 
 func TestOutOfStockScript(t *testing.T) {
@@ -728,7 +840,7 @@ func TestOutOfStockScript(t *testing.T) {
 		checkout.NoteOrderCancelled{Reason: checkout.ReasonOutOfStock}, // the saga's own cancel
 		checkout.NoteReserved{SKU: "sku-c"},                            // late
 		checkout.NoteOrderStockReserved{},
-		checkout.ExpirePayment{},
+		checkout.Expire{Phase: checkout.PhaseCharging},
 	)
 	assert.Equal(t, []checkout.Event{
 		startedEvent(threeLines()),
@@ -738,7 +850,8 @@ func TestOutOfStockScript(t *testing.T) {
 		checkout.ReleaseRequested{SKU: "sku-c"},
 	}, events)
 	assert.Equal(t, checkout.State{OrderID: orderID, Started: true, Owner: owner, Lines: threeLines(), TotalCents: 2500,
-		PaymentToken: "tok", Phase: checkout.PhaseFailed, Reason: checkout.ReasonOutOfStock, Reserved: map[string]bool{"sku-a": false, "sku-c": false}}, s)
+		PaymentToken: "tok", Phase: checkout.PhaseFailed, Reason: checkout.ReasonOutOfStock, Reserved: map[string]bool{"sku-a": false, "sku-c": false},
+		Deadlines: []string{checkout.PhaseReserving}}, s)
 }
 
 func TestCustomerCancelScripts(t *testing.T) {
@@ -756,15 +869,15 @@ func TestCustomerCancelScripts(t *testing.T) {
 			checkout.Cancelled{Release: ab(), Refund: true},
 			checkout.RefundCompleted{},
 		), events)
-		assert.Equal(t, with(started(), func(s *checkout.State) {
+		assert.Equal(t, charged(with(started(), func(s *checkout.State) {
 			s.Phase, s.Reason, s.Reserved = checkout.PhaseCancelled, checkout.ReasonCustomer, map[string]bool{"sku-a": false, "sku-b": false}
 			s.Charged, s.PaymentID, s.Refunded = true, "pay-1", true
-		}), s)
+		})), s)
 	})
 	t.Run("while charging: a late charge is refunded", func(t *testing.T) {
 		s, events := run(t, checkout.New(orderID), append(throughStockReserved(),
 			customerCancel,
-			checkout.ExpirePayment{},
+			checkout.Expire{Phase: checkout.PhaseCharging},
 			checkout.NoteCharged{PaymentID: "pay-1"},
 			checkout.NoteRefunded{},
 		)...)
@@ -773,10 +886,10 @@ func TestCustomerCancelScripts(t *testing.T) {
 			checkout.LatePaymentReceived{PaymentID: "pay-1"},
 			checkout.RefundCompleted{},
 		), events)
-		assert.Equal(t, with(started(), func(s *checkout.State) {
+		assert.Equal(t, charged(with(started(), func(s *checkout.State) {
 			s.Phase, s.Reason, s.Reserved = checkout.PhaseCancelled, checkout.ReasonCustomer, map[string]bool{"sku-a": false, "sku-b": false}
 			s.Charged, s.PaymentID, s.Refunded = true, "pay-1", true
-		}), s)
+		})), s)
 	})
 	t.Run("while reserving: a late reservation is released", func(t *testing.T) {
 		s, events := run(t, checkout.New(orderID),

@@ -15,6 +15,7 @@ const (
 	CmdNoteCharged            = "NotePaymentCharged"
 	CmdNoteDeclined           = "NotePaymentDeclined"
 	CmdExpirePayment          = "ExpirePayment"
+	CmdExpire                 = "ExpireCheckoutStep"
 	CmdNoteOrderPaid          = "NoteOrderPaid"
 	CmdNoteOrderConfirmed     = "NoteOrderConfirmed"
 	CmdNoteOrderCancelled     = "NoteOrderCancelled"
@@ -30,11 +31,13 @@ type StartPayload struct {
 	PaymentToken string `json:"paymentToken"`
 }
 
-// NotePayload is the payload of every Note… command (fields as relevant).
+// NotePayload is the payload of every Note… command (fields as relevant)
+// and of ExpireCheckoutStep (Phase).
 type NotePayload struct {
 	SKU       string `json:"sku,omitempty"`
 	PaymentID string `json:"paymentId,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	Phase     string `json:"phase,omitempty"`
 }
 
 // ParseCommand decodes a command envelope's type and payload.
@@ -57,7 +60,9 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	case CmdNoteDeclined:
 		c = NoteDeclined{Reason: p.Reason}
 	case CmdExpirePayment:
-		c = ExpirePayment{}
+		c = Expire{Phase: PhaseCharging}
+	case CmdExpire:
+		c = Expire{Phase: p.Phase}
 	case CmdNoteOrderPaid:
 		c = NoteOrderPaid{}
 	case CmdNoteOrderConfirmed:
@@ -88,6 +93,8 @@ var decoders = codec.Decoders[Event]{
 	LatePaymentReceived{}.EventType():  codec.As[Event, LatePaymentReceived](),
 	StockCommitRequested{}.EventType(): codec.As[Event, StockCommitRequested](),
 	RefundCompleted{}.EventType():      codec.As[Event, RefundCompleted](),
+	DeadlineSet{}.EventType():          codec.As[Event, DeadlineSet](),
+	CancelRequested{}.EventType():      codec.As[Event, CancelRequested](),
 }
 
 // DecodeEvent decodes stored event data of type typ.

@@ -13,8 +13,9 @@ import (
 )
 
 // Lookup reads another aggregate's current state (for example the product a
-// cart line is priced from). The state may be slightly stale.
-type Lookup func(ctx context.Context, aggregateType, id string) (any, error)
+// cart line is priced from). It may come from the replica's cache, so be
+// slightly stale, unless fresh is set: then it is caught up with the store.
+type Lookup func(ctx context.Context, aggregateType, id string, fresh bool) (any, error)
 
 // Definition ties a pure aggregate package (state S, commands C, events E)
 // to the envelopes on queues and in the event store.

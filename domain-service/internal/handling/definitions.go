@@ -81,7 +81,7 @@ func priceFromProduct(ctx context.Context, _ cart.State, c cart.Command, lookup 
 	if !ok || !envelope.ValidID(add.SKU) {
 		return c, nil
 	}
-	st, err := lookup(ctx, product.AggregateType, add.SKU)
+	st, err := lookup(ctx, product.AggregateType, add.SKU, false)
 	if err != nil {
 		return nil, err
 	}

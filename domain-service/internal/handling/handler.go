@@ -44,6 +44,10 @@ type Config struct {
 	// PaymentDeadline is how long the checkout waits for the payment
 	// provider before it cancels and compensates (default 10s).
 	PaymentDeadline time.Duration
+	// StepDeadline is how long the checkout waits for any other step (a
+	// reservation, the order's records) before it looks at the facts and,
+	// if the step did not happen, compensates (default 10m).
+	StepDeadline time.Duration
 	// CartTTL is how long an open cart may stay untouched before it expires
 	// (default DefaultCartTTL; negative: never).
 	CartTTL time.Duration
@@ -104,12 +108,15 @@ func New(deps Deps, cfg Config) *Handler {
 	if cfg.PaymentDeadline == 0 {
 		cfg.PaymentDeadline = 10 * time.Second
 	}
+	if cfg.StepDeadline == 0 {
+		cfg.StepDeadline = 10 * time.Minute
+	}
 	if cfg.CartTTL == 0 {
 		cfg.CartTTL = DefaultCartTTL
 	}
 	h := &Handler{id: uuid.NewString(), deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
 	for _, a := range []aggregate{cartDefinition(cfg.CartTTL), productDefinition(), orderDefinition(),
-		paymentDefinition(deps.Payments), checkoutDefinition(cfg.PaymentDeadline)} {
+		paymentDefinition(deps.Payments), checkoutDefinition(cfg.PaymentDeadline, cfg.StepDeadline)} {
 		h.aggs[a.typ()] = a
 	}
 	return h
@@ -138,7 +145,8 @@ func (h *Handler) Execute(ctx context.Context, cmd envelope.Command) error {
 		slog.String("correlationId", cmd.Metadata.CorrelationID), slog.String("traceId", tracing.TraceID(ctx)))
 	agg, ok := h.aggs[cmd.AggregateType]
 	if !ok {
-		return h.reject(ctx, cmd, apperr.New(apperr.Rejected, "unknown aggregate type %q", cmd.AggregateType))
+		// No stream to record it in; the refusal is the same on every delivery.
+		return h.reject(ctx, cmd, fmt.Sprintf("unknown aggregate type %q", cmd.AggregateType))
 	}
 	return h.handle(ctx, agg, cmd)
 }
@@ -163,17 +171,18 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			if !isRejection(err) {
 				return err
 			}
-			// A redelivered command can be refused by the very state it made
-			// (CreateCart: "already exists"); its marker tells.
-			recorded, found, rerr := h.deps.Store.Recorded(ctx, stream, cmd.CommandID)
+			// The rejection is recorded as the command's marker, so no later
+			// delivery can apply it. A redelivered command can be refused by
+			// the very state it made (CreateCart: "already exists"): then the
+			// marker is already there, and its outcome stands.
+			rerr := h.deps.Store.Reject(ctx, stream, cmd.CommandID, apperr.MessageOf(err))
+			if dup, ok := eventstore.AsDuplicate(rerr); ok {
+				return h.duplicate(ctx, agg, cmd, dup, cur.version)
+			}
 			if rerr != nil {
 				return rerr
 			}
-			if found {
-				commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
-				return h.finish(ctx, agg, cmd, recorded, cur.version)
-			}
-			return h.reject(ctx, cmd, err)
+			return h.reject(ctx, cmd, apperr.MessageOf(err))
 		}
 		events := newEnvelopes(cmd, tracing.Traceparent(ctx), cur.version, pending)
 		for _, e := range events {
@@ -185,9 +194,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 		err = h.deps.Store.Append(actx, stream, cur.version, events, cmd.CommandID)
 		aspan.End()
 		if dup, ok := eventstore.AsDuplicate(err); ok {
-			slog.InfoContext(ctx, "command was applied before; re-publishing its events", "events", len(dup.Events))
-			commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
-			return h.finish(ctx, agg, cmd, dup.Events, cur.version)
+			return h.duplicate(ctx, agg, cmd, dup, cur.version)
 		}
 		if eventstore.IsConflict(err) {
 			conflictRetries.Inc()
@@ -257,10 +264,23 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 	return h.deps.Outcomes.Succeeded(ctx, cmd, version)
 }
 
-func (h *Handler) reject(ctx context.Context, cmd envelope.Command, err error) error {
+// duplicate answers a command handled before with its first outcome: a
+// rejection again, or its recorded events re-published (a replica may have
+// died before publishing them).
+func (h *Handler) duplicate(ctx context.Context, agg aggregate, cmd envelope.Command, dup *eventstore.DuplicateCommandError, version int64) error {
+	commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
+	if dup.Rejected {
+		slog.InfoContext(ctx, "command was rejected before; its rejection stands", "reason", dup.Reason)
+		return h.deps.Outcomes.Rejected(ctx, cmd, dup.Reason)
+	}
+	slog.InfoContext(ctx, "command was applied before; re-publishing its events", "events", len(dup.Events))
+	return h.finish(ctx, agg, cmd, dup.Events, version)
+}
+
+func (h *Handler) reject(ctx context.Context, cmd envelope.Command, reason string) error {
 	commandsTotal.WithLabelValues(cmd.Type, "rejected").Inc()
-	slog.InfoContext(ctx, "command rejected", "reason", apperr.MessageOf(err))
-	return h.deps.Outcomes.Rejected(ctx, cmd, apperr.MessageOf(err))
+	slog.InfoContext(ctx, "command rejected", "reason", reason)
+	return h.deps.Outcomes.Rejected(ctx, cmd, reason)
 }
 
 // Failed records that a command was given up on (moved to the poison queue).
@@ -287,7 +307,7 @@ func isRejection(err error) bool {
 // newEnvelopes gives decided events their ids, versions and metadata; they
 // carry traceparent (the handling span) so their subscribers join the trace.
 func newEnvelopes(cmd envelope.Command, traceparent string, base int64, pending []pendingEvent) []envelope.Event {
-	now := time.Now().UTC()
+	now := envelope.Now() // at the store's precision: republished events are identical
 	meta := envelope.MetadataFor(cmd)
 	meta.Traceparent = traceparent
 	out := make([]envelope.Event, len(pending))

@@ -88,6 +88,37 @@ func TestRejectionIsRecordedWithReasonAndNotRetried(t *testing.T) {
 	assert.Zero(t, pd, "rejections are not retried into the poison queue")
 }
 
+func TestARejectedCommandIsNeverAppliedByALaterDelivery(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	startReplica(t, w, handling.Config{})
+	cart := uuid.NewString()
+	create := command("alice", "cart", cart, "CreateCart", map[string]any{})
+	send(t, w, create)
+	settle(t, create.CommandID)
+	sku := skus(1)[0]
+	add := command("alice", "cart", cart, "AddItem", map[string]any{"sku": sku, "quantity": 1})
+	send(t, w, add)
+	st := settle(t, add.CommandID)
+	require.Equal(t, commandstatus.Rejected, st.Status)
+
+	// The product exists now; the same command delivered again (a
+	// redelivery, or a client's retry under the same Idempotency-Key) must
+	// not turn the recorded rejection into an item in the cart.
+	defineProduct(t, w, sku, 100, 10)
+	send(t, w, add)
+	q := queue.Open(account(t), w.commands, nil)
+	require.Eventually(t, func() bool { d, _ := q.Depth(context.Background()); return d == 0 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		ok, err := recorded(t, w, "cart-"+cart, add.CommandID)
+		return err == nil && ok
+	}, 10*time.Second, 20*time.Millisecond)
+	st = settle(t, add.CommandID)
+	assert.Equal(t, commandstatus.Rejected, st.Status)
+	assert.Equal(t, "unknown product "+sku, st.Reason, "the first outcome stands")
+	assert.Len(t, loadStream(t, w, "cart", cart), 1, "the redelivery appended nothing")
+}
+
 // TestConcurrentAddsOnOneCartAcrossThreeReplicas is the hot-aggregate race:
 // 300 AddItem on one cart, three replicas competing, each with its own cache
 // and clients. Versions must be 1..301 without a gap, every command applied

@@ -34,7 +34,9 @@ func (h *Handler) load(ctx context.Context, agg aggregate, stream string, fresh 
 	if h.deps.Snapshots != nil && h.cfg.SnapshotEvery > 0 {
 		snap, ok, err := h.deps.Snapshots.Get(ctx, stream, agg.stateVersion())
 		if err != nil {
-			return cached{}, false, err
+			// A snapshot is only a speed-up: fold the events instead.
+			slog.WarnContext(ctx, "snapshot not read; folding the stream from its first event", "stream", stream, "err", err)
+			snapshotReadFailures.Inc()
 		}
 		if ok {
 			if st, err := agg.decodeState(snap.State); err == nil {
@@ -63,14 +65,14 @@ func (h *Handler) catchUp(ctx context.Context, agg aggregate, stream string, c c
 
 // lookup reads another aggregate's state for Prepare. Only states of
 // aggregates that exist are cached, so a product defined a moment ago on
-// another replica is found.
-func (h *Handler) lookup(ctx context.Context, aggregateType, id string) (any, error) {
+// another replica is found; fresh catches a cached state up with the store.
+func (h *Handler) lookup(ctx context.Context, aggregateType, id string, fresh bool) (any, error) {
 	agg, ok := h.aggs[aggregateType]
 	if !ok {
 		return nil, nil
 	}
 	stream := envelope.StreamID(aggregateType, id)
-	if c, ok := h.cache.get(stream); ok && agg.exists(c.state) {
+	if c, ok := h.cache.get(stream); ok && agg.exists(c.state) && !fresh {
 		return c.state, nil
 	}
 	c, _, err := h.load(ctx, agg, stream, true)

@@ -25,6 +25,10 @@ var (
 		Name: "prism_command_conflict_retries_total",
 		Help: "Reload-and-decide rounds caused by optimistic-concurrency conflicts.",
 	})
+	snapshotReadFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "prism_snapshot_read_failures_total",
+		Help: "Snapshot reads that failed; the aggregate was folded from its events instead.",
+	})
 	cacheLookups = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "prism_aggregate_cache_lookups_total",
 		Help: "Aggregate state cache lookups, by result (hit, catch-up = a cached state brought up to date, miss).",

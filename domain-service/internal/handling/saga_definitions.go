@@ -60,26 +60,62 @@ func askProvider(provider paymentprovider.Provider) func(context.Context, paymen
 	}
 }
 
-func checkoutDefinition(deadline time.Duration) aggregate {
+func checkoutDefinition(paymentDeadline, stepDeadline time.Duration) aggregate {
 	return Definition[checkout.State, checkout.Command, checkout.Event]{
 		Type:          checkout.AggregateType,
 		StateVersion:  checkout.StateVersion,
 		New:           checkout.New,
 		Exists:        func(s checkout.State) bool { return s.Started },
 		Parse:         func(c envelope.Command) (checkout.Command, error) { return checkout.ParseCommand(c.Type, c.Payload) },
+		Prepare:       checkoutFacts,
 		Decide:        checkout.Decide,
 		Evolve:        checkout.Evolve,
 		DecodeEvent:   checkout.DecodeEvent,
 		SchemaVersion: checkout.SchemaVersion,
-		React:         nextSagaSteps(deadline),
+		React:         nextSagaSteps(paymentDeadline, stepDeadline),
 	}
+}
+
+// checkoutFacts fills a deadline that expires in the phase it watches with
+// what the order, the payment and the products say now, read fresh from the
+// store (a cached state could be the very lag the deadline must not mistake
+// for a missing step). A deadline of a finished step needs no facts.
+func checkoutFacts(ctx context.Context, s checkout.State, c checkout.Command, lookup Lookup) (checkout.Command, error) {
+	exp, ok := c.(checkout.Expire)
+	if !ok || s.Phase != exp.Phase {
+		return c, nil
+	}
+	f := &checkout.Facts{}
+	st, err := lookup(ctx, order.AggregateType, s.OrderID, true)
+	if err != nil {
+		return nil, err
+	}
+	if o, ok := st.(order.State); ok {
+		f.OrderStatus, f.CancelReason = o.Status, o.CancelReason
+	}
+	if st, err = lookup(ctx, payment.AggregateType, s.OrderID, true); err != nil {
+		return nil, err
+	}
+	if p, ok := st.(payment.State); ok {
+		f.Charged, f.Declined, f.PaymentID, f.DeclineReason = p.Charged, p.Declined, p.PaymentID, p.DeclineReason
+	}
+	for _, l := range s.Lines {
+		if st, err = lookup(ctx, product.AggregateType, l.SKU, true); err != nil {
+			return nil, err
+		}
+		if p, ok := st.(product.State); ok && p.Reserved[s.OrderID] > 0 {
+			f.Reserved = append(f.Reserved, l.SKU)
+		}
+	}
+	exp.Facts = f
+	return exp, nil
 }
 
 // nextSagaSteps turns each checkout event into the commands of the saga's
 // next step. Every id is derived from (orderId, step[, sku]), so a step
 // repeated after a crash or a redelivery is recognised as a duplicate and
 // never reserves, charges or releases twice.
-func nextSagaSteps(deadline time.Duration) func(envelope.Event, checkout.Event) ([]Reaction, error) {
+func nextSagaSteps(paymentDeadline, stepDeadline time.Duration) func(envelope.Event, checkout.Event) ([]Reaction, error) {
 	return func(e envelope.Event, ev checkout.Event) ([]Reaction, error) {
 		orderID := e.AggregateID
 		var out []Reaction
@@ -96,6 +132,10 @@ func nextSagaSteps(deadline time.Duration) func(envelope.Event, checkout.Event) 
 			}
 			return nil
 		}
+		// A deadline is a delayed message, not a timer: it survives restarts.
+		deadline := func(phase string) error {
+			return add(stepDeadline, checkout.AggregateType, orderID, checkout.CmdExpire, checkout.NotePayload{Phase: phase}, "deadline", phase)
+		}
 		var err error
 		switch ev := ev.(type) {
 		case checkout.Started:
@@ -104,12 +144,18 @@ func nextSagaSteps(deadline time.Duration) func(envelope.Event, checkout.Event) 
 					break
 				}
 			}
+			if err == nil {
+				err = deadline(checkout.PhaseReserving)
+			}
+		case checkout.DeadlineSet:
+			err = deadline(ev.Phase)
+		case checkout.CancelRequested:
+			err = add(0, order.AggregateType, orderID, order.CmdCancel, order.CancelPayload{Reason: ev.Reason, System: true}, "cancel", ev.Reason)
 		case checkout.ReservationCompleted:
 			err = add(0, order.AggregateType, orderID, order.CmdMarkStockReserved, struct{}{}, "mark-stock-reserved")
 		case checkout.PaymentRequested:
 			if err = add(0, payment.AggregateType, orderID, payment.CmdCharge, payment.ChargePayload{AmountCents: ev.AmountCents, Token: ev.Token}, "charge"); err == nil {
-				// The deadline is a delayed message, not a timer: it survives restarts.
-				err = add(deadline, checkout.AggregateType, orderID, checkout.CmdExpirePayment, struct{}{}, "payment-deadline")
+				err = add(paymentDeadline, checkout.AggregateType, orderID, checkout.CmdExpirePayment, struct{}{}, "payment-deadline")
 			}
 		case checkout.PaymentSucceeded:
 			err = add(0, order.AggregateType, orderID, order.CmdMarkPaid, map[string]string{"paymentId": ev.PaymentID}, "mark-paid")
@@ -118,6 +164,9 @@ func nextSagaSteps(deadline time.Duration) func(envelope.Event, checkout.Event) 
 		case checkout.Failed:
 			if err = add(0, order.AggregateType, orderID, order.CmdCancel, order.CancelPayload{Reason: ev.Reason, System: true}, "cancel"); err == nil {
 				err = release(ev.Release)
+			}
+			if err == nil && ev.Refund {
+				err = add(0, payment.AggregateType, orderID, payment.CmdRefund, struct{}{}, "refund")
 			}
 		case checkout.Cancelled:
 			if err = release(ev.Release); err == nil && ev.Refund {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/checkout"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/tracing"
@@ -21,7 +22,7 @@ import (
 // stream and applies it in-process (no extra queue hop). The command id is
 // derived from the event id, so a redelivered event is a duplicate.
 func (h *Handler) HandleSagaEvent(ctx context.Context, m *queue.Message) error {
-	e, err := envelope.DecodeEvent(m.Body)
+	e, err := eventcatalog.DecodeEvent(m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("undecodable event: %w", err))
 	}

@@ -25,6 +25,9 @@ const (
 	ReasonOutOfStock      = "out_of_stock"
 	ReasonPaymentDeclined = "payment_declined"
 	ReasonPaymentTimeout  = "payment_timeout"
+	// ReasonCheckoutTimeout: a checkout step other than the payment got no
+	// answer before its deadline.
+	ReasonCheckoutTimeout = "checkout_timeout"
 )
 
 // Line is one product of the order, as it was in the cart.
@@ -224,7 +227,7 @@ func decideCancel(s State, c Cancel) ([]Event, error) {
 	}
 	switch {
 	case customer:
-	case reason == ReasonOutOfStock, reason == ReasonPaymentDeclined, reason == ReasonPaymentTimeout:
+	case reason == ReasonOutOfStock, reason == ReasonPaymentDeclined, reason == ReasonPaymentTimeout, reason == ReasonCheckoutTimeout:
 	default:
 		return nil, reject("unknown cancel reason %q", reason)
 	}

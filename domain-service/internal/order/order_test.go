@@ -220,7 +220,7 @@ func TestDecideCustomerCancel(t *testing.T) {
 }
 
 func TestDecideSystemCancel(t *testing.T) {
-	reasons := []string{order.ReasonOutOfStock, order.ReasonPaymentDeclined, order.ReasonPaymentTimeout}
+	reasons := []string{order.ReasonOutOfStock, order.ReasonPaymentDeclined, order.ReasonPaymentTimeout, order.ReasonCheckoutTimeout}
 	var tests []decideCase
 	for _, reason := range reasons {
 		for _, status := range []string{order.StatusPlaced, order.StatusStockReserved, order.StatusPaid} {

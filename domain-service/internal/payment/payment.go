@@ -11,12 +11,14 @@ const AggregateType = "payment"
 
 // State is a payment folded from its events.
 type State struct {
-	OrderID     string `json:"orderId"`
-	Charged     bool   `json:"charged"`
-	Declined    bool   `json:"declined"`
-	Refunded    bool   `json:"refunded"`
-	PaymentID   string `json:"paymentId,omitempty"`
-	AmountCents int64  `json:"amountCents"`
+	OrderID  string `json:"orderId"`
+	Charged  bool   `json:"charged"`
+	Declined bool   `json:"declined"`
+	// DeclineReason is what the provider said when it declined.
+	DeclineReason string `json:"declineReason,omitempty"`
+	Refunded      bool   `json:"refunded"`
+	PaymentID     string `json:"paymentId,omitempty"`
+	AmountCents   int64  `json:"amountCents"`
 }
 
 // StateVersion is the schema version of State in snapshots.
@@ -117,7 +119,7 @@ func Evolve(s State, e Event) State {
 	case Charged:
 		s.Charged, s.PaymentID, s.AmountCents = true, e.PaymentID, e.AmountCents
 	case Declined:
-		s.Declined = true
+		s.Declined, s.DeclineReason = true, e.Reason
 	case Refunded:
 		s.Refunded = true
 	}

@@ -186,7 +186,7 @@ func TestEvolve(t *testing.T) {
 		{name: "charged", state: payment.New(orderID), event: payment.Charged{PaymentID: "pay-1", AmountCents: 2500},
 			want: payment.State{OrderID: orderID, Charged: true, PaymentID: "pay-1", AmountCents: 2500}},
 		{name: "declined", state: payment.New(orderID), event: payment.Declined{Reason: "insufficient_funds"},
-			want: payment.State{OrderID: orderID, Declined: true}},
+			want: payment.State{OrderID: orderID, Declined: true, DeclineReason: "insufficient_funds"}},
 		{name: "refunded keeps the charge", state: charged(), event: payment.Refunded{PaymentID: "pay-other", AmountCents: 1},
 			want: payment.State{OrderID: orderID, Charged: true, Refunded: true, PaymentID: "pay-1", AmountCents: 2500}},
 		{name: "unknown event changes nothing", state: charged(), event: unknownEvent{},
@@ -234,5 +234,5 @@ func TestFoldScript(t *testing.T) {
 		payment.Refund{Done: true},
 	)
 	assert.Equal(t, []payment.Event{payment.Declined{Reason: "insufficient_funds"}}, events)
-	assert.Equal(t, payment.State{OrderID: orderID, Declined: true}, s)
+	assert.Equal(t, payment.State{OrderID: orderID, Declined: true, DeclineReason: "insufficient_funds"}, s)
 }

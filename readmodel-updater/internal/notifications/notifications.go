@@ -22,6 +22,7 @@ import (
 
 	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/preferences"
 	"github.com/prism-es/prism/shared/queue"
@@ -92,7 +93,7 @@ func New(store *readmodel.Store, catalog *readmodel.Catalog, events projection.E
 
 // Handle is the queue.Handler of events-notifications.
 func (s *Subscriber) Handle(ctx context.Context, m *queue.Message) error {
-	e, err := envelope.DecodeEvent(m.Body)
+	e, err := eventcatalog.DecodeEvent(m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("undecodable event: %w", err))
 	}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/logging"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
@@ -58,7 +59,7 @@ func NewRunner(store *readmodel.Store, catalog *readmodel.Catalog, events EventL
 
 // Handle is the queue.Handler of an event subscriber queue.
 func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
-	e, err := envelope.DecodeEvent(m.Body)
+	e, err := eventcatalog.DecodeEvent(m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("undecodable event: %w", err))
 	}

@@ -277,3 +277,23 @@ func TestGapFillReadsV1RowsUpcast(t *testing.T) {
 	assert.Equal(t, []carts.Item{{SKU: "OLD-1", Name: "OLD-1", Quantity: 3, UnitPriceCents: 200}, {SKU: "NEW-1", Name: "New", Quantity: 1, UnitPriceCents: 50}}, v.Items)
 	assert.Equal(t, int64(650), v.TotalCents)
 }
+
+func TestAV1EventFromTheQueueIsUpcastBeforeItIsProjected(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cart := uuid.NewString()
+	created := event("cart", cart, 1, "CartCreated", map[string]string{"owner": "alice"})
+	require.NoError(t, f.events.Append(context.Background(), created.StreamID(), 0, []envelope.Event{created}, created.Metadata.CommandID))
+	f.deliver(t, created)
+	// An ItemAdded in its v1 shape (priceCents, no name), as a message queued
+	// before a rollout or redriven from a poison queue carries it.
+	old := event("cart", cart, 2, "ItemAdded", map[string]any{"sku": "SKU-OLD", "quantity": 3, "priceCents": 250})
+	old.SchemaVersion = 1
+	f.deliver(t, old)
+	v, row := f.cart(t, cart)
+	assert.Equal(t, int64(2), row.Version)
+	require.Len(t, v.Items, 1)
+	assert.Equal(t, int64(250), v.Items[0].UnitPriceCents, "the v1 price was upcast, not read as zero")
+	assert.Equal(t, "SKU-OLD", v.Items[0].Name, "the v1 event's missing name became the SKU")
+	assert.Equal(t, int64(750), v.TotalCents)
+}
