@@ -14,10 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/domain-service/internal/product"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/testenv"
 )
@@ -309,6 +311,38 @@ func TestSnapshotsAreWrittenAndUsed(t *testing.T) {
 	last := events[len(events)-1]
 	assert.Equal(t, "StockReservationFailed", last.Type)
 	assert.Contains(t, string(last.Data), `"available":5`, "the snapshot's 5 available, not the events' 1012")
+}
+
+// unreadableSnapshots is a snapshot port whose reads fail (its table is
+// unreachable); writes are kept, so the test sees the handler still works.
+type unreadableSnapshots struct{ puts atomic.Int32 }
+
+func (u *unreadableSnapshots) Get(context.Context, string, int) (eventstore.Snapshot, bool, error) {
+	return eventstore.Snapshot{}, false, apperr.New(apperr.Unavailable, "snapshots table is unavailable (test)")
+}
+
+func (u *unreadableSnapshots) Put(context.Context, eventstore.Snapshot) error { u.puts.Add(1); return nil }
+
+func TestAFailedSnapshotReadFallsBackToTheEvents(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	snaps := &unreadableSnapshots{}
+	h := handling.New(handling.Deps{
+		Store:     storeOf(t, w),
+		Snapshots: snaps,
+		Commands:  queue.Open(account(t), w.commands, nil),
+		Outcomes:  handling.Outcomes{Status: commandstatus.New(env.Redis(t)), Notices: notices.NewPublisher(env.Redis(t), notices.Config{})},
+	}, handling.Config{SnapshotEvery: 1, CacheSize: -1})
+	sku := skus(1)[0]
+	ctx := context.Background()
+	require.NoError(t, h.Execute(ctx, command("admin", "product", sku, "DefineProduct", map[string]any{"sku": sku, "name": "n", "priceCents": 1, "stock": 1})))
+	restock := command("admin", "product", sku, "RestockProduct", map[string]any{"quantity": 4})
+	require.NoError(t, h.Execute(ctx, restock), "a snapshot is a speed-up: its failure never fails a command")
+	assert.Equal(t, commandstatus.Succeeded, settle(t, restock.CommandID).Status)
+	got, err := h.Replay(ctx, "product", sku)
+	require.NoError(t, err)
+	assert.Equal(t, 5, got.State.(product.State).Available)
+	assert.Positive(t, snaps.puts.Load())
 }
 
 func TestReplayFoldsTheStream(t *testing.T) {

@@ -2,6 +2,7 @@ package handling
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/prism-es/prism/domain-service/internal/checkout"
@@ -79,28 +80,39 @@ func checkoutDefinition(paymentDeadline, stepDeadline time.Duration) aggregate {
 // checkoutFacts fills a deadline that expires in the phase it watches with
 // what the order, the payment and the products say now, read fresh from the
 // store (a cached state could be the very lag the deadline must not mistake
-// for a missing step). A deadline of a finished step needs no facts.
+// for a missing step). A deadline of a finished step needs no facts. A fact
+// that cannot be read for good (a broken stream) counts as not happened, so a
+// broken aggregate cannot keep the checkout from compensating; an outage is
+// returned, and the deadline tried again.
 func checkoutFacts(ctx context.Context, s checkout.State, c checkout.Command, lookup Lookup) (checkout.Command, error) {
 	exp, ok := c.(checkout.Expire)
 	if !ok || s.Phase != exp.Phase {
 		return c, nil
 	}
+	read := func(aggregateType, id string) (any, error) {
+		st, err := lookup(ctx, aggregateType, id, true)
+		if err != nil && !apperr.Is(err, apperr.Unavailable) {
+			slog.WarnContext(ctx, "a fact of the checkout cannot be read; taken as not happened", "stream", envelope.StreamID(aggregateType, id), "err", err)
+			return nil, nil
+		}
+		return st, err
+	}
 	f := &checkout.Facts{}
-	st, err := lookup(ctx, order.AggregateType, s.OrderID, true)
+	st, err := read(order.AggregateType, s.OrderID)
 	if err != nil {
 		return nil, err
 	}
 	if o, ok := st.(order.State); ok {
 		f.OrderStatus, f.CancelReason = o.Status, o.CancelReason
 	}
-	if st, err = lookup(ctx, payment.AggregateType, s.OrderID, true); err != nil {
+	if st, err = read(payment.AggregateType, s.OrderID); err != nil {
 		return nil, err
 	}
 	if p, ok := st.(payment.State); ok {
 		f.Charged, f.Declined, f.PaymentID, f.DeclineReason = p.Charged, p.Declined, p.PaymentID, p.DeclineReason
 	}
 	for _, l := range s.Lines {
-		if st, err = lookup(ctx, product.AggregateType, l.SKU, true); err != nil {
+		if st, err = read(product.AggregateType, l.SKU); err != nil {
 			return nil, err
 		}
 		if p, ok := st.(product.State); ok && p.Reserved[s.OrderID] > 0 {

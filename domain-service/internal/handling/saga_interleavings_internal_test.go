@@ -93,6 +93,9 @@ type sim struct {
 	patience int
 	// held, when set, keeps a message back while any other is pending.
 	held func(simMessage) bool
+	// lost, when set, drops the messages it matches: a step whose command
+	// was poisoned, or an event that never reaches the saga.
+	lost func(simMessage) bool
 	log  []string
 }
 
@@ -121,8 +124,12 @@ func (s *sim) lookup(_ context.Context, aggType, id string, _ bool) (any, error)
 }
 
 // send queues a command; redeliver gives it extra deliveries.
-func (s *sim) send(c envelope.Command) {
-	s.pending = append(s.pending, simMessage{cmd: &c, left: 1 + s.redeliveries()})
+func (s *sim) send(c envelope.Command) { s.queue(simMessage{cmd: &c, left: 1 + s.redeliveries()}) }
+
+func (s *sim) queue(m simMessage) {
+	if s.lost == nil || !s.lost(m) {
+		s.pending = append(s.pending, m)
+	}
 }
 
 func (s *sim) redeliveries() int {
@@ -161,7 +168,7 @@ func (s *sim) execute(c envelope.Command) {
 	}
 	for _, e := range events {
 		if s.saga.Wants(e.AggregateType, e.Type) {
-			s.pending = append(s.pending, simMessage{event: &e, left: 1 + s.redeliveries()})
+			s.queue(simMessage{event: &e, left: 1 + s.redeliveries()})
 		}
 		reactions, err := agg.react(e)
 		require.NoError(s.t, err)
@@ -386,4 +393,40 @@ func TestAPaymentMadeInTimeButHeardLateConfirms(t *testing.T) {
 		require.Equal(t, order.StatusConfirmed, s.orderState().Status, "seed %d: %v", seed, s.log)
 		require.Zero(t, s.provider.refunds[simOrder])
 	}
+}
+
+func TestAStepThatNeverHappensIsCompensatedAtItsDeadline(t *testing.T) {
+	// One line's ReserveStock is poisoned: without a deadline on the
+	// reservation the order stays placed and the other line reserved for
+	// ever. With it the checkout cancels (checkout_timeout) and releases.
+	for seed := range uint64(200) {
+		s := newSim(t, seed)
+		s.lost = func(m simMessage) bool {
+			return m.cmd != nil && m.cmd.Type == product.CmdReserve && m.cmd.AggregateID == "SKU-1"
+		}
+		sc := scenario{token: paymentprovider.TokenOK, stock: []int{5, 5}}
+		s.run(sc)
+		s.check(sc)
+		o := s.orderState()
+		require.Equal(t, order.StatusCancelled, o.Status, "seed %d: %v", seed, s.log)
+		require.Equal(t, order.ReasonCheckoutTimeout, o.CancelReason)
+		require.Zero(t, s.stream(product.AggregateType, "SKU-0").state.(product.State).Reserved[simOrder], "the reserved line was released")
+	}
+}
+
+func TestAConfirmationThatNeverComesIsCancelledThenCompensated(t *testing.T) {
+	// ConfirmOrder is poisoned: the saga asks the order to cancel and only
+	// then releases the stock and refunds (check: every charge refunded).
+	refunded := 0
+	for seed := range uint64(200) {
+		s := newSim(t, seed)
+		s.lost = func(m simMessage) bool { return m.cmd != nil && m.cmd.Type == order.CmdConfirm }
+		sc := scenario{token: paymentprovider.TokenOK, stock: []int{5, 5}}
+		s.run(sc)
+		s.check(sc)
+		o := s.orderState()
+		require.Equal(t, order.StatusCancelled, o.Status, "seed %d: %v", seed, s.log)
+		refunded += s.provider.refunds[simOrder]
+	}
+	require.Greater(t, refunded, 100, "most runs got as far as the charge, and were refunded")
 }

@@ -30,6 +30,13 @@ type shop struct {
 // checkoutCart creates a cart for user with the lines and checks it out.
 func (s shop) checkoutCart(user string, lines map[string]int, token string) string {
 	s.t.Helper()
+	return s.checkoutCartThen(user, lines, token, nil)
+}
+
+// checkoutCartThen is checkoutCart, running before (if set) just before the
+// checkout.
+func (s shop) checkoutCartThen(user string, lines map[string]int, token string, before func()) string {
+	s.t.Helper()
 	cart, orderID := uuid.NewString(), uuid.NewString()
 	cmds := []envelope.Command{command(user, "cart", cart, "CreateCart", map[string]any{})}
 	for sku, q := range lines {
@@ -38,6 +45,9 @@ func (s shop) checkoutCart(user string, lines map[string]int, token string) stri
 	for _, c := range cmds {
 		send(s.t, s.w, c)
 		require.Equal(s.t, commandstatus.Succeeded, settle(s.t, c.CommandID).Status)
+	}
+	if before != nil {
+		before()
 	}
 	co := command(user, "cart", cart, "CheckoutCart", map[string]any{"orderId": orderID, "paymentToken": token})
 	send(s.t, s.w, co)
@@ -306,4 +316,29 @@ func recorded(t *testing.T, w world, stream, commandID string) (bool, error) {
 	t.Helper()
 	_, found, err := storeOf(t, w).Recorded(context.Background(), stream, commandID)
 	return found, err
+}
+
+// TestAStuckReservationIsCompensatedAtItsDeadline breaks one product's
+// stream after it was added to a cart, so its ReserveStock fails on every
+// delivery: without a deadline on the reservation, the order would stay
+// placed and the other line reserved for ever.
+func TestAStuckReservationIsCompensatedAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := startReplicaWith(t, w, handling.Config{StepDeadline: 2 * time.Second}, simulator(t, time.Minute))
+	s := shop{t, w, r}
+	good, broken := skus(2)[0], skus(2)[1]
+	defineProduct(t, w, good, 100, 10)
+	defineProduct(t, w, broken, 100, 10)
+	id := s.checkoutCartThen("alice", map[string]int{good: 2, broken: 1}, "pm_ok", func() {
+		// A row no code can fold: every later load of the product fails.
+		bad := envelope.Event{EventID: uuid.NewString(), Type: "ProductRestocked", SchemaVersion: 1, AggregateType: "product", AggregateID: broken,
+			Version: 2, OccurredAt: envelope.Now(), Data: []byte(`{"quantity":"lots"}`), Metadata: envelope.EventMetadata{CommandID: "corrupt", UserID: "ops"}}
+		require.NoError(t, storeOf(t, w).Append(context.Background(), "product-"+broken, 1, []envelope.Event{bad}, "corrupt"))
+	})
+	o := s.waitOrder(id, order.StatusCancelled)
+	assert.Equal(t, order.ReasonCheckoutTimeout, o.CancelReason)
+	assert.Eventually(t, func() bool { p := s.product(good); return p.Available == 10 && p.Reserved[id] == 0 }, 30*time.Second, 50*time.Millisecond,
+		"the line that was reserved is released")
+	s.waitSaga(id, checkout.PhaseFailed, func(c checkout.State) bool { return c.Reason == checkout.ReasonCheckoutTimeout })
 }
