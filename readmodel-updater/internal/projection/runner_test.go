@@ -201,7 +201,7 @@ func TestOrdersAndTheUserIndex(t *testing.T) {
 		ids = append(ids, id)
 		placed := event("order", id, 1, "OrderPlaced", map[string]any{"cartId": uuid.NewString(), "owner": user, "totalCents": 100 * (i + 1),
 			"lines": []map[string]any{{"sku": "A", "name": "A", "quantity": i + 1, "unitPriceCents": 100}}})
-		placed.OccurredAt = time.Now().Add(time.Duration(i) * time.Second)
+		placed.OccurredAt = envelope.Now().Add(time.Duration(i) * time.Second)
 		require.NoError(t, f.events.Append(ctx, placed.StreamID(), 0, []envelope.Event{placed}, "c1"))
 		f.deliver(t, placed)
 	}
