@@ -37,6 +37,9 @@ type Options struct {
 	// without it they are off, so tests and the bench that drive heavy load
 	// from one address and one user measure the pipeline, not the limiter.
 	Limits bool
+	// Faults puts Toxiproxy between every process and Azurite and Redis
+	// (Stack.Faults), for fault injection.
+	Faults bool
 }
 
 // limitsOff are the settings that switch every limit off.
@@ -64,6 +67,9 @@ type Stack struct {
 	APIOps, StreamsOps string
 	// Logs is the directory holding each process's log (removed by Stop).
 	Logs string
+	// Faults are the processes' proxies to Azurite and Redis (nil unless
+	// Options.Faults).
+	Faults *Faults
 
 	opts  Options
 	bin   string
@@ -172,6 +178,12 @@ func Start(opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{Env: env, Mail: mail, Logs: logs, opts: opts, bin: bin, procs: map[string]*Process{}}
+	if opts.Faults {
+		if s.Faults, err = newFaults(); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	ports := map[string]int{}
 	for _, p := range []string{"prism-api", "stream-service", "readmodel-updater", "domain-service", "prism-api ops", "stream-service ops"} {
 		if ports[p], err = testenv.FreePort(); err != nil {
@@ -261,6 +273,13 @@ func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
 	for k, v := range s.opts.ServiceEnv[service] {
 		vars[k] = v
 	}
+	if s.Faults != nil {
+		conn, redisURL, err := s.Faults.route(name, vars["AZURE_STORAGE_CONNECTION_STRING"], vars["REDIS_URL"])
+		if err != nil {
+			return nil, err
+		}
+		vars["AZURE_STORAGE_CONNECTION_STRING"], vars["REDIS_URL"] = conn, redisURL
+	}
 	p.env = os.Environ()
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
@@ -336,6 +355,9 @@ func (s *Stack) Stop() {
 		go func() { defer wg.Done(); p.Terminate(10 * time.Second) }()
 	}
 	wg.Wait()
+	if s.Faults != nil {
+		s.Faults.close()
+	}
 	if s.Env != nil {
 		s.Env.Stop()
 	}
