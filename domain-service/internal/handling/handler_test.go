@@ -321,7 +321,10 @@ func (u *unreadableSnapshots) Get(context.Context, string, int) (eventstore.Snap
 	return eventstore.Snapshot{}, false, apperr.New(apperr.Unavailable, "snapshots table is unavailable (test)")
 }
 
-func (u *unreadableSnapshots) Put(context.Context, eventstore.Snapshot) error { u.puts.Add(1); return nil }
+func (u *unreadableSnapshots) Put(context.Context, eventstore.Snapshot) error {
+	u.puts.Add(1)
+	return nil
+}
 
 func TestAFailedSnapshotReadFallsBackToTheEvents(t *testing.T) {
 	t.Parallel()
