@@ -15,11 +15,11 @@ import (
 const ModulePrefix = "github.com/prism-es/prism/"
 
 // settingRE matches a setting read through the kit's config.Reader
-// (r.String("PRISM_X", …), r.Int, r.Bool, r.Duration, r.List, …) or straight
+// (r.String("PRISM_X", …), r.Int, r.Bool, r.Duration, r.Durations, r.List, …) or straight
 // from the environment (os.Getenv / os.LookupEnv). The key must be a string
 // literal in capitals: that is how every Prism setting is read today.
 // A limit read with ratelimit.Setting(r, "PRISM_X", …) counts too.
-var settingRE = regexp.MustCompile(`(?:\.(?:String|Int|Int64|Float64|Bool|Duration|List|Getenv|LookupEnv)\(|\bSetting\(\s*\w+,)\s*"([A-Z][A-Z0-9_]*)"`)
+var settingRE = regexp.MustCompile(`(?:\.(?:String|Int|Int64|Float64|Bool|Duration|Durations|List|Getenv|LookupEnv)\(|\bSetting\(\s*\w+,)\s*"([A-Z][A-Z0-9_]*)"`)
 
 // Settings returns, sorted, the environment variables read by the binary
 // built from pkg (a package pattern such as ./prism-api/cmd/prism-api,

@@ -169,6 +169,16 @@ var commonEnv = [
     value: '25s'
   }
   {
+    // Redelivery of a failed message, then the poison queue.
+    name: 'PRISM_RETRY_SCHEDULE'
+    value: '1m,5m,30m'
+  }
+  {
+    // How long a Storage or Redis outage is retried in process.
+    name: 'PRISM_OUTAGE_HOLD'
+    value: '5m'
+  }
+  {
     name: 'PRISM_EVENTS_TABLE'
     value: 'events'
   }
@@ -619,6 +629,11 @@ resource domain 'Microsoft.App/containerApps@2025-01-01' = {
               // How long the checkout saga waits for the payment.
               name: 'PRISM_PAYMENT_DEADLINE'
               value: '10s'
+            }
+            {
+              // How long the checkout saga waits for any other step.
+              name: 'PRISM_CHECKOUT_STEP_DEADLINE'
+              value: '10m'
             }
             {
               // Read by the payment simulator only, which Azure never runs.
