@@ -124,7 +124,9 @@ func TestMakeUpRestartsACrashedReplicaAndStopsQuietly(t *testing.T) {
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
 	require.NoError(t, err)
 	term := &terminal{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := f.Read(buf)
@@ -136,7 +138,16 @@ func TestMakeUpRestartsACrashedReplicaAndStopsQuietly(t *testing.T) {
 			}
 		}
 	}()
-	go func() { term.err = cmd.Wait(); close(term.done) }()
+	go func() {
+		term.err = cmd.Wait()
+		// What make printed last may still be in the pty: done means all of
+		// it was read (the pty ends once every writer is gone).
+		select {
+		case <-drained:
+		case <-time.After(10 * time.Second):
+		}
+		close(term.done)
+	}()
 	t.Cleanup(func() {
 		select {
 		case <-term.done:
