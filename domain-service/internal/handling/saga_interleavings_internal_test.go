@@ -56,7 +56,7 @@ func (p *fakeProvider) Charge(_ context.Context, key string, _ int64, token stri
 	return r, nil
 }
 
-func (p *fakeProvider) Refund(_ context.Context, key string) error {
+func (p *fakeProvider) Refund(_ context.Context, key, _ string) error {
 	if !p.refunded[key] {
 		p.refunded[key] = true
 		p.refunds[key]++
