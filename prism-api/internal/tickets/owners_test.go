@@ -44,7 +44,7 @@ func TestOwnersAreCached(t *testing.T) {
 	cart, cmd := uuid.NewString(), uuid.NewString()
 	ev := envelope.Event{
 		EventID: uuid.NewString(), Type: "CartCreated", SchemaVersion: 1, AggregateType: "cart", AggregateID: cart,
-		Version: 1, OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"owner":"alice"}`),
+		Version: 1, OccurredAt: envelope.Now(), Data: json.RawMessage(`{"owner":"alice"}`),
 		Metadata: envelope.EventMetadata{CommandID: cmd, CorrelationID: "corr", UserID: "alice"},
 	}
 	require.NoError(t, store.Append(context.Background(), envelope.StreamID("cart", cart), 0, []envelope.Event{ev}, cmd))

@@ -248,7 +248,7 @@ func owned(t *testing.T, store *eventstore.TableStore, aggregateType, owner stri
 	cmd := uuid.NewString()
 	ev := envelope.Event{
 		EventID: uuid.NewString(), Type: typ, SchemaVersion: 1, AggregateType: aggregateType, AggregateID: id,
-		Version: 1, OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"owner":"` + owner + `"}`),
+		Version: 1, OccurredAt: envelope.Now(), Data: json.RawMessage(`{"owner":"` + owner + `"}`),
 		Metadata: envelope.EventMetadata{CommandID: cmd, CorrelationID: "corr", UserID: owner},
 	}
 	require.NoError(t, store.Append(context.Background(), envelope.StreamID(aggregateType, id), 0, []envelope.Event{ev}, cmd))

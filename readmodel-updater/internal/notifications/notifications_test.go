@@ -216,7 +216,7 @@ func TestLowStockAlertGoesToEachAdmin(t *testing.T) {
 	a1, a2 := "admin-"+uuid.NewString(), "admin-"+uuid.NewString()
 	r := newRig(t, a1, a2)
 	alert := envelope.Event{EventID: uuid.NewString(), Type: "LowStockAlert", SchemaVersion: 1, AggregateType: "product", AggregateID: "TEA-1",
-		Version: 9, OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"sku":"TEA-1","available":2,"threshold":3}`),
+		Version: 9, OccurredAt: envelope.Now(), Data: json.RawMessage(`{"sku":"TEA-1","available":2,"threshold":3}`),
 		Metadata: envelope.EventMetadata{CommandID: uuid.NewString()}}
 	r.deliver(alert)
 	r.deliver(alert)
