@@ -55,13 +55,16 @@ func (o Outcomes) record(ctx context.Context, cmd envelope.Command, status, reas
 		}
 		return nil
 	}
-	if err := o.Status.Set(ctx, commandstatus.Status{
+	// Statuses only move forward: when an earlier outcome stands (a
+	// redelivery, a replica that lost the message), announce that one.
+	st, _, err := o.Status.Advance(ctx, commandstatus.Status{
 		CommandID: cmd.CommandID, Type: cmd.Type, Status: status, Reason: reason,
 		AggregateID: cmd.AggregateID, Version: version, UserID: cmd.Metadata.UserID,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(Completed{CommandID: cmd.CommandID, Status: status, Reason: reason, AggregateID: cmd.AggregateID, Version: version})
+	data, err := json.Marshal(Completed{CommandID: cmd.CommandID, Status: st.Status, Reason: st.Reason, AggregateID: cmd.AggregateID, Version: st.Version})
 	if err != nil {
 		return err
 	}
