@@ -92,7 +92,7 @@ func TestRedisOutageUnderLoadLosesAndDuplicatesNothing(t *testing.T) {
 	_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, map[string]any{"sku": product, "name": "x", "priceCents": 3, "stock": 10})
 	require.NoError(t, err)
 	require.Equal(t, "succeeded", st.Status)
-	carts, tokens := makeCarts(ctx, t, c, 4)
+	carts, tokens := makeCarts(ctx, t, c, size(4, 8)) // at most 99 of a product per cart
 
 	n := size(60, 400)
 	sent := sendItems(ctx, t, c, carts, tokens, product, n)
@@ -120,7 +120,7 @@ func TestSlowAndResettingStorageLosesAndDuplicatesNothing(t *testing.T) {
 	_, st, err := c.Run(ctx, http.MethodPost, "/api/products", admin, map[string]any{"sku": product, "name": "x", "priceCents": 3, "stock": 10})
 	require.NoError(t, err)
 	require.Equal(t, "succeeded", st.Status)
-	carts, tokens := makeCarts(ctx, t, c, 4)
+	carts, tokens := makeCarts(ctx, t, c, size(4, 8)) // at most 99 of a product per cart
 
 	require.NoError(t, s.Faults.Each("table", func(process string, p *toxiclient.Proxy) error {
 		if !strings.HasPrefix(process, "domain-") {

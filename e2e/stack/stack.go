@@ -184,6 +184,18 @@ func Start(opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	// Proxies listen before any service port is picked, so that a port
+	// picked free cannot be taken by a proxy before its service binds it.
+	names := []string{"prism-api", "stream-service", "readmodel-updater"}
+	for i := range opts.Replicas {
+		names = append(names, fmt.Sprintf("domain-%d", i+1))
+	}
+	for _, name := range names {
+		if err := s.reserveProxies(name); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	ports := map[string]int{}
 	for _, p := range []string{"prism-api", "stream-service", "readmodel-updater", "domain-service", "prism-api ops", "stream-service ops"} {
 		if ports[p], err = testenv.FreePort(); err != nil {
@@ -216,12 +228,25 @@ func Start(opts Options) (*Stack, error) {
 	return s, nil
 }
 
+// reserveProxies creates a process's proxies (with Options.Faults) ahead of
+// its port; add routes the process through them.
+func (s *Stack) reserveProxies(name string) error {
+	if s.Faults == nil {
+		return nil
+	}
+	_, _, err := s.Faults.route(name, s.Env.ConnString, s.Env.RedisURL)
+	return err
+}
+
 // AddReplica starts one more domain-service process.
 func (s *Stack) AddReplica(name string) (*Process, error) {
 	s.mu.Lock()
 	port := s.domainPort
 	s.domainPort = 0
 	s.mu.Unlock()
+	if err := s.reserveProxies(name); err != nil {
+		return nil, err
+	}
 	var err error
 	if port == 0 {
 		if port, err = testenv.FreePort(); err != nil {
