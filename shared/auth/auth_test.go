@@ -110,6 +110,17 @@ func TestLoadSettings(t *testing.T) {
 	assert.False(t, s.DevMode, "identity auth means a real storage account too")
 	assert.ErrorContains(t, r.Err(), "PRISM_OIDC_ISSUER and PRISM_OIDC_AUDIENCE are required")
 
+	r = config.FromMap(map[string]string{"PRISM_STORAGE_ACCOUNTS": storage.AzuriteConnectionString + "," + azureAccount})
+	s = auth.LoadSettings(r)
+	assert.False(t, s.DevMode, "a real account among PRISM_STORAGE_ACCOUNTS means production defaults")
+	assert.ErrorContains(t, r.Err(), "PRISM_OIDC_ISSUER and PRISM_OIDC_AUDIENCE are required")
+
+	second := strings.ReplaceAll(storage.AzuriteConnectionString, "10001", "10011")
+	r = config.FromMap(map[string]string{"PRISM_STORAGE_ACCOUNTS": storage.AzuriteConnectionString + "," + second})
+	s = auth.LoadSettings(r)
+	require.NoError(t, r.Err())
+	assert.True(t, s.DevMode, "two local Azurites (ACCOUNTS=2 make up) are the local stack")
+
 	oidc := map[string]string{"PRISM_DEV_MODE": "false", "PRISM_OIDC_ISSUER": "https://login.microsoftonline.com/tenant/v2.0", "PRISM_OIDC_AUDIENCE": "api://prism"}
 	r = config.FromMap(oidc)
 	s = auth.LoadSettings(r)
@@ -148,6 +159,9 @@ func TestDevModeCannotLeakIntoProduction(t *testing.T) {
 		"any secret outside dev mode":     {with(map[string]string{"PRISM_DEV_MODE": "false", "PRISM_JWT_SECRET": strings.Repeat("s", 40)}), "PRISM_JWT_SECRET is for dev mode only"},
 		"dev mode on a real account":      {with(map[string]string{"PRISM_DEV_MODE": "true", "AZURE_STORAGE_CONNECTION_STRING": azureAccount}), "PRISM_DEV_MODE=true refused"},
 		"dev mode with identity auth":     {with(map[string]string{"PRISM_DEV_MODE": "true", "PRISM_STORAGE_AUTH": "identity", "AZURE_STORAGE_ACCOUNT_NAME": "prismprod"}), "dev mode runs only against a local Azurite"},
+		"dev mode with a real account among several": {with(map[string]string{"PRISM_DEV_MODE": "true",
+			"PRISM_STORAGE_ACCOUNTS": storage.AzuriteConnectionString + "," + azureAccount}), "PRISM_DEV_MODE=true refused"},
+		"dev mode with account names (Entra ID)": {with(map[string]string{"PRISM_DEV_MODE": "true", "PRISM_STORAGE_ACCOUNTS": "prismprod,prismprod1"}), "PRISM_DEV_MODE=true refused"},
 		"dev mode on a remote Azurite": {with(map[string]string{"PRISM_DEV_MODE": "true",
 			"AZURE_STORAGE_CONNECTION_STRING": strings.ReplaceAll(storage.AzuriteConnectionString, "127.0.0.1", "10.1.2.3")}), "is not on 127.0.0.1, localhost, ::1"},
 		"dev mode on Azurite's endpoints with another key": {with(map[string]string{"PRISM_DEV_MODE": "true",

@@ -34,9 +34,16 @@ type Settings struct {
 // Azurite. Problems are recorded on r.
 func LoadSettings(r *config.Reader) Settings {
 	connString := r.String("AZURE_STORAGE_CONNECTION_STRING", "")
+	accounts := r.List("PRISM_STORAGE_ACCOUNTS", nil)
 	identity := r.String("PRISM_STORAGE_AUTH", config.StorageAuthConnectionString) == config.StorageAuthIdentity
-	s := Settings{DevMode: r.Bool("PRISM_DEV_MODE", connString == "" && !identity)}
 	devHosts := r.List("PRISM_DEV_STORAGE_HOSTS", storage.LoopbackHosts)
+	// The local default: no storage named, or only local Azurites
+	// (ACCOUNTS=2 make up names two in PRISM_STORAGE_ACCOUNTS).
+	localAccounts := len(accounts) > 0
+	for _, cs := range accounts {
+		localAccounts = localAccounts && storage.CheckLocalAzurite(cs, devHosts) == nil
+	}
+	s := Settings{DevMode: r.Bool("PRISM_DEV_MODE", !identity && (connString == "" && len(accounts) == 0 || localAccounts))}
 	secret := r.String("PRISM_JWT_SECRET", "")
 	if issuer := r.String("PRISM_OIDC_ISSUER", ""); issuer != "" {
 		s.OIDC = &OIDCConfig{
@@ -66,12 +73,13 @@ func LoadSettings(r *config.Reader) Settings {
 	case identity:
 		r.Fail("PRISM_DEV_MODE=true with PRISM_STORAGE_AUTH=identity: dev mode runs only against a local Azurite")
 	default:
-		cs := connString
-		if cs == "" {
-			cs = storage.AzuriteConnectionString
-		}
-		if err := storage.CheckLocalAzurite(cs, devHosts); err != nil {
-			r.Fail("PRISM_DEV_MODE=true refused: %v (dev mode runs only against Azurite on %s; PRISM_DEV_STORAGE_HOSTS)", err, strings.Join(devHosts, ", "))
+		// PRISM_STORAGE_ACCOUNTS, when set, replaces the connection string:
+		// every account of it must be a local Azurite.
+		for _, cs := range devAccounts(connString, accounts) {
+			if err := storage.CheckLocalAzurite(cs, devHosts); err != nil {
+				r.Fail("PRISM_DEV_MODE=true refused: %v (dev mode runs only against Azurite on %s; PRISM_DEV_STORAGE_HOSTS)", err, strings.Join(devHosts, ", "))
+				break
+			}
 		}
 	}
 	if secret == "" {
@@ -143,4 +151,18 @@ func (v devAndOIDC) Verify(ctx context.Context, token string) (Principal, error)
 		return v.dev.Verify(ctx, token)
 	}
 	return v.oidc.Verify(ctx, token)
+}
+
+// devAccounts are the storage accounts dev mode would run against:
+// PRISM_STORAGE_ACCOUNTS when set, else the connection string (Azurite's
+// when unset).
+func devAccounts(connString string, accounts []string) []string {
+	switch {
+	case len(accounts) > 0:
+		return accounts
+	case connString != "":
+		return []string{connString}
+	default:
+		return []string{storage.AzuriteConnectionString}
+	}
 }

@@ -161,9 +161,27 @@ type Common struct {
 	// finds storage or Redis unavailable is kept and retried in process
 	// before it is released (default 5m).
 	OutageHold time.Duration
-	// Tables and queues by role.
+	// StorageAccounts is PRISM_STORAGE_ACCOUNTS: every storage account the
+	// streams are spread over, the primary first, comma-separated; each a
+	// connection string or (Entra ID) an account URL or name. Empty: the one
+	// account of the settings above. When set it replaces them.
+	StorageAccounts []string
+	// CommandShards is PRISM_COMMAND_SHARDS: how many queues carry commands
+	// (CommandsQueue-0 … -(N-1); 1 keeps the single CommandsQueue). A
+	// multiple of the number of accounts, the same on every service.
+	CommandShards int
+	// Tables and queues by role. CommandsQueue names the command queues'
+	// family (PRISM_COMMANDS_QUEUE, "commands").
 	EventsTable, SnapshotsTable, CommandsQueue string
 }
+
+// DefaultCommandShards leaves headroom: 16 queues carry ~32,000 commands/s
+// (Azure's ~2,000 messages/s per queue) and let 16 replicas each own one.
+const DefaultCommandShards = 16
+
+// MaxCommandShards bounds PRISM_COMMAND_SHARDS (each shard is a queue, a
+// lease and, in Azure, a KEDA rule).
+const MaxCommandShards = 1024
 
 // LoadCommon reads the common settings of service, listening on defaultPort.
 func LoadCommon(r *Reader, service string, defaultPort int) Common {
@@ -182,6 +200,15 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		EventsTable:             r.String("PRISM_EVENTS_TABLE", "events"),
 		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
 		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),
+		StorageAccounts:         r.List("PRISM_STORAGE_ACCOUNTS", nil),
+		CommandShards:           r.Int("PRISM_COMMAND_SHARDS", DefaultCommandShards),
+	}
+	accounts := max(len(c.StorageAccounts), 1)
+	switch {
+	case c.CommandShards < 1 || c.CommandShards > MaxCommandShards:
+		r.Fail("PRISM_COMMAND_SHARDS=%d: use 1 to %d", c.CommandShards, MaxCommandShards)
+	case c.CommandShards%accounts != 0:
+		r.Fail("PRISM_COMMAND_SHARDS=%d is not a multiple of the %d storage accounts of PRISM_STORAGE_ACCOUNTS: each shard's queue must live in the account of its streams", c.CommandShards, accounts)
 	}
 	switch {
 	case c.StorageAuth == StorageAuthIdentity && c.StorageAccountName == "":
@@ -266,16 +293,28 @@ func SubscriptionNamed(name string) Subscription {
 	return Subscription{Name: name}
 }
 
-// ConnectStorage builds the storage clients the settings ask for: Entra ID
-// for StorageAccountName with identity auth, else the connection string. It
-// does no I/O.
-func (c Common) ConnectStorage() (*storage.Account, error) {
+// ConnectStorage builds the storage clients the settings ask for: every
+// account of PRISM_STORAGE_ACCOUNTS when it is set; else one account, by
+// Entra ID for StorageAccountName with identity auth, or by the connection
+// string. It does no I/O.
+func (c Common) ConnectStorage() (storage.Accounts, error) {
+	if len(c.StorageAccounts) > 0 {
+		accs, err := storage.ConnectAll(c.StorageAccounts, c.StorageClientID)
+		if err != nil {
+			return nil, fmt.Errorf("PRISM_STORAGE_ACCOUNTS: %w", err)
+		}
+		return accs, nil
+	}
 	if c.StorageAuth == StorageAuthIdentity {
-		return storage.ConnectWithIdentity(c.StorageAccountName, c.StorageClientID)
+		acc, err := storage.ConnectWithIdentity(c.StorageAccountName, c.StorageClientID)
+		if err != nil {
+			return nil, err
+		}
+		return storage.Accounts{acc}, nil
 	}
 	acc, err := storage.Connect(c.StorageConnectionString)
 	if err != nil {
 		return nil, fmt.Errorf("AZURE_STORAGE_CONNECTION_STRING: %w", err)
 	}
-	return acc, nil
+	return storage.Accounts{acc}, nil
 }

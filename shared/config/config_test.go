@@ -54,10 +54,11 @@ func TestStorageAuth(t *testing.T) {
 	assert.Equal(t, "prismdev", c.StorageAccountName)
 	acc, err := c.ConnectStorage()
 	require.NoError(t, err)
-	assert.Equal(t, "https://prismdev.queue.core.windows.net/", acc.Queues.URL(), "identity auth addresses the named account")
+	require.Len(t, acc, 1)
+	assert.Equal(t, "https://prismdev.queue.core.windows.net/", acc.Primary().Queues.URL(), "identity auth addresses the named account")
 	local, err := config.LoadCommon(config.FromMap(nil), "svc", 1).ConnectStorage()
 	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:10001/devstoreaccount1", strings.TrimSuffix(local.Queues.URL(), "/"), "the default is the local Azurite account")
+	assert.Equal(t, "http://127.0.0.1:10001/devstoreaccount1", strings.TrimSuffix(local.Primary().Queues.URL(), "/"), "the default is the local Azurite account")
 	_, err = config.LoadCommon(config.FromMap(map[string]string{"AZURE_STORAGE_CONNECTION_STRING": "AccountName=x"}), "svc", 1).ConnectStorage()
 	assert.ErrorContains(t, err, "AZURE_STORAGE_CONNECTION_STRING")
 	r = config.FromMap(map[string]string{"PRISM_STORAGE_AUTH": "identity"})
@@ -67,4 +68,28 @@ func TestStorageAuth(t *testing.T) {
 	config.LoadCommon(r, "svc", 1)
 	assert.ErrorContains(t, r.Err(), "PRISM_STORAGE_AUTH")
 	assert.Equal(t, config.StorageAuthConnectionString, config.LoadCommon(config.FromMap(nil), "svc", 1).StorageAuth)
+}
+
+func TestCommandShardsAndAccounts(t *testing.T) {
+	c := config.LoadCommon(config.FromMap(nil), "svc", 1)
+	assert.Equal(t, config.DefaultCommandShards, c.CommandShards)
+	assert.Empty(t, c.StorageAccounts)
+
+	two := "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;QueueEndpoint=http://127.0.0.1:10011/devstoreaccount1;TableEndpoint=http://127.0.0.1:10012/devstoreaccount1;BlobEndpoint=http://127.0.0.1:10010/devstoreaccount1;"
+	r := config.FromMap(map[string]string{"PRISM_STORAGE_ACCOUNTS": "prismdataa, " + two, "PRISM_COMMAND_SHARDS": "8"})
+	c = config.LoadCommon(r, "svc", 1)
+	require.NoError(t, r.Err())
+	accs, err := c.ConnectStorage()
+	require.NoError(t, err)
+	require.Len(t, accs, 2, "the accounts replace AZURE_STORAGE_CONNECTION_STRING")
+	assert.Equal(t, "https://prismdataa.queue.core.windows.net/", accs.Primary().Queues.URL())
+	assert.Equal(t, "127.0.0.1:10011/devstoreaccount1", accs[1].Name())
+
+	for env, want := range map[string]string{"0": "use 1 to", "1025": "use 1 to", "many": "not an integer", "7": "not a multiple of the 2 storage accounts"} {
+		r := config.FromMap(map[string]string{"PRISM_STORAGE_ACCOUNTS": "prismdataa,prismdatab", "PRISM_COMMAND_SHARDS": env})
+		config.LoadCommon(r, "svc", 1)
+		assert.ErrorContains(t, r.Err(), want, "PRISM_COMMAND_SHARDS=%s", env)
+	}
+	_, err = config.LoadCommon(config.FromMap(map[string]string{"PRISM_STORAGE_ACCOUNTS": "Not An Account"}), "svc", 1).ConnectStorage()
+	assert.ErrorContains(t, err, "PRISM_STORAGE_ACCOUNTS")
 }

@@ -91,7 +91,7 @@ func TestRejectionAndAppendOfOneCommandRaceToOneOutcome(t *testing.T) {
 func TestPropertiesAreCountedInUTF16(t *testing.T) {
 	ctx := context.Background()
 	// Unreachable account: a TooLarge answer proves the check ran first.
-	acc, err := storage.Connect(testenv.ConnectionString(1, 1))
+	acc, err := storage.Connect(testenv.ConnectionString(1, 1, 1))
 	require.NoError(t, err)
 	store := eventstore.NewTableStore(acc, "events", nil)
 	id := uuid.NewString()

@@ -29,14 +29,16 @@ type Snapshot struct {
 	TakenAt      time.Time
 }
 
-// Snapshots stores one snapshot per stream in a table.
+// Snapshots stores one snapshot per stream in a table, in the account of
+// the stream (as TableStore).
 type Snapshots struct {
-	table *aztables.Client
+	tables []*aztables.Client
 }
 
-// NewSnapshots returns the snapshot store over the named table.
-func NewSnapshots(account *storage.Account, table string) *Snapshots {
-	return &Snapshots{table: account.Tables.NewClient(table)}
+// NewSnapshots returns the snapshot store over the named table of each
+// account (one *storage.Account, or storage.Accounts).
+func NewSnapshots(accounts storage.Spread, table string) *Snapshots {
+	return &Snapshots{tables: tablesOf(accounts, table)}
 }
 
 type snapshotRow struct {
@@ -52,7 +54,7 @@ type snapshotRow struct {
 
 // Get returns the stream's snapshot if one exists with the given state version.
 func (s *Snapshots) Get(ctx context.Context, stream string, stateVersion int) (Snapshot, bool, error) {
-	resp, err := s.table.GetEntity(ctx, stream, snapshotRowKey, nil)
+	resp, err := tableOf(s.tables, stream).GetEntity(ctx, stream, snapshotRowKey, nil)
 	if storage.HasStatus(err, http.StatusNotFound) {
 		return Snapshot{}, false, nil
 	}
@@ -89,11 +91,12 @@ func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
 	if err != nil {
 		return err
 	}
+	table := tableOf(s.tables, snap.Stream)
 	for range 3 {
-		resp, err := s.table.GetEntity(ctx, snap.Stream, snapshotRowKey, nil)
+		resp, err := table.GetEntity(ctx, snap.Stream, snapshotRowKey, nil)
 		switch {
 		case storage.HasStatus(err, http.StatusNotFound):
-			_, err = s.table.AddEntity(ctx, b, nil)
+			_, err = table.AddEntity(ctx, b, nil)
 			if storage.HasStatus(err, http.StatusConflict) {
 				continue // written meanwhile: compare with it
 			}
@@ -106,7 +109,7 @@ func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
 			return nil // the stored snapshot is as new: keep it
 		}
 		etag := resp.ETag
-		_, err = s.table.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{UpdateMode: aztables.UpdateModeReplace, IfMatch: &etag})
+		_, err = table.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{UpdateMode: aztables.UpdateModeReplace, IfMatch: &etag})
 		if storage.HasStatus(err, http.StatusPreconditionFailed) {
 			continue // replaced meanwhile: compare again
 		}

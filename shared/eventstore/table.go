@@ -16,6 +16,7 @@ import (
 
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/shard"
 	"github.com/prism-es/prism/shared/storage"
 )
 
@@ -32,20 +33,36 @@ const batchOverheadBytes = 512
 
 // TableStore is the Store on Azure Table Storage: PartitionKey = stream id,
 // RowKey = version zero-padded to 10 digits, plus one "cmd-<commandId>" row
-// per applied command.
+// per applied command. Over several accounts, each stream lives in the
+// table of account shard.Of(stream, accounts) (DESIGN.md "Accounts").
 type TableStore struct {
-	table     *aztables.Client
+	tables    []*aztables.Client
 	upcasters *Upcasters
 }
 
 var _ Store = (*TableStore)(nil)
 
-// NewTableStore returns a store over the named table. upcasters may be nil.
-func NewTableStore(account *storage.Account, table string, upcasters *Upcasters) *TableStore {
+// NewTableStore returns a store over the named table of each account (one
+// *storage.Account, or storage.Accounts). upcasters may be nil.
+func NewTableStore(accounts storage.Spread, table string, upcasters *Upcasters) *TableStore {
 	if upcasters == nil {
 		upcasters = NewUpcasters()
 	}
-	return &TableStore{table: account.Tables.NewClient(table), upcasters: upcasters}
+	return &TableStore{tables: tablesOf(accounts, table), upcasters: upcasters}
+}
+
+// tablesOf opens the named table in every account.
+func tablesOf(accounts storage.Spread, table string) []*aztables.Client {
+	var out []*aztables.Client
+	for _, acc := range accounts.Spread() {
+		out = append(out, acc.Tables.NewClient(table))
+	}
+	return out
+}
+
+// tableOf is the table holding stream's rows.
+func tableOf(tables []*aztables.Client, stream string) *aztables.Client {
+	return tables[shard.Of(stream, len(tables))]
 }
 
 // RowKey is the RowKey of the event at version v.
@@ -197,7 +214,7 @@ func (s *TableStore) Append(ctx context.Context, stream string, expectedVersion 
 	}
 
 	start := time.Now()
-	_, err = s.table.SubmitTransaction(ctx, actions, nil)
+	_, err = tableOf(s.tables, stream).SubmitTransaction(ctx, actions, nil)
 	appendSeconds.Observe(time.Since(start).Seconds())
 	if err == nil {
 		return nil
@@ -231,7 +248,7 @@ func (s *TableStore) Reject(ctx context.Context, stream, commandID, reason strin
 	if err := checkEntitySizes([]rowSize{marker.size(len(b))}); err != nil {
 		return err
 	}
-	_, err = s.table.AddEntity(ctx, b, nil)
+	_, err = tableOf(s.tables, stream).AddEntity(ctx, b, nil)
 	switch {
 	case err == nil:
 		return nil
@@ -342,7 +359,7 @@ func (s *TableStore) Recorded(ctx context.Context, stream, commandID string) ([]
 }
 
 func (s *TableStore) record(ctx context.Context, stream, commandID string) (recorded, bool, error) {
-	resp, err := s.table.GetEntity(ctx, stream, commandRowPrefix+commandID, nil)
+	resp, err := tableOf(s.tables, stream).GetEntity(ctx, stream, commandRowPrefix+commandID, nil)
 	if storage.HasStatus(err, http.StatusNotFound) {
 		return recorded{}, false, nil
 	}
@@ -379,7 +396,7 @@ func (s *TableStore) LoadRange(ctx context.Context, stream string, from, to int6
 		upper = RowKey(to)
 	}
 	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", storage.ODataString(stream), RowKey(from), upper)
-	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	pager := tableOf(s.tables, stream).NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var events []envelope.Event
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
@@ -405,8 +422,9 @@ func (s *TableStore) LoadRange(ctx context.Context, stream string, from, to int6
 }
 
 // ListStreams calls fn with the id of every stream whose aggregate type is
-// aggregateType, in PartitionKey order. It reads each stream's first row only
-// via a filtered scan; rebuilds use it to find what to replay.
+// aggregateType, in PartitionKey order within each account (account by
+// account). It reads each stream's first row only via a filtered scan;
+// rebuilds use it to find what to replay.
 func (s *TableStore) ListStreams(ctx context.Context, aggregateType string, fn func(stream string) error) error {
 	return s.eachStream(ctx, aggregateType, fmt.Sprintf("RowKey eq '%s'", RowKey(1)), "list streams", fn)
 }
@@ -419,12 +437,24 @@ func (s *TableStore) StreamsChangedSince(ctx context.Context, aggregateType stri
 }
 
 // eachStream calls fn once per stream of aggregateType (its partitions
-// only: "<type>-…") holding a row that matches filter, in PartitionKey order.
+// only: "<type>-…") holding a row that matches filter, account by account,
+// in PartitionKey order within each.
 func (s *TableStore) eachStream(ctx context.Context, aggregateType, filter, what string, fn func(stream string) error) error {
 	full := fmt.Sprintf("PartitionKey ge '%s' and PartitionKey lt '%s' and %s",
 		storage.ODataString(aggregateType+"-"), storage.ODataString(aggregateType+"."), filter)
+	for _, t := range s.tables {
+		if err := eachPartition(ctx, t, full, what, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachPartition calls fn once per partition of t holding a row that
+// matches filter, in PartitionKey order.
+func eachPartition(ctx context.Context, t *aztables.Client, filter, what string, fn func(stream string) error) error {
 	sel := "PartitionKey"
-	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &full, Select: &sel})
+	pager := t.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	last := ""
 	for pager.More() {
 		page, err := pager.NextPage(ctx)

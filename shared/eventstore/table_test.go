@@ -164,7 +164,7 @@ func TestOversizeAppendRejectedBeforeAnyRequest(t *testing.T) {
 	ctx := context.Background()
 	// A store on an unreachable account: any request would fail as Unavailable,
 	// so a TooLarge/Invalid answer proves validation happened first.
-	acc, err := storage.Connect(testenv.ConnectionString(1, 1))
+	acc, err := storage.Connect(testenv.ConnectionString(1, 1, 1))
 	require.NoError(t, err)
 	store := eventstore.NewTableStore(acc, "events", nil)
 	id := uuid.NewString()

@@ -45,8 +45,14 @@ func (r *Redis) Wake(ctx context.Context, q string) error {
 // slice bounds one blocking pop, below the client's read timeout.
 const slice = time.Second
 
+// retryEvery is how often a waiter tries Redis again while it is
+// unreachable, so a consumer is back on its nudges soon after Redis returns
+// (an idle command shard's consumer may be in a 2 s wait).
+const retryEvery = 250 * time.Millisecond
+
 // Wait sleeps up to d, returning early when it takes a wake token or ctx
-// ends. While Redis is unreachable it simply sleeps.
+// ends. While Redis is unreachable it sleeps, trying Redis again every
+// retryEvery.
 func (r *Redis) Wait(ctx context.Context, q string, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for {
@@ -64,8 +70,7 @@ func (r *Redis) Wait(ctx context.Context, q string, d time.Duration) {
 		case errors.Is(err, redis.Nil):
 			continue // timed out: keep waiting until d
 		default:
-			sleep(ctx, time.Until(deadline))
-			return
+			sleep(ctx, min(time.Until(deadline), retryEvery))
 		}
 	}
 }

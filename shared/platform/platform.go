@@ -28,14 +28,18 @@ import (
 
 // Deps are a service's connections. Opening them does no I/O.
 type Deps struct {
-	Config  config.Common
-	Log     *slog.Logger
-	Account *storage.Account
-	Redis   *redis.Client
+	Config config.Common
+	Log    *slog.Logger
+	// Accounts are every storage account (PRISM_STORAGE_ACCOUNTS); Account
+	// is the primary, where read models and subscriber queues live.
+	Accounts storage.Accounts
+	Account  *storage.Account
+	Redis    *redis.Client
 
 	stopTracing func(context.Context) error
-	// queues are the queues Provision was given: readiness pings them.
-	queues []string
+	// layout is what Provision was given: readiness pings it.
+	layout Layout
+	checks map[string]httpapi.Check
 }
 
 // Open sets the default logger and tracer provider (OTLP export when
@@ -47,7 +51,7 @@ func Open(c config.Common) (*Deps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	acc, err := c.ConnectStorage()
+	accs, err := c.ConnectStorage()
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +59,14 @@ func Open(c config.Common) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Config: c, Log: log, Account: acc, Redis: rdb, stopTracing: stopTracing}, nil
+	return &Deps{Config: c, Log: log, Accounts: accs, Account: accs.Primary(), Redis: rdb, stopTracing: stopTracing}, nil
+}
+
+// Commands opens the command queues the settings describe:
+// PRISM_COMMAND_SHARDS shards of PRISM_COMMANDS_QUEUE over the accounts, and
+// the deadlines queue.
+func (d *Deps) Commands(waker queue.Waker) *queue.Commands {
+	return queue.OpenCommands(d.Accounts, d.Config.CommandsQueue, d.Config.CommandShards, waker)
 }
 
 // Close flushes traces and releases the clients.
@@ -66,17 +77,45 @@ func (d *Deps) Close() {
 	_ = d.Redis.Close()
 }
 
-// Provision creates the tables and queues (with their poison twins) the
-// service uses, retrying while storage is still starting, for up to wait.
-func (d *Deps) Provision(ctx context.Context, wait time.Duration, tables, queues []string) error {
-	d.queues = queues
+// Layout is what a service provisions at start-up (and what its readiness
+// check pings).
+type Layout struct {
+	// Tables live on the primary account (read models, their catalog).
+	Tables []string
+	// StreamTables live on every account: the streams are spread over them
+	// (events, snapshots).
+	StreamTables []string
+	// Queues live on the primary account (subscriber queues).
+	Queues []string
+	// Commands are the command queues, each in its account (may be nil).
+	Commands *queue.Commands
+}
+
+// Provision creates the tables and queues (with their poison twins) of the
+// layout, retrying while storage is still starting, for up to wait.
+func (d *Deps) Provision(ctx context.Context, wait time.Duration, l Layout) error {
+	d.layout = l
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	for {
-		err := d.Account.EnsureTables(ctx, tables...)
-		if err == nil {
-			err = d.Account.EnsureQueues(ctx, queues...)
+	ensure := func() error {
+		if err := d.Account.EnsureTables(ctx, l.Tables...); err != nil {
+			return err
 		}
+		for _, acc := range d.Accounts {
+			if err := acc.EnsureTables(ctx, l.StreamTables...); err != nil {
+				return err
+			}
+		}
+		if err := d.Account.EnsureQueues(ctx, l.Queues...); err != nil {
+			return err
+		}
+		if l.Commands != nil {
+			return l.Commands.Ensure(ctx)
+		}
+		return nil
+	}
+	for {
+		err := ensure()
 		if err == nil {
 			return nil
 		}
@@ -103,18 +142,43 @@ func (d *Deps) ConsumerConfig(concurrency int, onPoison func(context.Context, *q
 	}
 }
 
-// Checks are the readiness checks of storage (the table service and the
-// queues the service provisioned, which is what an identity with roles on
-// just those can reach) and Redis.
+// Checks are the readiness checks of storage (the table service of every
+// account the service keeps tables in and the queues it provisioned, which
+// is what an identity with roles on just those can reach), Redis, and
+// whatever AddCheck added.
 func (d *Deps) Checks() map[string]httpapi.Check {
 	checks := d.RedisChecks()
 	checks["storage"] = func(ctx context.Context) error {
-		if err := d.Account.PingTables(ctx); err != nil {
+		tablesOn := storage.Accounts{d.Account}
+		if len(d.layout.StreamTables) > 0 {
+			tablesOn = d.Accounts
+		}
+		for _, acc := range tablesOn {
+			if err := acc.PingTables(ctx); err != nil {
+				return err
+			}
+		}
+		if err := d.Account.PingQueues(ctx, d.layout.Queues...); err != nil {
 			return err
 		}
-		return d.Account.PingQueues(ctx, d.queues...)
+		if d.layout.Commands != nil {
+			return d.layout.Commands.Ping(ctx)
+		}
+		return nil
+	}
+	for name, c := range d.checks {
+		checks[name] = c
 	}
 	return checks
+}
+
+// AddCheck adds a readiness check of the service's own (call it before
+// ServeOps or Checks).
+func (d *Deps) AddCheck(name string, c httpapi.Check) {
+	if d.checks == nil {
+		d.checks = map[string]httpapi.Check{}
+	}
+	d.checks[name] = c
 }
 
 // RedisChecks is the readiness check of Redis alone, for a service that

@@ -48,6 +48,11 @@ type ConsumerConfig struct {
 	// MinPoll and MaxPoll bound the idle back-off between empty receives
 	// (defaults 50ms and 2s); a Waker cuts the wait short.
 	MinPoll, MaxPoll time.Duration
+	// BatchWait is how long to wait, Waker-wakeable, after a receive that
+	// returned less than asked before receiving again (default MinPoll). A
+	// queue carrying a small share of the traffic (a command shard) waits
+	// longer: the next send's nudge ends the wait anyway.
+	BatchWait time.Duration
 	// DrainTimeout is how long shutdown waits for in-flight handlers before
 	// cancelling them (default 20s).
 	DrainTimeout time.Duration
@@ -75,6 +80,7 @@ func (c *ConsumerConfig) defaults() {
 	setDefault(&c.OutageHold, 5*time.Minute)
 	setDefault(&c.MinPoll, 50*time.Millisecond)
 	setDefault(&c.MaxPoll, 2*time.Second)
+	setDefault(&c.BatchWait, c.MinPoll)
 	setDefault(&c.DrainTimeout, 20*time.Second)
 	setDefault(&c.DepthEvery, 10*time.Second)
 	if c.Logger == nil {
@@ -183,7 +189,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			// The queue gave less than asked: it is (nearly) drained. Rather
 			// than an almost certainly empty receive, wait a moment; a send
 			// meanwhile leaves a wake token that ends the wait at once.
-			c.wait(ctx, c.cfg.MinPoll)
+			c.wait(ctx, c.cfg.BatchWait)
 		}
 	}
 

@@ -45,7 +45,7 @@ func TestSendReceiveDelete(t *testing.T) {
 
 func TestSendChecksSizeBeforeSending(t *testing.T) {
 	t.Parallel()
-	acc, err := storage.Connect(testenv.ConnectionString(1, 1)) // nothing listens there
+	acc, err := storage.Connect(testenv.ConnectionString(1, 1, 1)) // nothing listens there
 	require.NoError(t, err)
 	q := queue.Open(acc, "unreachable", nil)
 	err = q.Send(context.Background(), []byte(strings.Repeat("x", queue.MaxMessageBytes+1)))

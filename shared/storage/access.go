@@ -10,13 +10,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
-// notPermitted reports whether err is Azure refusing an operation the
+// NotPermitted reports whether err is Azure refusing an operation the
 // caller's identity has no role for (403 AuthorizationPermissionMismatch or
 // AuthorizationFailure), logging it. With least privilege (infra/) an app
 // may not create the tables and queues it uses: the deployment creates
 // them, so creating is skipped. A wrong key (403 AuthenticationFailed) is
 // not this, and still fails.
-func notPermitted(ctx context.Context, err error, what string) bool {
+func NotPermitted(ctx context.Context, err error, what string) bool {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) || re.StatusCode != http.StatusForbidden {
 		return false

@@ -1,7 +1,9 @@
-// Package storage connects to an Azure Storage account (or Azurite) and hands
-// out the table and queue clients the rest of the kit uses. It is the only
-// place that builds Azure SDK clients, so retries, timeouts and request
-// counting are set once.
+// Package storage connects to Azure Storage accounts (or Azurite) and hands
+// out the table and queue clients the rest of the kit uses (blob clients
+// come from storage/blobs). It is the
+// only place that builds Azure SDK clients, so retries, timeouts and request
+// counting are set once. A deployment may spread its streams over several
+// accounts (Accounts); the first is the primary.
 package storage
 
 import (
@@ -9,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -36,29 +40,59 @@ const AzuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=" + A
 	"QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" +
 	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
 
-// Account holds the table and queue service clients of one storage account.
+// Account holds the table and queue service clients of one storage
+// account, and what package storage/blobs needs to reach its blobs (kept
+// apart so that only the binaries that use blobs link the blob SDK).
 type Account struct {
 	Tables *aztables.ServiceClient
 	Queues *azqueue.ServiceClient
+
+	blobs BlobAccess
 }
+
+// BlobAccess is how to reach an account's blob service: a connection
+// string (key auth), or a service URL and an Entra ID credential. Only
+// package storage/blobs uses it.
+type BlobAccess struct {
+	ConnectionString string
+	ServiceURL       string
+	Credential       azcore.TokenCredential
+}
+
+// BlobAccess returns how to reach the account's blob service.
+func (a *Account) BlobAccess() BlobAccess { return a.blobs }
 
 // Connect builds clients for the account in connString. It does no I/O.
 func Connect(connString string) (*Account, error) {
-	opts := clientOptions()
-	tables, err := aztables.NewServiceClientFromConnectionString(connString, &aztables.ClientOptions{ClientOptions: opts})
+	tables, err := aztables.NewServiceClientFromConnectionString(connString, &aztables.ClientOptions{ClientOptions: ClientOptions("table")})
 	if err != nil {
 		return nil, fmt.Errorf("table client: %w", err)
 	}
-	queues, err := azqueue.NewServiceClientFromConnectionString(connString, &azqueue.ClientOptions{ClientOptions: opts})
+	queues, err := azqueue.NewServiceClientFromConnectionString(connString, &azqueue.ClientOptions{ClientOptions: ClientOptions("queue")})
 	if err != nil {
 		return nil, fmt.Errorf("queue client: %w", err)
 	}
-	return &Account{Tables: tables, Queues: queues}, nil
+	return &Account{Tables: tables, Queues: queues, blobs: BlobAccess{ConnectionString: connString}}, nil
 }
 
-// clientOptions keeps retries short so a storage outage becomes a quick 503
-// (or a retried message) rather than a minute-long hang, and counts requests.
-func clientOptions() azcore.ClientOptions {
+// Name names the account in logs and listings: the account name on Azure,
+// host, port and account on an emulator (two Azurites differ by port).
+func (a *Account) Name() string {
+	u, err := url.Parse(a.Queues.URL())
+	if err != nil {
+		return a.Queues.URL()
+	}
+	if name, _, ok := strings.Cut(u.Host, ".queue."); ok {
+		return name
+	}
+	return u.Host + strings.TrimSuffix(u.Path, "/")
+}
+
+// ClientOptions keeps retries short so a storage outage becomes a quick 503
+// (or a retried message) rather than a minute-long hang, and counts the
+// requests of service (table, queue or blob). Every Azure Storage client of
+// the kit is built with them.
+func ClientOptions(service string) azcore.ClientOptions {
 	return azcore.ClientOptions{
 		Retry: policy.RetryOptions{
 			MaxRetries:    2,
@@ -66,7 +100,7 @@ func clientOptions() azcore.ClientOptions {
 			RetryDelay:    100 * time.Millisecond,
 			MaxRetryDelay: time.Second,
 		},
-		PerRetryPolicies: []policy.Policy{countingPolicy{}},
+		PerRetryPolicies: []policy.Policy{countingPolicy{service: service}},
 		Telemetry:        policy.TelemetryOptions{Disabled: true},
 	}
 }
@@ -75,7 +109,7 @@ func clientOptions() azcore.ClientOptions {
 func (a *Account) EnsureTables(ctx context.Context, names ...string) error {
 	for _, n := range names {
 		_, err := a.Tables.CreateTable(ctx, n, nil)
-		if err != nil && !HasStatus(err, http.StatusConflict) && !notPermitted(ctx, err, "table "+n) {
+		if err != nil && !HasStatus(err, http.StatusConflict) && !NotPermitted(ctx, err, "table "+n) {
 			return Classify(err, "create table "+n)
 		}
 	}
@@ -87,7 +121,7 @@ func (a *Account) EnsureQueues(ctx context.Context, names ...string) error {
 	for _, n := range names {
 		for _, q := range []string{n, PoisonQueue(n)} {
 			_, err := a.Queues.CreateQueue(ctx, q, nil)
-			if err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) && !HasStatus(err, http.StatusConflict) && !notPermitted(ctx, err, "queue "+q) {
+			if err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) && !HasStatus(err, http.StatusConflict) && !NotPermitted(ctx, err, "queue "+q) {
 				return Classify(err, "create queue "+q)
 			}
 		}
@@ -138,6 +172,16 @@ func ptr[T any](v T) *T { return &v }
 // clientID names, or else DefaultAzureCredential (a system-assigned identity,
 // or a developer's az login). It does no I/O.
 func ConnectWithIdentity(accountName, clientID string) (*Account, error) {
+	cred, err := identityCredential(clientID)
+	if err != nil {
+		return nil, err
+	}
+	return connectWithCredential(accountName, defaultEndpointSuffix, cred)
+}
+
+// identityCredential is the user-assigned managed identity clientID names,
+// or DefaultAzureCredential when it is empty.
+func identityCredential(clientID string) (azcore.TokenCredential, error) {
 	var cred azcore.TokenCredential
 	var err error
 	if clientID != "" {
@@ -148,14 +192,22 @@ func ConnectWithIdentity(accountName, clientID string) (*Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
-	opts := clientOptions()
-	tables, err := aztables.NewServiceClient(fmt.Sprintf("https://%s.table.core.windows.net/", accountName), cred, &aztables.ClientOptions{ClientOptions: opts})
+	return cred, nil
+}
+
+// defaultEndpointSuffix is Azure's public cloud storage suffix.
+const defaultEndpointSuffix = "core.windows.net"
+
+// connectWithCredential builds the clients of the account <name>.<service>.<suffix>.
+func connectWithCredential(name, suffix string, cred azcore.TokenCredential) (*Account, error) {
+	endpoint := func(service string) string { return fmt.Sprintf("https://%s.%s.%s/", name, service, suffix) }
+	tables, err := aztables.NewServiceClient(endpoint("table"), cred, &aztables.ClientOptions{ClientOptions: ClientOptions("table")})
 	if err != nil {
 		return nil, fmt.Errorf("table client: %w", err)
 	}
-	queues, err := azqueue.NewServiceClient(fmt.Sprintf("https://%s.queue.core.windows.net/", accountName), cred, &azqueue.ClientOptions{ClientOptions: opts})
+	queues, err := azqueue.NewServiceClient(endpoint("queue"), cred, &azqueue.ClientOptions{ClientOptions: ClientOptions("queue")})
 	if err != nil {
 		return nil, fmt.Errorf("queue client: %w", err)
 	}
-	return &Account{Tables: tables, Queues: queues}, nil
+	return &Account{Tables: tables, Queues: queues, blobs: BlobAccess{ServiceURL: endpoint("blob"), Credential: cred}}, nil
 }

@@ -27,32 +27,42 @@ import (
 // AccountKey is Azurite's well-known development account key.
 const AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
-// Env is a running private Azurite and redis-server.
+// Env is a running private Azurite (one per storage account) and redis-server.
 type Env struct {
-	// ConnString is the storage connection string of the private Azurite.
+	// ConnString is the storage connection string of the private Azurite
+	// (the first, primary, account when there are several).
 	ConnString string
+	// Accounts are the connection strings of every account, ConnString
+	// first: each account is an Azurite of its own.
+	Accounts []string
 	// RedisURL is the URL of the private redis-server.
 	RedisURL string
 
 	dir        string
 	mu         sync.Mutex
-	azurite    *exec.Cmd
+	azurites   []*azurite
 	redis      *exec.Cmd
-	azPorts    [3]int
 	redisPort  int
 	azuriteBin string
 	redisBin   string
 }
 
+// azurite is one Azurite process: its blob, queue and table ports.
+type azurite struct {
+	ports [3]int
+	dir   string
+	cmd   *exec.Cmd
+}
+
 // Main starts an Env, stores it in *env, runs the package's tests and exits
 // with their status after stopping the Env.
-func Main(m *testing.M, env **Env) { runMain(m, env, true) }
+func Main(m *testing.M, env **Env) { runMain(m, env, 1) }
 
 // MainRedis is Main for packages that need only Redis (ConnString stays empty).
-func MainRedis(m *testing.M, env **Env) { runMain(m, env, false) }
+func MainRedis(m *testing.M, env **Env) { runMain(m, env, 0) }
 
-func runMain(m *testing.M, env **Env, withAzurite bool) {
-	e, err := start(withAzurite)
+func runMain(m *testing.M, env **Env, accounts int) {
+	e, err := startWith(accounts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		os.Exit(2)
@@ -76,9 +86,14 @@ func (e *Env) Redis(t testing.TB) *redis.Client {
 }
 
 // Start launches Azurite and redis-server in a fresh temporary directory.
-func Start() (*Env, error) { return start(true) }
+func Start() (*Env, error) { return startWith(1) }
 
-func start(withAzurite bool) (*Env, error) {
+// StartAccounts is Start with n storage accounts, each an Azurite of its own.
+func StartAccounts(n int) (*Env, error) { return startWith(max(n, 1)) }
+
+// startWith starts Redis and one Azurite per account (none: Redis only).
+func startWith(accounts int) (*Env, error) {
+	withAzurite := accounts > 0
 	var azBin string
 	if withAzurite {
 		var err error
@@ -95,17 +110,22 @@ func start(withAzurite bool) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{dir: dir, azuriteBin: azBin, redisBin: redisBin}
-	for i := range e.azPorts {
-		if e.azPorts[i], err = FreePort(); err != nil {
-			return nil, err
+	for i := range accounts {
+		az := &azurite{dir: filepath.Join(dir, fmt.Sprintf("azurite-%d", i+1))}
+		for p := range az.ports {
+			if az.ports[p], err = FreePort(); err != nil {
+				return nil, err
+			}
 		}
+		e.azurites = append(e.azurites, az)
+		e.Accounts = append(e.Accounts, ConnectionString(az.ports[0], az.ports[1], az.ports[2]))
 	}
 	if e.redisPort, err = FreePort(); err != nil {
 		return nil, err
 	}
 	e.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", e.redisPort)
 	if withAzurite {
-		e.ConnString = ConnectionString(e.azPorts[1], e.azPorts[2])
+		e.ConnString = e.Accounts[0]
 		if err := e.StartAzurite(); err != nil {
 			e.Stop()
 			return nil, err
@@ -118,34 +138,39 @@ func start(withAzurite bool) (*Env, error) {
 	return e, nil
 }
 
-// ConnectionString is the Azurite development account on the given queue and
-// table ports.
-func ConnectionString(queuePort, tablePort int) string {
+// ConnectionString is the Azurite development account on the given blob,
+// queue and table ports.
+func ConnectionString(blobPort, queuePort, tablePort int) string {
 	return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AccountKey + ";" +
+		fmt.Sprintf("BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", blobPort) +
 		fmt.Sprintf("QueueEndpoint=http://127.0.0.1:%d/devstoreaccount1;", queuePort) +
 		fmt.Sprintf("TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", tablePort)
 }
 
-// StartAzurite (re)starts Azurite on the Env's ports and data directory and
-// waits until its queue and table endpoints accept connections.
+// StartAzurite (re)starts every account's Azurite on its ports and data
+// directory and waits until their endpoints accept connections.
 func (e *Env) StartAzurite() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.azurite != nil {
-		return nil
+	for _, az := range e.azurites {
+		if az.cmd != nil {
+			continue
+		}
+		if err := os.MkdirAll(az.dir, 0o755); err != nil {
+			return err
+		}
+		cmd := exec.Command(e.azuriteBin, AzuriteArgs(az.dir, az.ports[0], az.ports[1], az.ports[2])...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Stdout, cmd.Stderr = logFile(az.dir + ".log")
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start azurite: %w", err)
+		}
+		az.cmd = cmd
+		if err := waitListening(30*time.Second, az.ports[:]...); err != nil {
+			return err
+		}
 	}
-	data := filepath.Join(e.dir, "azurite")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return err
-	}
-	cmd := exec.Command(e.azuriteBin, AzuriteArgs(data, e.azPorts[0], e.azPorts[1], e.azPorts[2])...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout, cmd.Stderr = logFile(filepath.Join(e.dir, "azurite.log"))
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start azurite: %w", err)
-	}
-	e.azurite = cmd
-	return waitListening(30*time.Second, e.azPorts[1], e.azPorts[2])
+	return nil
 }
 
 // AzuriteArgs are the flags Prism runs Azurite with: on-disk data (in-memory
@@ -159,12 +184,14 @@ func AzuriteArgs(dataDir string, blobPort, queuePort, tablePort int) []string {
 	}
 }
 
-// StopAzurite kills Azurite (SIGKILL), keeping its data for a restart.
+// StopAzurite kills every Azurite (SIGKILL), keeping their data for a restart.
 func (e *Env) StopAzurite() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	kill(e.azurite)
-	e.azurite = nil
+	for _, az := range e.azurites {
+		kill(az.cmd)
+		az.cmd = nil
+	}
 }
 
 // StartRedis (re)starts redis-server on the Env's port, without persistence.
