@@ -1,7 +1,8 @@
-// Command domain-service applies commands to aggregates: any number of
-// replicas compete on the commands queue, rehydrate the aggregate, apply its
-// rules and append the events atomically with optimistic concurrency, then
-// publish them to every subscriber queue.
+// Command domain-service applies commands to aggregates: the replicas share
+// the command shards out through blob leases (each consumes only the shards
+// it owns, so an aggregate's commands meet one replica's warm cache),
+// rehydrate the aggregate, apply its rules and append the events atomically
+// with optimistic concurrency, then publish them to every subscriber queue.
 package main
 
 import (
@@ -15,7 +16,6 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/inspect"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/auth"
-	"github.com/prism-es/prism/shared/broadcast"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/eventcatalog"
@@ -24,6 +24,7 @@ import (
 	"github.com/prism-es/prism/shared/money"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/nudge"
+	"github.com/prism-es/prism/shared/ownership"
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/shared/queue"
 )
@@ -31,10 +32,14 @@ import (
 // SagaSubscriber names the checkout saga's event queue ("events-saga").
 const SagaSubscriber = "saga"
 
-// DeadlinesQueue carries the delayed follow-up commands (handling.Deps.Deadlines).
-const DeadlinesQueue = "deadlines"
-
 func main() { platform.Main("domain-service", run) }
+
+// shardBatchWait is how long a shard's consumer waits before it looks at its
+// queue again after a partial batch. A shard gets 1/N of the commands, so a
+// short wait would mostly end in an empty receive; the next send's nudge
+// wakes the consumer at once anyway (the wait is only what a lost nudge
+// costs), and retried or due messages are found by the idle polls.
+const shardBatchWait = time.Second
 
 // settings are domain-service's own configuration.
 type settings struct {
@@ -58,7 +63,20 @@ type settings struct {
 	PaymentProvider string
 	// Stripe is how to reach Stripe (PRISM_STRIPE_*).
 	Stripe paymentprovider.StripeConfig
+	// ShardOwnership is PRISM_SHARD_OWNERSHIP: "leases" (each replica
+	// consumes the shards it holds a lease on) or "all" (every replica
+	// consumes every shard, as competing consumers: no cache affinity).
+	ShardOwnership string
+	// ShardLease is PRISM_SHARD_LEASE, the shard lease duration (15s-60s): a
+	// dead replica's shards are served again within about one lease.
+	ShardLease time.Duration
 }
+
+// The values of PRISM_SHARD_OWNERSHIP.
+const (
+	OwnershipLeases = "leases"
+	OwnershipAll    = "all"
+)
 
 // Payment providers (PRISM_PAYMENT_PROVIDER).
 const (
@@ -99,6 +117,14 @@ func loadFrom(r *config.Reader) (settings, error) {
 		r.Fail("PRISM_CURRENCY: %v", err)
 	}
 	checkPayments(r, s)
+	s.ShardOwnership = r.String("PRISM_SHARD_OWNERSHIP", OwnershipLeases)
+	s.ShardLease = r.Duration("PRISM_SHARD_LEASE", ownership.MinLease)
+	if s.ShardOwnership != OwnershipLeases && s.ShardOwnership != OwnershipAll {
+		r.Fail("PRISM_SHARD_OWNERSHIP=%q: use %q or %q", s.ShardOwnership, OwnershipLeases, OwnershipAll)
+	}
+	if s.ShardLease < ownership.MinLease || s.ShardLease > ownership.MaxLease {
+		r.Fail("PRISM_SHARD_LEASE=%s: Azure leases last %s to %s", s.ShardLease, ownership.MinLease, ownership.MaxLease)
+	}
 	return s, r.Err()
 }
 
@@ -142,11 +168,14 @@ func run(ctx context.Context) error {
 	}
 	defer deps.Close()
 
-	queues := []string{cfg.CommandsQueue, DeadlinesQueue, config.EventQueue(SagaSubscriber)}
+	waker := nudge.New(deps.Redis)
+	commands := deps.Commands(waker)
+	queues := []string{config.EventQueue(SagaSubscriber)}
 	for _, s := range cfg.Subscribers {
 		queues = append(queues, config.EventQueue(s))
 	}
-	if err := deps.Provision(ctx, time.Minute, []string{cfg.EventsTable, cfg.SnapshotsTable}, queues); err != nil {
+	layout := platform.Layout{StreamTables: []string{cfg.EventsTable, cfg.SnapshotsTable}, Queues: queues, Commands: commands}
+	if err := deps.Provision(ctx, time.Minute, layout); err != nil {
 		return err
 	}
 
@@ -158,39 +187,55 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	waker := nudge.New(deps.Redis)
-	commands := queue.Open(deps.Account, cfg.CommandsQueue, waker)
-	deadlines := queue.Open(deps.Account, DeadlinesQueue, waker)
 	var subscribers []handling.Subscriber
 	for _, s := range cfg.Subscribers {
 		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s), Queue: queue.Open(deps.Account, config.EventQueue(s), waker)})
 	}
 	h := handling.New(handling.Deps{
-		Store:       eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()),
-		Snapshots:   eventstore.NewSnapshots(deps.Account, cfg.SnapshotsTable),
+		Store:       eventstore.NewTableStore(deps.Accounts, cfg.EventsTable, eventcatalog.Upcasters()),
+		Snapshots:   eventstore.NewSnapshots(deps.Accounts, cfg.SnapshotsTable),
 		Subscribers: subscribers,
 		Commands:    commands,
-		Deadlines:   deadlines,
+		Deadlines:   commands.Deadlines(),
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
 		Payments:    provider,
-		Peers:       broadcast.New(deps.Redis),
 	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline,
 		StepDeadline: cfg.StepDeadline, CartTTL: cartTTL(cfg.CartTTL)})
 
-	consumer := queue.NewConsumer(commands, h.Handle, waker, deps.ConsumerConfig(cfg.Concurrency, h.Failed))
-	// Deadlines are commands too, handled alike once their delay is over.
-	due := queue.NewConsumer(deadlines, h.Handle, waker, deps.ConsumerConfig(cfg.Concurrency, h.Failed))
+	// consume runs the consumer of one command queue this replica owns: a
+	// shard, or the deadlines queue (deadlines are commands too, handled
+	// alike once their delay is over). Taking a shard over, it first drops
+	// what it had cached of that shard's streams: another owner may have
+	// appended meanwhile.
+	consume := func(ctx context.Context, name string) {
+		q := commands.Named(name)
+		if q != commands.Deadlines() {
+			h.ForgetCached(func(stream string) bool { return commands.For(stream) == q })
+		}
+		cc := deps.ConsumerConfig(cfg.Concurrency, h.Failed)
+		cc.BatchWait = shardBatchWait
+		_ = queue.NewConsumer(q, h.Handle, waker, cc).Run(ctx)
+	}
 	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.HandleSagaEvent, waker, deps.ConsumerConfig(cfg.Concurrency, nil))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return consumer.Run(gctx) })
+	owner := ownership.DefaultOwner()
+	if cfg.ShardOwnership == OwnershipLeases {
+		balancer, err := ownership.New(deps.Account, ownership.Config{Names: commands.Names(), Owner: owner, Lease: cfg.ShardLease, Work: consume, Logger: deps.Log})
+		if err != nil {
+			return err
+		}
+		deps.AddCheck("shards", balancer.Check)
+		g.Go(func() error { return balancer.Run(gctx) })
+	} else {
+		g.Go(func() error { ownership.All(gctx, commands.Names(), consume); return nil })
+	}
 	g.Go(func() error { return saga.Run(gctx) })
-	g.Go(func() error { return due.Run(gctx) })
-	g.Go(func() error { h.KeepCachesWarm(gctx); return nil })
 	g.Go(func() error { return deps.ReportToFleet(gctx, fleet.Reporter{Writes: []string{fleet.Notices}}) })
 	g.Go(func() error {
 		return deps.ServeOps(gctx, func(mux *http.ServeMux) { inspect.Routes(mux, tokens, h) })
 	})
-	deps.Log.Info("domain-service started", "queue", cfg.CommandsQueue, "subscribers", cfg.Subscribers, "payments", cfg.PaymentProvider)
+	deps.Log.Info("domain-service started", "owner", owner, "commandShards", cfg.CommandShards, "storageAccounts", len(deps.Accounts),
+		"shardOwnership", cfg.ShardOwnership, "subscribers", cfg.Subscribers, "payments", cfg.PaymentProvider)
 	err = g.Wait()
 	deps.Log.Info("domain-service stopped")
 	return err

@@ -48,31 +48,29 @@ func (c *stateCache) put(stream string, v cached) {
 	c.lru.Add(stream, v)
 }
 
-// advance applies fn to the entry of stream if it is at version at, under
-// the cache's lock; fn returns the entry's next value, or ok=false to drop it.
-func (c *stateCache) advance(stream string, at int64, fn func(cached) (cached, bool)) {
-	if c.lru == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cur, ok := c.lru.Peek(stream)
-	switch {
-	case !ok || cur.version > at:
-		return // not cached, or already as new
-	case cur.version < at:
-		c.lru.Remove(stream) // it missed something: let the next command catch it up
-		return
-	}
-	if next, ok := fn(cur); ok {
-		c.lru.Add(stream, next)
-	} else {
-		c.lru.Remove(stream)
-	}
-}
-
 func (c *stateCache) forget(stream string) {
 	if c.lru != nil {
 		c.lru.Remove(stream)
 	}
 }
+
+// forgetWhere drops every entry whose stream drop says yes to and returns
+// how many it dropped.
+func (c *stateCache) forgetWhere(drop func(stream string) bool) int {
+	if c.lru == nil {
+		return 0
+	}
+	n := 0
+	for _, stream := range c.lru.Keys() {
+		if drop(stream) && c.lru.Remove(stream) {
+			n++
+		}
+	}
+	return n
+}
+
+// ForgetCached drops the cached states of the streams drop says yes to. A
+// replica calls it when it takes a command shard over: another replica may
+// have appended to those streams meanwhile, so what it cached before is
+// likely stale (safe, but each would cost a failed append first).
+func (h *Handler) ForgetCached(drop func(stream string) bool) int { return h.cache.forgetWhere(drop) }

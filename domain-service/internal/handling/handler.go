@@ -75,8 +75,6 @@ type Deps struct {
 	Outcomes  Outcomes
 	// Payments is the payment provider the checkout charges through.
 	Payments paymentprovider.Provider
-	// Peers, when set, keeps the replicas' caches warm (may be nil).
-	Peers Peers
 }
 
 // Subscriber is an event subscriber's queue and what it wants.
@@ -87,7 +85,6 @@ type Subscriber struct {
 
 // Handler handles command messages.
 type Handler struct {
-	id    string
 	deps  Deps
 	cfg   Config
 	aggs  map[string]aggregate
@@ -114,7 +111,7 @@ func New(deps Deps, cfg Config) *Handler {
 	if cfg.CartTTL == 0 {
 		cfg.CartTTL = DefaultCartTTL
 	}
-	h := &Handler{id: uuid.NewString(), deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
+	h := &Handler{deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
 	for _, a := range []aggregate{cartDefinition(cfg.CartTTL), productDefinition(), orderDefinition(),
 		paymentDefinition(deps.Payments), checkoutDefinition(cfg.PaymentDeadline, cfg.StepDeadline)} {
 		h.aggs[a.typ()] = a
@@ -215,7 +212,6 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			next.version = e.Version
 		}
 		h.cache.put(stream, next)
-		h.announce(ctx, events)
 		h.maybeSnapshot(ctx, agg, stream, cur.version, next)
 		if h.cfg.AfterAppend != nil {
 			if err := h.cfg.AfterAppend(ctx, cmd); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
-	"github.com/prism-es/prism/shared/broadcast"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
@@ -96,7 +95,6 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 		Deadlines: deadlines,
 		Outcomes:  handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
 		Payments:  payments,
-		Peers:     broadcast.New(rdb),
 	}, cfg)
 	consumerCfg := queue.ConsumerConfig{
 		Concurrency: 16, RetrySchedule: []time.Duration{time.Second, time.Second, time.Second, time.Second},
@@ -112,7 +110,6 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	go func() { _ = c.Run(ctx); done <- struct{}{} }()
 	go func() { _ = due.Run(ctx); done <- struct{}{} }()
 	go func() { _ = saga.Run(ctx); done <- struct{}{} }()
-	go h.KeepCachesWarm(ctx)
 	stopped := false
 	r := &replica{handler: h, stop: func() {
 		if !stopped {

@@ -30,7 +30,6 @@ import (
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/shared/preferences"
-	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/ratelimit"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/streamtickets"
@@ -89,7 +88,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	if err := deps.Provision(ctx, time.Minute, append([]string{readmodel.CatalogTable, cfg.EventsTable}, preferences.Tables...), []string{cfg.CommandsQueue}); err != nil {
+	commandQueues := deps.Commands(nudge.New(deps.Redis))
+	layout := platform.Layout{Tables: append([]string{readmodel.CatalogTable}, preferences.Tables...), StreamTables: []string{cfg.EventsTable}, Commands: commandQueues}
+	if err := deps.Provision(ctx, time.Minute, layout); err != nil {
 		return err
 	}
 	if cfg.Auth.DevMode {
@@ -99,7 +100,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	owners, err := tickets.NewOwners(eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters()), cfg.OwnerCache)
+	owners, err := tickets.NewOwners(eventstore.NewTableStore(deps.Accounts, cfg.EventsTable, eventcatalog.Upcasters()), cfg.OwnerCache)
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func run(ctx context.Context) error {
 		Commands: &commands.Service{
 			Idempotency: idempotency.New(deps.Redis),
 			Status:      commandstatus.New(deps.Redis),
-			Commands:    queue.Open(deps.Account, cfg.CommandsQueue, nudge.New(deps.Redis)),
+			Commands:    commandQueues,
 		},
 		Queries: &queries.Service{
 			Store:   readmodel.NewStore(deps.Account),

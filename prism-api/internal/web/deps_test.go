@@ -35,7 +35,7 @@ func TestStorageDownAnswers503AndReleasesTheKey(t *testing.T) {
 	require.NoError(t, err)
 	defer rdb.Close()
 
-	down := newAPI(t, testenv.ConnectionString(1, 1), redisURL) // nothing listens on port 1
+	down := newAPI(t, testenv.ConnectionString(1, 1, 1), redisURL) // nothing listens on port 1
 	alice := down.token(t, "alice")
 	res := down.do(t, "POST", "/api/carts", alice, `{}`, "Idempotency-Key", "retry-me")
 	require.Equal(t, 503, res.status, string(res.body))

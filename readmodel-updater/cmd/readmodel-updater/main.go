@@ -82,14 +82,17 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deps.Close()
-	tables := append([]string{readmodel.CatalogTable, cfg.EventsTable, notifications.DeliveriesTable, sms.Table}, preferences.Tables...)
-	queues := []string{config.EventQueue(Subscriber), config.EventQueue(NotificationSubscriber), notifications.DeliveriesQueue}
-	if err := deps.Provision(ctx, time.Minute, tables, queues); err != nil {
+	layout := platform.Layout{
+		Tables:       append([]string{readmodel.CatalogTable, notifications.DeliveriesTable, sms.Table}, preferences.Tables...),
+		StreamTables: []string{cfg.EventsTable},
+		Queues:       []string{config.EventQueue(Subscriber), config.EventQueue(NotificationSubscriber), notifications.DeliveriesQueue},
+	}
+	if err := deps.Provision(ctx, time.Minute, layout); err != nil {
 		return err
 	}
 	store := readmodel.NewStore(deps.Account)
 	catalog := readmodel.NewCatalog(deps.Account, 0)
-	events := eventstore.NewTableStore(deps.Account, cfg.EventsTable, eventcatalog.Upcasters())
+	events := eventstore.NewTableStore(deps.Accounts, cfg.EventsTable, eventcatalog.Upcasters())
 	// Every projection's live table must exist (after a rebuild it is not
 	// the projection's own name).
 	for _, p := range append(allProjections(), projection.Projection{Name: readmodel.Notifications}) {
