@@ -119,7 +119,7 @@ func TestPoisonErrors(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, `there is no queue "no-such-queue"`)
 
-	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", testenv.ConnectionString(1, 1)) // nothing listens there
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", testenv.ConnectionString(1, 1, 1)) // nothing listens there
 	_, errOut, code = runArgs(t, "poison", "redrive", "commands")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "make up")

@@ -55,6 +55,7 @@ func root() *command {
 			{name: "list", summary: "List poisoned messages (or every queue's depths)", run: runPoisonList},
 			{name: "redrive", summary: "Move poisoned messages back to their queue", run: runPoisonRedrive},
 		}},
+		{name: "shards", summary: "Show each command shard's owner and backlog (storage access)", run: runShards},
 		{name: "rebuild", summary: "Rebuild a read-model projection and follow it", run: runRebuild},
 	}}
 }

@@ -18,17 +18,23 @@ const storageHint = "is Azurite running (`make up`)? Otherwise set AZURE_STORAGE
 
 const storageAbout = `
 
-It works on the storage account directly, through the kit's queue adapter:
-AZURE_STORAGE_CONNECTION_STRING, or local Azurite (the ` + "`make up`" + ` default)
-when unset.`
+It works on the storage accounts directly, through the kit's queue adapter:
+PRISM_STORAGE_ACCOUNTS or AZURE_STORAGE_CONNECTION_STRING (and
+PRISM_COMMAND_SHARDS), as the services read them, or local Azurite (the
+` + "`make up`" + ` default) when unset.`
 
 // queueName is the shape of a Storage Queue name (3-63 characters long).
 var queueName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// account connects to the storage account (no I/O yet).
-func (in *invocation) account() (*storage.Account, error) {
+// storageSettings are the environment variables prismctl reads, as the
+// services do, to find the storage accounts and the command shards.
+var storageSettings = []string{"AZURE_STORAGE_CONNECTION_STRING", "PRISM_STORAGE_AUTH", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_CLIENT_ID",
+	"PRISM_STORAGE_ACCOUNTS", "PRISM_COMMAND_SHARDS", "PRISM_COMMANDS_QUEUE"}
+
+// storage reads the storage settings and connects to every account (no I/O yet).
+func (in *invocation) storage() (config.Common, storage.Accounts, error) {
 	m := map[string]string{}
-	for _, name := range []string{"AZURE_STORAGE_CONNECTION_STRING", "PRISM_STORAGE_AUTH", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_CLIENT_ID"} {
+	for _, name := range storageSettings {
 		if v, ok := in.LookupEnv(name); ok {
 			m[name] = v
 		}
@@ -36,28 +42,50 @@ func (in *invocation) account() (*storage.Account, error) {
 	r := config.FromMap(m)
 	common := config.LoadCommon(r, "prismctl", 0)
 	if err := r.Err(); err != nil {
-		return nil, err
+		return common, nil, err
 	}
-	return common.ConnectStorage()
+	accs, err := common.ConnectStorage()
+	return common, accs, err
 }
 
-// openQueue opens the named main queue; a "-poison" name means its main queue.
+// commandQueues opens the command queues the settings describe.
+func (in *invocation) commandQueues() (*queue.Commands, storage.Accounts, error) {
+	common, accs, err := in.storage()
+	if err != nil {
+		return nil, nil, err
+	}
+	return queue.OpenCommands(accs, common.CommandsQueue, common.CommandShards, nil), accs, nil
+}
+
+// openQueue opens the named main queue in the account that holds it (a
+// command shard in its own, any other queue in the primary); a "-poison"
+// name means its main queue.
 func (in *invocation) openQueue(name string) (*queue.Queue, error) {
 	name = strings.TrimSuffix(name, "-poison")
 	if len(name) < 3 || len(name) > 63 || !queueName.MatchString(name) {
 		return nil, usagef(in.path, "%q is not a queue name (lowercase letters, digits and single hyphens, 3-63 characters)", name)
 	}
-	acc, err := in.account()
+	commands, accs, err := in.commandQueues()
 	if err != nil {
 		return nil, err
 	}
-	return queue.Open(acc, name, nil), nil
+	if q := commands.Named(name); q != nil {
+		return q, nil
+	}
+	return queue.Open(accs.Primary(), name, nil), nil
+}
+
+// noQueueError says a queue does not exist.
+type noQueueError struct{ queue string }
+
+func (e *noQueueError) Error() string {
+	return fmt.Sprintf("there is no queue %q (or %q) in this storage account; `prismctl poison list` lists them", e.queue, storage.PoisonQueue(e.queue))
 }
 
 // storageError explains a storage failure.
 func storageError(err error, q string) error {
 	if queue.IsNotFound(err) {
-		return fmt.Errorf("there is no queue %q (or %q) in this storage account; `prismctl poison list` lists them", q, storage.PoisonQueue(q))
+		return &noQueueError{queue: q}
 	}
 	return hint(err, storageHint)
 }
@@ -123,15 +151,26 @@ prismctl poison list events-readmodel --json`}
 	return nil
 }
 
-// queueOverview lists every queue with its depth and poison depth.
+// queueOverview lists every queue of every account with its depth and
+// poison depth.
 func (in *invocation) queueOverview(ctx context.Context) error {
-	acc, err := in.account()
+	_, accs, err := in.storage()
 	if err != nil {
 		return err
 	}
-	rows, err := queue.List(ctx, acc)
-	if err != nil {
-		return hint(err, storageHint)
+	type row struct {
+		queue.Stats
+		Account string `json:"account"`
+	}
+	rows := []row{}
+	for _, acc := range accs {
+		stats, err := queue.List(ctx, acc)
+		if err != nil {
+			return hint(err, storageHint)
+		}
+		for _, st := range stats {
+			rows = append(rows, row{st, acc.Name()})
+		}
 	}
 	if in.g.json {
 		return in.printJSON(rows)
@@ -140,9 +179,17 @@ func (in *invocation) queueOverview(ctx context.Context) error {
 		fmt.Fprintln(in.Stdout, "no queues yet (the services create them at start-up)")
 		return nil
 	}
-	t := newTable(in.Stdout, "QUEUE", "DEPTH", "POISON")
+	header := []string{"QUEUE", "DEPTH", "POISON"}
+	if len(accs) > 1 {
+		header = append(header, "ACCOUNT")
+	}
+	t := newTable(in.Stdout, header...)
 	for _, r := range rows {
-		t.row(r.Queue, r.Depth, r.Poison)
+		if len(accs) > 1 {
+			t.row(r.Queue, r.Depth, r.Poison, r.Account)
+		} else {
+			t.row(r.Queue, r.Depth, r.Poison)
+		}
 	}
 	t.flush()
 	return nil
