@@ -19,8 +19,11 @@ import (
 
 // TestHotCartAcrossThreeReplicas: N concurrent AddItem on ONE cart through
 // three domain-service processes: versions contiguous, each command once.
+// With shard ownership one cart's commands meet one replica; here every
+// replica consumes every shard (PRISM_SHARD_OWNERSHIP=all), so the three
+// really race on the cart: correctness never depends on ownership.
 func TestHotCartAcrossThreeReplicas(t *testing.T) {
-	s := startStack(t, stack.Options{Replicas: 3})
+	s := startStack(t, stack.Options{Replicas: 3, Env: map[string]string{"PRISM_SHARD_OWNERSHIP": "all"}})
 	ctx := ctxFor(t, 5*time.Minute)
 	c := s.Client()
 	admin, _ := c.Token(ctx, "boss", true)

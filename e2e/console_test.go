@@ -55,6 +55,8 @@ func TestOperationsConsoleInChromium(t *testing.T) {
 	created, _, err := c.Run(ctx, http.MethodPost, "/api/carts", alice, map[string]any{})
 	require.NoError(t, err)
 	broken := created.AggregateID
+	brokenQueue := s.CommandQueue("cart-" + broken) // the command shard its commands travel on
+	productQueue := s.CommandQueue("product-" + product)
 	table := corruptCart(t, s, broken)
 	poisoned, err := c.Command(ctx, http.MethodPost, "/api/carts/"+broken+"/items", alice, map[string]any{"sku": product, "quantity": 1})
 	require.NoError(t, err)
@@ -95,11 +97,11 @@ func TestOperationsConsoleInChromium(t *testing.T) {
 		chromedp.WaitReady(`[data-testid="flow-service"][data-service="domain-service"][data-replicas="2"]`, chromedp.ByQuery),
 		chromedp.WaitReady(`[data-testid="flow-service"][data-service="readmodel-updater"][data-replicas="1"]`, chromedp.ByQuery),
 		chromedp.WaitReady(`[data-testid="flow-service"][data-service="stream-service"]`, chromedp.ByQuery),
-		chromedp.WaitReady(`[data-testid="flow-queue"][data-queue="commands"]`, chromedp.ByQuery),
+		chromedp.WaitReady(`[data-testid="flow-queue"][data-queue="`+productQueue+`"]`, chromedp.ByQuery),
 		chromedp.WaitReady(`[data-testid="flow-queue"][data-queue="events-readmodel"]`, chromedp.ByQuery),
 		chromedp.WaitReady(`[data-testid="flow-queue"][data-queue="events-saga"]`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.sawTraffic = false; new MutationObserver(() => {
-			const q = document.querySelector('[data-testid="flow-queue"][data-queue="commands"]');
+			const q = document.querySelector('[data-testid="flow-queue"][data-queue="`+productQueue+`"]');
 			if (q && /handled [0-9.]*[1-9]/.test(q.textContent)) window.sawTraffic = true;
 		}).observe(document.querySelector('[data-testid="flow-svg"]'), {subtree: true, childList: true, characterData: true})`, nil),
 	)
@@ -109,7 +111,7 @@ func TestOperationsConsoleInChromium(t *testing.T) {
 		require.NoError(t, err)
 		burst = append(burst, a)
 	}
-	b.run(tab, "the burst shows as handled messages/s on the commands queue", chromedp.Poll(`window.sawTraffic`, nil, chromedp.WithPollingTimeout(20*time.Second)))
+	b.run(tab, "the burst shows as handled messages/s on the product's command shard", chromedp.Poll(`window.sawTraffic`, nil, chromedp.WithPollingTimeout(20*time.Second)))
 	for _, a := range burst {
 		_, err := c.Settle(ctx, admin, a.CommandID)
 		require.NoError(t, err)
@@ -120,7 +122,7 @@ func TestOperationsConsoleInChromium(t *testing.T) {
 	st, err = c.Settle(ctx, alice, poisoned.CommandID)
 	require.NoError(t, err)
 	require.Equal(t, "failed", st.Status)
-	row := `[data-testid="poison-queue"][data-queue="commands"] [data-testid="poison-message"]`
+	row := `[data-testid="poison-queue"][data-queue="` + brokenQueue + `"] [data-testid="poison-message"]`
 	var detail string
 	b.run(tab, "poison panel",
 		chromedp.Click(testid("tab-poison"), chromedp.ByQuery),
@@ -141,7 +143,7 @@ func TestOperationsConsoleInChromium(t *testing.T) {
 		chromedp.Poll(`document.querySelector('[data-testid="poison-result"]').textContent.includes('moved 1 message')`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Text(testid("poison-result"), &result, chromedp.ByQuery),
 	)
-	assert.Contains(t, result, "from commands-poison back to commands")
+	assert.Contains(t, result, "from "+brokenQueue+"-poison back to "+brokenQueue)
 	require.Eventually(t, func() bool {
 		st, err := c.Settle(ctx, alice, poisoned.CommandID)
 		return err == nil && st.Status == "succeeded"

@@ -25,7 +25,7 @@ import (
 // TestDashboardAndAlertsUseRealMetrics checks infra/grafana/prism-overview.json
 // and infra/prometheus/alerts.yml against what the services really export: it
 // runs a little traffic on a real stack (a product, carts, a checkout through
-// the saga, an SSE client, a command that ends in commands-poison) so every
+// the saga, an SSE client, a command that ends in its shard's poison queue) so every
 // labelled series exists, scrapes every process's /metrics, and asserts that
 // every metric name in a PromQL expression of the dashboard or the rules is
 // among the scraped ones. A renamed metric, or a typo in a query, fails here

@@ -17,7 +17,6 @@ import (
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
-	"github.com/prism-es/prism/shared/storage"
 )
 
 // TestMain removes the binaries the stacks were built from.
@@ -54,12 +53,13 @@ func dumpLogs(t *testing.T, s *stack.Stack) {
 	}
 }
 
-// events loads a stream straight from the event store.
+// events loads a stream straight from the event store (in whichever
+// account holds it).
 func events(t *testing.T, s *stack.Stack, stream string) []envelope.Event {
 	t.Helper()
-	acc, err := storage.Connect(s.Env.ConnString)
+	accs, err := s.Storage()
 	require.NoError(t, err)
-	evs, err := eventstore.NewTableStore(acc, eventstore.DefaultTable, eventcatalog.Upcasters()).Load(context.Background(), stream, 1)
+	evs, err := eventstore.NewTableStore(accs, eventstore.DefaultTable, eventcatalog.Upcasters()).Load(context.Background(), stream, 1)
 	require.NoError(t, err)
 	return evs
 }
@@ -69,9 +69,9 @@ func events(t *testing.T, s *stack.Stack, stream string) []envelope.Event {
 // returns the events table, for the repair.
 func corruptCart(t *testing.T, s *stack.Stack, cart string) *aztables.Client {
 	t.Helper()
-	acc, err := storage.Connect(s.Env.ConnString)
+	accs, err := s.Storage()
 	require.NoError(t, err)
-	table := acc.Tables.NewClient(eventstore.DefaultTable)
+	table := accs.ForStream("cart-" + cart).Tables.NewClient(eventstore.DefaultTable)
 	bad, err := json.Marshal(map[string]any{"PartitionKey": "cart-" + cart, "RowKey": eventstore.RowKey(2), "EventId": uuid.NewString(),
 		"EventType": "ItemAdded", "SchemaVersion": 2, "AggregateType": "cart", "AggregateId": cart, "Data": "{corrupt",
 		"Metadata": `{"commandId":"manual"}`, "OccurredAt": time.Now().UTC().Format(time.RFC3339Nano), "OccurredAt@odata.type": "Edm.DateTime"})

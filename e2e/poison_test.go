@@ -17,9 +17,10 @@ import (
 )
 
 // TestPoisonAndRedrive: a command that cannot be processed (its cart's
-// stream holds a corrupt row) is retried, lands in commands-poison after its
-// 5th delivery and is reported failed; once an operator repairs the stream,
-// `prismctl poison redrive` brings it back and it succeeds.
+// stream holds a corrupt row) is retried, lands in the poison queue of its
+// command shard (commands-<k>-poison) after its 5th delivery and is reported
+// failed; once an operator repairs the stream, `prismctl poison redrive`
+// brings it back and it succeeds.
 func TestPoisonAndRedrive(t *testing.T) {
 	s := startStack(t, stack.Options{Replicas: 1})
 	ctx := ctxFor(t, 3*time.Minute)
@@ -35,6 +36,7 @@ func TestPoisonAndRedrive(t *testing.T) {
 
 	// Corrupt the stream: a version-2 row whose data is not JSON.
 	events := corruptCart(t, s, cart)
+	shardQueue := s.CommandQueue("cart-" + cart)
 
 	add, err := c.Command(ctx, http.MethodPost, "/api/carts/"+cart+"/items", alice, map[string]any{"sku": product, "quantity": 1})
 	require.NoError(t, err)
@@ -42,7 +44,7 @@ func TestPoisonAndRedrive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "failed", st.Status)
 
-	out, err := s.Prismctl("poison", "list", "commands", "--json")
+	out, err := s.Prismctl("poison", "list", shardQueue, "--json")
 	require.NoError(t, err, out)
 	var list struct {
 		Depth    int `json:"depth"`
@@ -62,14 +64,14 @@ func TestPoisonAndRedrive(t *testing.T) {
 	// The operator repairs the stream, then redrives.
 	_, err = events.DeleteEntity(context.Background(), "cart-"+cart, eventstore.RowKey(2), &aztables.DeleteEntityOptions{})
 	require.NoError(t, err)
-	out, err = s.Prismctl("poison", "redrive", "commands")
+	out, err = s.Prismctl("poison", "redrive", shardQueue)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "moved 1 message")
 	require.Eventually(t, func() bool {
 		st, err := c.Settle(ctx, alice, add.CommandID)
 		return err == nil && st.Status == "succeeded"
 	}, 30*time.Second, 100*time.Millisecond, "the redriven command succeeds")
-	out, err = s.Prismctl("poison", "list", "commands")
+	out, err = s.Prismctl("poison", "list", shardQueue)
 	require.NoError(t, err, out)
 	assert.False(t, strings.Contains(out, add.CommandID), "the poison queue no longer holds it: %s", out)
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +30,9 @@ var Services = []string{"prism-api", "domain-service", "readmodel-updater", "str
 type Options struct {
 	// Replicas is the number of domain-service processes (default 2).
 	Replicas int
+	// Accounts is the number of storage accounts, each a private Azurite
+	// (default 1); with more, every service gets PRISM_STORAGE_ACCOUNTS.
+	Accounts int
 	// Env is added to every service's environment.
 	Env map[string]string
 	// ServiceEnv is added to one service's environment, by service name.
@@ -153,7 +157,7 @@ func RepoRoot() (string, error) {
 }
 
 // Start builds (once), starts Azurite, Redis and every service, and waits
-// until all of them are ready.
+// until all of them are ready and the replicas share the shards evenly.
 func Start(opts Options) (*Stack, error) {
 	if opts.Replicas <= 0 {
 		opts.Replicas = 2
@@ -162,7 +166,7 @@ func Start(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := testenv.Start()
+	env, err := testenv.StartAccounts(opts.Accounts)
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +229,10 @@ func Start(opts Options) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
+	if err := s.WaitShardsBalanced(60 * time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -280,6 +288,9 @@ func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
 			vars[k] = v
 		}
 	}
+	if len(s.Env.Accounts) > 1 {
+		vars["PRISM_STORAGE_ACCOUNTS"] = strings.Join(s.Env.Accounts, ",")
+	}
 	if service == "prism-api" {
 		vars["PRISM_STREAMS_URL"] = s.Streams
 		vars["PRISM_DOMAIN_SERVICE_URL"] = fmt.Sprintf("http://127.0.0.1:%d", s.domainPort)
@@ -299,11 +310,27 @@ func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
 		vars[k] = v
 	}
 	if s.Faults != nil {
-		conn, redisURL, err := s.Faults.route(name, vars["AZURE_STORAGE_CONNECTION_STRING"], vars["REDIS_URL"])
+		upstreamRedis := vars["REDIS_URL"]
+		conn, redisURL, err := s.Faults.route(name, vars["AZURE_STORAGE_CONNECTION_STRING"], upstreamRedis)
 		if err != nil {
 			return nil, err
 		}
 		vars["AZURE_STORAGE_CONNECTION_STRING"], vars["REDIS_URL"] = conn, redisURL
+		if accs := vars["PRISM_STORAGE_ACCOUNTS"]; accs != "" {
+			// Every account through proxies too: the primary through the
+			// process's own, account i through "<process>-account<i>-…".
+			parts := strings.Split(accs, ",")
+			for i, cs := range parts {
+				proc := name
+				if i > 0 {
+					proc = fmt.Sprintf("%s-account%d", name, i+1)
+				}
+				if parts[i], _, err = s.Faults.route(proc, cs, upstreamRedis); err != nil {
+					return nil, err
+				}
+			}
+			vars["PRISM_STORAGE_ACCOUNTS"] = strings.Join(parts, ",")
+		}
 	}
 	p.env = os.Environ()
 	keys := make([]string, 0, len(vars))
@@ -326,7 +353,12 @@ func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
 // Prismctl runs the prismctl CLI against the stack and returns its output.
 func (s *Stack) Prismctl(args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(s.bin, "prismctl"), append([]string{"--api", s.API, "--streams", s.Streams, "--updater", s.Updater}, args...)...)
-	cmd.Env = append(os.Environ(), "AZURE_STORAGE_CONNECTION_STRING="+s.Env.ConnString)
+	cmd.Env = append(os.Environ(), "AZURE_STORAGE_CONNECTION_STRING="+s.Env.ConnString, "PRISM_STORAGE_ACCOUNTS="+strings.Join(s.Env.Accounts, ","))
+	for _, k := range []string{"PRISM_COMMAND_SHARDS", "PRISM_COMMANDS_QUEUE"} {
+		if v, ok := s.opts.Env[k]; ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -468,6 +500,16 @@ func (p *Process) Terminate(grace time.Duration) {
 // Restart kills the process and starts it again, waiting until it is ready.
 func (p *Process) Restart() error {
 	p.Kill()
+	if err := p.Start(); err != nil {
+		return err
+	}
+	return waitReady(p.URL(), 60*time.Second)
+}
+
+// Reload stops the process gracefully (a domain-service replica hands its
+// shards over at once) and starts it again, waiting until it is ready.
+func (p *Process) Reload() error {
+	p.Terminate(30 * time.Second)
 	if err := p.Start(); err != nil {
 		return err
 	}

@@ -1,8 +1,9 @@
 // Command prism-bench measures Prism on this machine, in one run, on a
 // private stack it starts itself: the raw capacity of the local Azurite, the
 // pipeline's sustained commands/s and storage round trips per command,
-// POST→SSE latency at full and half load, throughput with 1, 2 and 3
-// domain-service replicas, SSE fan-out to 1,000 clients, and rehydration
+// POST→SSE latency at full and half load, throughput and per-command costs
+// (fleet CPU, storage requests, cache hits, conflicts) with 1, 2 and 4
+// domain-service replicas over the same command shards, SSE fan-out to 1,000 clients, and rehydration
 // with 10 vs 10,000 events (snapshot or not) — last, because its bulk
 // writes would slow the emulator for what follows. It prints progress while it
 // runs, a summary table at the end, and JSON with --json.
@@ -93,7 +94,7 @@ func run(ctx context.Context, s Settings) error {
 
 	}
 	if s.Phases["scaling"] {
-		progress("scaling: the same load with 1, 2 and 3 domain-service replicas…")
+		progress("scaling: the same load with %v domain-service replicas over %d command shards…", scaleReplicas, st.CommandShards())
 		if r.Scaling, err = measureScaling(ctx, st, s); err != nil {
 			return fmt.Errorf("scaling: %w", err)
 		}

@@ -18,7 +18,8 @@ import (
 )
 
 // measureRehydration times one command on a cold aggregate (every replica
-// restarted, so no cache) with 10 events, with N events and no snapshot, and
+// restarted gracefully, so no cache, and the shards shared out again before
+// the clock starts) with 10 events, with N events and no snapshot, and
 // with N events and a snapshot. The long streams are written straight into
 // the event store (N commands through the API would take minutes); the
 // snapshot one then gets 100 commands through the API, which crosses a
@@ -61,9 +62,12 @@ func measureRehydration(ctx context.Context, st *stack.Stack, s Settings) (Rehyd
 		var times []time.Duration
 		for range 5 {
 			for _, p := range st.Replicas() {
-				if err := p.Restart(); err != nil {
+				if err := p.Reload(); err != nil {
 					return 0, err
 				}
+			}
+			if err := st.WaitShardsBalanced(time.Minute); err != nil {
+				return 0, err
 			}
 			start := time.Now()
 			if err := restock(sku); err != nil {

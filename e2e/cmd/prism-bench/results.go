@@ -67,11 +67,32 @@ type Rehydration struct {
 	Events         int     `json:"longEvents"`
 }
 
-// ScalePoint is throughput at a replica count.
+// ScalePoint is throughput and per-command costs at a replica count.
 type ScalePoint struct {
-	Replicas             int     `json:"replicas"`
-	CommandsPerSec       float64 `json:"commandsPerSec"`
+	Replicas       int     `json:"replicas"`
+	Shards         int     `json:"commandShards"`
+	CommandsPerSec float64 `json:"commandsPerSec"`
+	// CostRatePerSec is the fixed rate the per-command costs below were
+	// measured at (the same at every replica count).
+	CostRatePerSec       float64 `json:"costRateCommandsPerSec"`
 	RoundTripsPerCommand float64 `json:"storageRoundTripsPerCommand"`
+	// DomainRoundTripsPerCommand: the domain-service replicas' share.
+	DomainRoundTripsPerCommand float64 `json:"domainStorageRoundTripsPerCommand"`
+	// DomainCPUMsPerCommand is the CPU time of all domain-service replicas
+	// (/proc) per command; StackCPUMsPerCommand adds the other services'.
+	DomainCPUMsPerCommand float64 `json:"domainCpuMsPerCommand"`
+	StackCPUMsPerCommand  float64 `json:"servicesCpuMsPerCommand"`
+	// CacheHitRatio is aggregate cache hits over lookups on all replicas.
+	CacheHitRatio float64 `json:"cacheHitRatio"`
+	// ConflictsPerCommand is optimistic-concurrency conflict retries.
+	ConflictsPerCommand float64 `json:"conflictsPerCommand"`
+	// QuarterRateCPUMsPerCommand (one replica only): its CPU per command at
+	// a quarter of CostRatePerSec, the rate each of four replicas sees.
+	QuarterRateCPUMsPerCommand float64 `json:"quarterRateCpuMsPerCommand,omitempty"`
+	// IdleCPUMsPerSecPerReplica is a replica's CPU use with no load.
+	IdleCPUMsPerSecPerReplica float64 `json:"idleCpuMsPerSecPerReplica"`
+	// ShardsOwned is command queues owned per replica at the end.
+	ShardsOwned map[string]int `json:"shardsOwned"`
 }
 
 // Fanout is SSE delivery to many clients.
@@ -137,10 +158,7 @@ func (r *Results) finish() {
 	if r.Redis.Commands > 0 {
 		add("Redis bytes per command over the 24 h window", "≤ 300", fmt.Sprintf("%.0f", r.Redis.Window), r.Redis.Window <= 300)
 	}
-	if len(r.Scaling) >= 2 {
-		first, last := r.Scaling[0], r.Scaling[len(r.Scaling)-1]
-		add("throughput 1 → 3 replicas", "no loss", fmt.Sprintf("%.1f → %.1f cmd/s", first.CommandsPerSec, last.CommandsPerSec), last.CommandsPerSec >= 0.95*first.CommandsPerSec)
-	}
+	r.scalingTargets(add)
 }
 
 func (r *Results) print(w io.Writer) {
@@ -170,7 +188,11 @@ func (r *Results) print(w io.Writer) {
 	row(fmt.Sprintf("one command, %d events, no snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongNoSnapshot))
 	row(fmt.Sprintf("one command, %d events, snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongSnapshot))
 	for _, p := range r.Scaling {
-		row(fmt.Sprintf("%d domain-service replica(s)", p.Replicas), fmt.Sprintf("%.1f commands/s (%.2f round trips per command)", p.CommandsPerSec, p.RoundTripsPerCommand))
+		row(fmt.Sprintf("%d domain-service replica(s), %d shards", p.Replicas, p.Shards), fmt.Sprintf("%.1f commands/s; at %.1f/s per command: CPU %.2f ms (all services %.2f), %.2f storage requests (domain-service %.2f), %.4f conflicts; cache hits %.1f %%; idle %.1f ms/s a replica",
+			p.CommandsPerSec, p.CostRatePerSec, p.DomainCPUMsPerCommand, p.StackCPUMsPerCommand, p.RoundTripsPerCommand, p.DomainRoundTripsPerCommand, p.ConflictsPerCommand, 100*p.CacheHitRatio, p.IdleCPUMsPerSecPerReplica))
+		if p.QuarterRateCPUMsPerCommand > 0 {
+			row("  control: 1 replica at a quarter of the rate", fmt.Sprintf("CPU %.2f ms per command", p.QuarterRateCPUMsPerCommand))
+		}
 	}
 	row(fmt.Sprintf("SSE fan-out, %d clients", r.Fanout.Clients), fmt.Sprintf("%d/%d delivered, p50 %.1f p99 %.1f ms, RSS %.1f MiB (heap %.1f MiB)",
 		r.Fanout.Delivered, r.Fanout.Expected, r.Fanout.Latency.P50, r.Fanout.Latency.P99, r.Fanout.RSSMiB, r.Fanout.HeapMiB))

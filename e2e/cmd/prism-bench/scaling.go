@@ -8,8 +8,23 @@ import (
 	"github.com/prism-es/prism/e2e/stack"
 )
 
-// measureScaling runs the same closed-loop load with 1, 2 and 3
-// domain-service replicas.
+// scaleReplicas are the replica counts of the scaling phase, over the same
+// command shards.
+var scaleReplicas = []int{1, 2, 4}
+
+// idleWindow is how long the scaling phase watches the replicas idle.
+const idleWindow = 5 * time.Second
+
+// measureScaling runs the same load with 1, 2 and 4 domain-service replicas
+// over the same shards: a closed loop for throughput, then the same offered
+// rate at every replica count (half of what one replica sustained, over a
+// window twice the phase duration) for the
+// per-command costs that must not grow with the replica count (fleet CPU,
+// storage requests), the cache hit ratio and append conflicts. Costs are
+// read at a fixed rate because at saturation this machine's two CPUs are
+// shared by every process, and more processes contending for them cost
+// every process more CPU per unit of work (the other services' too), which
+// says nothing about the design.
 func measureScaling(ctx context.Context, st *stack.Stack, s Settings) ([]ScalePoint, error) {
 	sku := fmt.Sprintf("SCALE-%d", time.Now().UnixNano())
 	if err := defineProduct(ctx, st, sku, 1); err != nil {
@@ -25,28 +40,87 @@ func measureScaling(ctx context.Context, st *stack.Stack, s Settings) ([]ScalePo
 		st.StopReplica(reps[len(reps)-1].Name)
 	}
 	var out []ScalePoint
-	for n := 1; n <= 3; n++ {
+	rate := 0.0
+	for _, n := range scaleReplicas {
 		for len(st.Replicas()) < n {
 			if _, err := st.AddReplica(fmt.Sprintf("domain-scale-%d", len(st.Replicas())+1)); err != nil {
 				return out, err
 			}
 		}
-		closedLoop(ctx, users, 2*time.Second) // warm the new replica's cache
-		before, err := storageRequests(ctx, st)
-		if err != nil {
+		if err := st.WaitShardsBalanced(time.Minute); err != nil {
 			return out, err
 		}
+		closedLoop(ctx, users, 2*time.Second) // warm the new owners' caches
 		lat, _, took := closedLoop(ctx, users, s.Duration)
-		after, err := storageRequests(ctx, st)
+		p := ScalePoint{Replicas: n, Shards: st.CommandShards(), CommandsPerSec: float64(len(lat)) / took.Seconds()}
+		if rate == 0 {
+			rate = p.CommandsPerSec / 2
+		}
+		if p.IdleCPUMsPerSecPerReplica, err = idleCPU(ctx, st, idleWindow); err != nil {
+			return out, err
+		}
+		before, err := sampleFleet(ctx, st)
 		if err != nil {
 			return out, err
 		}
-		p := ScalePoint{Replicas: n, CommandsPerSec: float64(len(lat)) / took.Seconds()}
-		if len(lat) > 0 {
-			p.RoundTripsPerCommand = (after.total() - before.total()) / float64(len(lat))
+		window := 2 * s.Duration
+		paced, _ := paced(ctx, users, rate, window)
+		after, err := sampleFleet(ctx, st)
+		if err != nil {
+			return out, err
+		}
+		p.CostRatePerSec = float64(len(paced)) / window.Seconds()
+		p.perCommandFigures(before, after, len(paced))
+		if n == 1 {
+			// The control: one replica at the rate each of four replicas
+			// sees. A process that handles fewer commands a second spends
+			// more CPU on each (its runtime wakes up from idle more often),
+			// whatever the replica count.
+			if p.QuarterRateCPUMsPerCommand, err = cpuPerCommandAt(ctx, st, users, rate/4, window); err != nil {
+				return out, err
+			}
 		}
 		out = append(out, p)
-		progress("  %d replica(s): %.1f commands/s, %.2f storage round trips per command", n, p.CommandsPerSec, p.RoundTripsPerCommand)
+		progress("  %d replica(s): %.1f commands/s; per command at %.1f commands/s: domain-service CPU %.2f ms (all services %.2f ms), %.2f storage requests (domain-service %.2f), %.4f conflicts; cache hits %.1f %%; idle CPU %.1f ms/s per replica; shards owned %v",
+			n, p.CommandsPerSec, p.CostRatePerSec, p.DomainCPUMsPerCommand, p.StackCPUMsPerCommand, p.RoundTripsPerCommand, p.DomainRoundTripsPerCommand, p.ConflictsPerCommand, 100*p.CacheHitRatio, p.IdleCPUMsPerSecPerReplica, p.ShardsOwned)
+		if p.QuarterRateCPUMsPerCommand > 0 {
+			progress("    control: the one replica at a quarter of that rate: CPU %.2f ms per command", p.QuarterRateCPUMsPerCommand)
+		}
 	}
 	return out, nil
+}
+
+// idleCPU is the domain-service replicas' mean CPU use, in ms per second
+// per replica, over d without load: what a replica costs by merely running
+// (balancing rounds, lease renewals, idle polling, the Go runtime).
+func idleCPU(ctx context.Context, st *stack.Stack, d time.Duration) (float64, error) {
+	reps := st.Replicas()
+	before := 0.0
+	for _, p := range reps {
+		before += cpuSeconds(p.Pid())
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	after := 0.0
+	for _, p := range reps {
+		after += cpuSeconds(p.Pid())
+	}
+	return (after - before) * 1000 / d.Seconds() / float64(len(reps)), nil
+}
+
+// cpuPerCommandAt is the domain-service replicas' CPU per command at rate.
+func cpuPerCommandAt(ctx context.Context, st *stack.Stack, users []*user, rate float64, window time.Duration) (float64, error) {
+	before, err := sampleFleet(ctx, st)
+	if err != nil {
+		return 0, err
+	}
+	done, _ := paced(ctx, users, rate, window)
+	after, err := sampleFleet(ctx, st)
+	if err != nil || len(done) == 0 {
+		return 0, err
+	}
+	return (after.domainCPU - before.domainCPU) * 1000 / float64(len(done)), nil
 }
