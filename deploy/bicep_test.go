@@ -26,10 +26,12 @@ import (
 //     probes use.
 //  3. domain-service and readmodel-updater scale with KEDA azure-queue rules
 //     (queueLength '5') on queues the storage module creates, their own main
-//     queue among them, authenticated with the app's own identity; every
-//     event subscriber's queue exists; prism-api and stream-service scale on
-//     HTTP concurrency and are the only apps with (external) ingress, their
-//     ops port mapped inside the environment only.
+//     queue among them, authenticated with the app's own identity: for
+//     domain-service one rule per command shard, in the shard's account, and
+//     none on deadlines (delayed commands waiting there are not work to scale
+//     for); every event subscriber's queue exists; prism-api and
+//     stream-service scale on HTTP concurrency and are the only apps with
+//     (external) ingress, their ops port mapped inside the environment only.
 //
 // Least privilege (which identity holds which role) is TestLeastPrivilege's.
 
@@ -37,20 +39,22 @@ import (
 // use: versions known to exist (there is no Bicep compiler here to catch a
 // made-up one).
 var resourceVersions = map[string]bool{
-	"Microsoft.App/containerApps@2025-01-01":                            true,
-	"Microsoft.KeyVault/vaults@2023-07-01":                              true,
-	"Microsoft.KeyVault/vaults/secrets@2023-07-01":                      true,
-	"Microsoft.App/managedEnvironments@2024-03-01":                      true,
-	"Microsoft.Storage/storageAccounts@2023-05-01":                      true,
-	"Microsoft.Storage/storageAccounts/tableServices@2023-05-01":        true,
-	"Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01": true,
-	"Microsoft.Storage/storageAccounts/queueServices@2023-05-01":        true,
-	"Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01": true,
-	"Microsoft.Cache/redis@2024-03-01":                                  true,
-	"Microsoft.OperationalInsights/workspaces@2023-09-01":               true,
-	"Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31":       true,
-	"Microsoft.Authorization/roleAssignments@2022-04-01":                true,
-	"Microsoft.ContainerRegistry/registries@2023-07-01":                 true,
+	"Microsoft.App/containerApps@2025-01-01":                               true,
+	"Microsoft.KeyVault/vaults@2023-07-01":                                 true,
+	"Microsoft.KeyVault/vaults/secrets@2023-07-01":                         true,
+	"Microsoft.App/managedEnvironments@2024-03-01":                         true,
+	"Microsoft.Storage/storageAccounts@2023-05-01":                         true,
+	"Microsoft.Storage/storageAccounts/tableServices@2023-05-01":           true,
+	"Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01":    true,
+	"Microsoft.Storage/storageAccounts/queueServices@2023-05-01":           true,
+	"Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01":    true,
+	"Microsoft.Storage/storageAccounts/blobServices@2023-05-01":            true,
+	"Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01": true,
+	"Microsoft.Cache/redis@2024-03-01":                                     true,
+	"Microsoft.OperationalInsights/workspaces@2023-09-01":                  true,
+	"Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31":          true,
+	"Microsoft.Authorization/roleAssignments@2022-04-01":                   true,
+	"Microsoft.ContainerRegistry/registries@2023-07-01":                    true,
 }
 
 // bicepFiles parses infra/main.bicep and every module it names (one level:
@@ -107,35 +111,99 @@ func TestBicepResources(t *testing.T) {
 	tables := forEachSource(t, all, "Microsoft.Storage/storageAccounts/tableServices/tables")
 	assert.Subset(t, tables, []string{"events", "snapshots", "projections", "carts", "orders", "products"})
 	queues := forEachSource(t, all, "Microsoft.Storage/storageAccounts/queueServices/queues")
-	assert.Subset(t, queues, []string{"commands", "commands-poison", "events-readmodel", "events-readmodel-poison",
+	assert.Subset(t, queues, []string{"deadlines", "deadlines-poison", "events-readmodel", "events-readmodel-poison",
 		"events-saga", "events-saga-poison", "events-notifications", "events-notifications-poison"})
 	for _, q := range queues {
 		if !strings.HasSuffix(q, "-poison") {
 			assert.Contains(t, queues, q+"-poison", "every queue has its poison twin")
 		}
 	}
+	checkShardQueues(t, main, all)
+	containers := forEachSource(t, all, "Microsoft.Storage/storageAccounts/blobServices/containers")
+	assert.Contains(t, containers, "prism-ownership", "the container of the shard leases")
 
 }
 
-// forEachSource returns the names a `[for x in <var>: …]` resource of type
-// typ is declared for.
+// forEachSource returns the names resources of type typ are declared for:
+// the literal lists of `[for x in <var>: …]` resources and the literal names
+// of single ones, `existing` references left out (a loop over computed names, such as the command shards',
+// contributes nothing here: checkShardQueues reads it).
 func forEachSource(t *testing.T, all []*BicepFile, typ string) []string {
 	t.Helper()
+	var out []string
+	found := false
 	for _, f := range all {
 		for _, r := range f.ResourcesOfType(typ) {
+			if r.Existing {
+				continue // a reference (identity.bicep's role scopes), not a declaration
+			}
+			found = true
 			fields := strings.Fields(strings.NewReplacer("[", " ", ":", " ").Replace(r.Head))
 			if len(fields) >= 4 && fields[0] == "for" && fields[2] == "in" {
 				v := f.Var(fields[3])
 				require.True(t, v.OK(), "%s: var %s", f.Path, fields[3])
-				return v.Strings()
+				if !computed(v) {
+					out = append(out, v.Strings()...)
+				}
+				continue
 			}
 			if name, ok := r.Body.Prop("name").String(); ok {
-				return []string{name}
+				out = append(out, name)
 			}
 		}
 	}
-	t.Fatalf("no %s declared", typ)
-	return nil
+	require.True(t, found, "no %s declared", typ)
+	return out
+}
+
+// checkShardQueues: the storage module is deployed once per account and
+// declares the queues of the command shards that live in it, each with its
+// poison twin, named commands-<k> (commands when there is one shard).
+func checkShardQueues(t *testing.T, main *BicepFile, all []*BicepFile) {
+	t.Helper()
+	var storageModule Module
+	for _, m := range main.Modules() {
+		if strings.HasSuffix(m.Path, "storage.bicep") {
+			storageModule = m
+		}
+	}
+	require.NotEmpty(t, storageModule.Symbol, "main.bicep deploys modules/storage.bicep")
+	params := storageModule.Body.Prop("params")
+	for _, p := range []string{"accountIndex", "accountCount", "commandShards"} {
+		assert.Contains(t, params.Keys(), p, "the storage module learns %s", p)
+	}
+	var shardVar string
+	var names []string
+	for _, f := range all {
+		for _, r := range f.ResourcesOfType("Microsoft.Storage/storageAccounts/queueServices/queues") {
+			fields := strings.Fields(strings.NewReplacer("[", " ", ":", " ").Replace(r.Head))
+			if len(fields) < 4 || fields[0] != "for" || fields[2] != "in" || !computed(f.Var(fields[3])) {
+				continue
+			}
+			shardVar = fields[3]
+			names = append(names, r.Body.Prop("name").Text())
+			v := f.Var(shardVar).Text()
+			assert.Contains(t, v, "'commands-${", "%s: shard queues are commands-<k>", f.Path)
+			assert.Contains(t, v, "'commands'", "%s: one shard is the single queue commands", f.Path)
+			assert.Contains(t, v, "accountIndex", "%s: an account holds its own shards", f.Path)
+		}
+	}
+	require.NotEmpty(t, shardVar, "the storage module declares the command shards' queues")
+	assert.ElementsMatch(t, []string{fields1(names), "'${" + fields1(names) + "}-poison'"}, names, "each shard queue and its poison twin")
+}
+
+// computed reports whether a var is a for-expression (names computed at
+// deployment) rather than a literal list.
+func computed(v Value) bool { return strings.HasPrefix(strings.TrimSpace(v.Text()), "[for") }
+
+// fields1 is the loop variable a shard queue resource is named by.
+func fields1(names []string) string {
+	for _, n := range names {
+		if !strings.Contains(n, "poison") {
+			return n
+		}
+	}
+	return ""
 }
 
 // containerApp is what TestBicepApps reads of one Container App.
@@ -254,6 +322,11 @@ func TestBicepApps(t *testing.T) {
 			// 3. scaling and ingress.
 			require.True(t, app.scale.OK(), "scale")
 			rules := app.scale.Prop("rules").Objects()
+			for _, id := range app.scale.Prop("rules").Identifiers() {
+				if v := app.file.Var(id); v.OK() && computed(v) {
+					rules = append(rules, v.Objects()...) // one rule per element of a loop
+				}
+			}
 			require.NotEmpty(t, rules, "scale rules")
 			assert.Equal(t, "1", app.scale.Prop("minReplicas").Text(), "at least one warm replica")
 			assert.True(t, app.scale.Prop("maxReplicas").OK(), "maxReplicas")
@@ -266,6 +339,8 @@ func TestBicepApps(t *testing.T) {
 				if s.Name == "domain-service" {
 					queue = app.env["PRISM_COMMANDS_QUEUE"].Value
 					assert.Equal(t, "commands", queue)
+					assert.Equal(t, "string(commandShards)", app.env["PRISM_COMMAND_SHARDS"].Value, "the shards the KEDA rules cover")
+					assert.Equal(t, "leases", app.env["PRISM_SHARD_OWNERSHIP"].Value)
 					for _, sub := range strings.Split(app.env["PRISM_EVENT_SUBSCRIBERS"].Value, ",") {
 						assert.Contains(t, queues, "events-"+strings.TrimSpace(sub), "subscriber %s's queue is created by the storage module", sub)
 					}
@@ -277,16 +352,27 @@ func TestBicepApps(t *testing.T) {
 					typ, _ := custom.Prop("type").String()
 					assert.Equal(t, "azure-queue", typ)
 					meta := custom.Prop("metadata")
-					qn, _ := meta.Prop("queueName").String()
-					assert.Contains(t, queues, qn, "the queue is created by the storage module")
-					scaled = append(scaled, qn)
 					ql, _ := meta.Prop("queueLength").String()
 					assert.Equal(t, "5", ql, "queueLength '5'")
 					assert.True(t, meta.Prop("accountName").OK(), "accountName")
 					assert.Equal(t, own, custom.Prop("identity").Text(), "the scaler authenticates with the app's own identity")
 					assert.False(t, custom.Prop("auth").OK(), "no secret for the scaler")
+					qn, literal := meta.Prop("queueName").String()
+					if !literal {
+						// The rule of every command shard k: its queue, in
+						// its account.
+						expr := meta.Prop("queueName").Text()
+						assert.Contains(t, expr, "'"+queue+"-${k}'", "a rule per shard %s-<k>", queue)
+						assert.Contains(t, expr, "'"+queue+"'", "one shard is the single queue %s", queue)
+						assert.Contains(t, meta.Prop("accountName").Text(), "[k % length(", "shard k's rule reads account k mod accounts")
+						scaled = append(scaled, queue)
+						continue
+					}
+					assert.Contains(t, queues, qn, "the queue is created by the storage module")
+					scaled = append(scaled, qn)
 				}
 				assert.Contains(t, scaled, queue, "%s scales on its own queue", s.Name)
+				assert.NotContains(t, scaled, "deadlines", "deadlines waiting hidden are no work to scale for (kedacore/keda#4432)")
 				// Reachable inside the environment only (the operations
 				// console calls its admin routes), never from the internet.
 				require.True(t, app.ingress.OK(), "%s has internal ingress", s.Name)

@@ -27,7 +27,8 @@ import (
 //  2. Nothing else is set: a name no service reads is a typo or a leftover.
 //  3. The settings whose local defaults are wrong inside compose (they point
 //     at 127.0.0.1) are asserted by value: AZURE_STORAGE_CONNECTION_STRING
-//     names the azurite host's queue and table endpoints, REDIS_URL the redis
+//     names the azurite host's blob (shard leases), queue and table
+//     endpoints, REDIS_URL the redis
 //     host, PRISM_DEV_MODE is "true" explicitly (a connection string is set,
 //     which would otherwise turn dev mode off) and PRISM_HTTP_ADDR is the
 //     service's own port.
@@ -178,6 +179,7 @@ func TestComposeEnvironment(t *testing.T) {
 			conn := env["AZURE_STORAGE_CONNECTION_STRING"]
 			assert.Contains(t, conn, "QueueEndpoint=http://azurite:10001/devstoreaccount1")
 			assert.Contains(t, conn, "TableEndpoint=http://azurite:10002/devstoreaccount1")
+			assert.Contains(t, conn, "BlobEndpoint=http://azurite:10000/devstoreaccount1", "the shard leases are blobs")
 			assert.Contains(t, conn, "AccountName=devstoreaccount1")
 			assert.NotContains(t, conn, "127.0.0.1")
 			assert.NotContains(t, strings.ToLower(conn), "usedevelopmentstorage", "the Go SDK does not understand it")

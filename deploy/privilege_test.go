@@ -17,6 +17,7 @@ var roleNames = map[string]string{
 	"19e7f393-937e-4f77-808e-94535e297925": "Storage Queue Data Reader",
 	"974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
 	"c6a89b2d-59bc-44d0-9896-0f6e12d7b80a": "Storage Queue Data Message Sender",
+	"ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
 	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
 	"7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
 }
@@ -26,7 +27,7 @@ type grant struct {
 	App, Role, On string
 }
 
-// grants reads a `var <name> = [ {app, role[, queue|secret]} … ]` list of
+// grants reads a `var <name> = [ {app, role[, queue|secret|…]} … ]` list of
 // identity.bicep, resolving each role variable to its built-in role's name.
 func grants(t *testing.T, f *BicepFile, name, onKey string) []grant {
 	t.Helper()
@@ -65,8 +66,9 @@ func assignedFor(f *BicepFile, list, scope string) bool {
 
 // TestLeastPrivilege: one managed identity per app, each with only what the
 // app does (docs/security.md): stream-service has nothing on storage,
-// readmodel-updater cannot write the commands queue, only prism-api and the
-// saga (domain-service) send commands; queue roles name single queues;
+// readmodel-updater cannot write a command shard, only prism-api and the
+// saga (domain-service) send commands; queue roles name single queues (each
+// command shard's in its account), the lease role the one container;
 // secrets are Key Vault secrets, each readable by the apps that need it;
 // the storage account takes no shared key.
 func TestLeastPrivilege(t *testing.T) {
@@ -88,10 +90,28 @@ func TestLeastPrivilege(t *testing.T) {
 	singleTables := grants(t, f, "singleTableRoles", "table")
 	queues := grants(t, f, "queueRoles", "queue")
 	secrets := grants(t, f, "secretRoles", "secret")
+	streamTables := grants(t, f, "streamTableRoles", "")
+	shards := grants(t, f, "shardRoles", "suffix")
+	containers := grants(t, f, "containerRoles", "container")
 	assert.True(t, assignedFor(f, "tableRoles", "storage"), "table roles are assigned on the account")
 	assert.True(t, assignedFor(f, "singleTableRoles", "tables[i]"), "single-table roles are assigned on single tables")
 	assert.True(t, assignedFor(f, "queueRoles", "queues[i]"), "queue roles are assigned on single queues")
 	assert.True(t, assignedFor(f, "secretRoles", "secrets[i]"), "secret roles are assigned on single secrets")
+	assert.True(t, assignedFor(f, "containerRoles", "containers[i]"), "container roles are assigned on single containers")
+	// The loops over accounts × roles and shards × roles: element n is
+	// account n / roles (shard n / roles) with role n mod roles.
+	assert.True(t, assignedOver(f, "streamTableRoles", "streamAccounts[n / length(streamTableRoles)]"), "stream table roles are assigned on every other account")
+	assert.True(t, assignedOver(f, "shardRoles", "shardQueues[n]"), "shard roles are assigned on single queues")
+	shardQueues := f.ResourcesOfType("Microsoft.Storage/storageAccounts/queueServices/queues")
+	var shardQueueName string
+	for _, r := range shardQueues {
+		if r.Symbol == "shardQueues" {
+			shardQueueName = r.Body.Prop("name").Text()
+		}
+	}
+	assert.Contains(t, shardQueueName, "storageAccountNames[(n / length(shardRoles)) % accountCount]", "shard k's queue is in account k mod accounts")
+	assert.Contains(t, shardQueueName, "commandShards == 1 ? 'commands' : 'commands-${n / length(shardRoles)}'", "shard k's queue is commands-<k> (commands when one)")
+	assert.Contains(t, shardQueueName, "shardRoles[n % length(shardRoles)].suffix", "the queue or its poison twin")
 
 	has := func(gs []grant, g grant) bool { return slices.Contains(gs, g) }
 	of := func(gs []grant, app string) []grant {
@@ -108,37 +128,53 @@ func TestLeastPrivilege(t *testing.T) {
 	assert.Empty(t, of(tables, "stream-service"), "stream-service has no table role")
 	assert.Empty(t, of(singleTables, "stream-service"), "stream-service has no table role")
 	assert.Empty(t, of(queues, "stream-service"), "stream-service has no queue role")
+	assert.Empty(t, of(streamTables, "stream-service"), "stream-service has no table role")
+	assert.Empty(t, of(shards, "stream-service"), "stream-service has no queue role")
+	assert.Empty(t, of(containers, "stream-service"), "stream-service has no blob role")
 	// prism-api reads tables, writes only the users' notification settings,
 	// and only sends commands.
 	assert.Equal(t, []grant{{"prism-api", "Storage Table Data Reader", ""}}, of(tables, "prism-api"))
+	assert.Equal(t, []grant{{"prism-api", "Storage Table Data Reader", ""}}, of(streamTables, "prism-api"))
+	assert.Equal(t, []grant{{"readmodel-updater", "Storage Table Data Reader", ""}}, of(streamTables, "readmodel-updater"), "readmodel-updater reads the other accounts' events (gap fills)")
+	assert.Equal(t, []grant{{"domain-service", "Storage Table Data Contributor", ""}}, of(streamTables, "domain-service"), "domain-service appends to the streams of every account")
 	assert.ElementsMatch(t, []grant{
 		{"prism-api", "Storage Table Data Contributor", "preferences"},
 		{"prism-api", "Storage Table Data Contributor", "pushsubscriptions"},
 	}, of(singleTables, "prism-api"))
+	assert.Empty(t, of(queues, "prism-api"), "prism-api has no role on a queue but the command shards")
 	assert.ElementsMatch(t, []grant{
-		{"prism-api", "Storage Queue Data Message Sender", "commands"},
-		{"prism-api", "Storage Queue Data Reader", "commands"},
-	}, of(queues, "prism-api"))
-	// Who may put a message on commands: prism-api and the saga.
+		{"prism-api", "Storage Queue Data Message Sender", ""},
+		{"prism-api", "Storage Queue Data Reader", ""},
+	}, of(shards, "prism-api"), "prism-api sends to every command shard (and reads its properties: readiness)")
+	// Who may put a message on a command shard: prism-api and the saga.
 	var senders []string
-	for _, g := range queues {
-		if g.On == "commands" && (g.Role == "Storage Queue Data Message Sender" || g.Role == "Storage Queue Data Contributor") {
+	for _, g := range shards {
+		if g.On == "" && (g.Role == "Storage Queue Data Message Sender" || g.Role == "Storage Queue Data Contributor") {
 			senders = append(senders, g.App)
 		}
 	}
 	assert.ElementsMatch(t, []string{"prism-api", "domain-service"}, senders, "only prism-api and the saga send commands")
-	for _, g := range of(queues, "readmodel-updater") {
-		assert.NotContains(t, []string{"commands", "commands-poison"}, g.On, "readmodel-updater has no role on the commands queue")
+	assert.Empty(t, of(shards, "readmodel-updater"), "readmodel-updater has no role on a command shard")
+	for _, g := range queues {
+		assert.NotContains(t, []string{"commands", "commands-poison"}, g.On, "the command queues' roles are shardRoles'")
 	}
 	assert.True(t, has(queues, grant{"readmodel-updater", "Storage Queue Data Contributor", "events-readmodel"}), "readmodel-updater consumes its queue")
-	assert.True(t, has(queues, grant{"domain-service", "Storage Queue Data Contributor", "commands"}), "domain-service consumes commands")
+	assert.ElementsMatch(t, []grant{
+		{"domain-service", "Storage Queue Data Contributor", ""},
+		{"domain-service", "Storage Queue Data Contributor", "-poison"},
+	}, of(shards, "domain-service"), "domain-service consumes every command shard and moves its poison")
+	// The shard leases: domain-service alone, on their one container.
+	assert.Equal(t, []grant{{"domain-service", "Storage Blob Data Contributor", "prism-ownership"}}, containers, "only domain-service holds shard leases")
+	for _, c := range containers {
+		assert.Contains(t, forEachSource(t, all, "Microsoft.Storage/storageAccounts/blobServices/containers"), c.On, "the storage module creates %s", c.On)
+	}
 	// Every queue and table named exists, and every queue an app consumes
 	// (with a -poison twin) is the app's to consume.
 	created := forEachSource(t, all, "Microsoft.Storage/storageAccounts/queueServices/queues")
 	for _, g := range queues {
 		assert.Contains(t, created, g.On, "%s's role names a queue the storage module creates", g.App)
 	}
-	consumers := map[string]string{"commands": "domain-service", "deadlines": "domain-service", "events-saga": "domain-service",
+	consumers := map[string]string{"deadlines": "domain-service", "events-saga": "domain-service",
 		"events-readmodel": "readmodel-updater", "events-notifications": "readmodel-updater", "notification-deliveries": "readmodel-updater"}
 	for _, q := range created {
 		if strings.HasSuffix(q, "-poison") {
@@ -188,6 +224,21 @@ func TestLeastPrivilege(t *testing.T) {
 			assert.NotContains(t, file.Src, r.Symbol+".listKeys(", "%s reads a storage account key", file.Path)
 		}
 	}
+}
+
+// assignedOver says whether f has a role assignment resource looping over
+// range(0, … length(list)) with the given scope, its principal the app of
+// element n mod length(list).
+func assignedOver(f *BicepFile, list, scope string) bool {
+	for _, r := range f.ResourcesOfType("Microsoft.Authorization/roleAssignments") {
+		if strings.Contains(r.Head, "for n in range(0, ") && strings.Contains(r.Head, "length("+list+"))") &&
+			strings.TrimSpace(r.Body.Prop("scope").Text()) == scope &&
+			strings.Contains(r.Body.Prop("principalId").Text(), "identities[indexOf(apps, "+list+"[n % length("+list+")].app)]") &&
+			strings.Contains(r.Body.Prop("properties").Prop("roleDefinitionId").Text(), list+"[n % length("+list+")].role") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestRedisNeverEvictsSilently: idempotency records must never be evicted

@@ -1,7 +1,7 @@
-// Prism on Azure: a storage account (tables + queues, Entra ID only), Azure
-// Cache for Redis, a Key Vault for the secrets, Log Analytics + a Container
-// Apps environment, one user-assigned identity per app with only its roles,
-// and one Container App per service. Deploy into an existing resource group:
+// Prism on Azure: storage accounts (tables, queues, the shard leases; Entra ID
+// only), Azure Cache for Redis, a Key Vault for the secrets, Log Analytics + a
+// Container Apps environment, one user-assigned identity per app with only its
+// roles, and one Container App per service. Deploy into an existing resource group:
 //
 //   az deployment group create -g <rg> -f infra/main.bicep \
 //     -p infra/main.parameters.json -p stripeApiKey=<sk_live_…>
@@ -90,25 +90,40 @@ param streamMaxReplicas int = 10
 @description('Open SSE connections per stream-service replica before one is added.')
 param streamConcurrentConnections int = 500
 
-@description('Most domain-service replicas (KEDA adds one per 5 messages waiting in commands).')
+@description('Most domain-service replicas (KEDA asks for one per 5 messages waiting on the busiest command shard). More than commandShards + 1 would idle.')
 param domainMaxReplicas int = 10
+
+@description('Command shards: queues commands-0 … commands-(N-1) (PRISM_COMMAND_SHARDS), each owned by one domain-service replica at a time; 1 keeps the single queue commands. A multiple of storageAccounts; changing it reroutes aggregates (docs/scaling.md, resharding).')
+@minValue(1)
+@maxValue(64)
+param commandShards int = 16
+
+@description('Storage accounts the event store, snapshots and command shards are spread over (PRISM_STORAGE_ACCOUNTS); the first also holds read models and subscriber queues. Fixed once data exists: adding one moves streams.')
+@minValue(1)
+@maxValue(16)
+param storageAccounts int = 1
 
 @description('Most readmodel-updater replicas (KEDA adds one per 5 messages waiting in events-readmodel).')
 param readmodelMaxReplicas int = 5
 
 var suffix = uniqueString(resourceGroup().id)
-var storageAccountName = take('${toLower(replace(namePrefix, '-', ''))}${suffix}', 24)
-var keyVaultName = take('${toLower(replace(namePrefix, '-', ''))}kv${suffix}', 24)
+var storagePrefix = toLower(replace(namePrefix, '-', ''))
+// The primary keeps the one-account name; account i > 0 is <prefix><i><hash>.
+var storageAccountNames = [for i in range(0, storageAccounts): i == 0 ? take('${storagePrefix}${suffix}', 24) : take('${storagePrefix}${i}${suffix}', 24)]
+var keyVaultName = take('${storagePrefix}kv${suffix}', 24)
 var registryServer = empty(acrName) ? imageRegistry : '${acrName}${environment().suffixes.acrLoginServer}'
 
-module storage 'modules/storage.bicep' = {
-  name: '${namePrefix}-storage'
+module storage 'modules/storage.bicep' = [for (accountName, i) in storageAccountNames: {
+  name: '${namePrefix}-storage-${i}'
   params: {
     location: location
-    name: storageAccountName
+    name: accountName
     skuName: storageSku
+    accountIndex: i
+    accountCount: storageAccounts
+    commandShards: commandShards
   }
-}
+}]
 
 module cache 'modules/redis.bicep' = {
   name: '${namePrefix}-redis'
@@ -146,7 +161,8 @@ module identity 'modules/identity.bicep' = {
   params: {
     location: location
     namePrefix: namePrefix
-    storageAccountName: storage.outputs.name
+    storageAccountNames: [for i in range(0, storageAccounts): storage[i].outputs.name]
+    commandShards: commandShards
     keyVaultName: vault.outputs.name
     acrName: acrName
   }
@@ -161,7 +177,8 @@ module apps 'modules/apps.bicep' = {
     environmentDefaultDomain: platform.outputs.defaultDomain
     identityIds: identity.outputs.ids
     identityClientIds: identity.outputs.clientIds
-    storageAccountName: storage.outputs.name
+    storageAccountNames: [for i in range(0, storageAccounts): storage[i].outputs.name]
+    commandShards: commandShards
     redisUrlSecretUri: vault.outputs.redisUrlSecretUri
     stripeApiKeySecretUri: vault.outputs.stripeApiKeySecretUri
     oidcIssuer: oidcIssuer
@@ -187,8 +204,11 @@ output apiUrl string = apps.outputs.apiUrl
 @description('Public URL of the SSE streams.')
 output streamUrl string = apps.outputs.streamUrl
 
-@description('Storage account name.')
-output storageAccountName string = storage.outputs.name
+@description('Primary storage account name.')
+output storageAccountName string = storage[0].outputs.name
+
+@description('Every storage account, the primary first (PRISM_STORAGE_ACCOUNTS).')
+output storageAccountNames array = [for i in range(0, storageAccounts): storage[i].outputs.name]
 
 @description('Client id of each app\'s managed identity.')
 output identityClientIds object = identity.outputs.clientIds

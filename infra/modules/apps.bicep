@@ -5,7 +5,8 @@
 //   stream-service     external ingress :8081 (SSE; ops :9081 inside only), scales on
 //                      concurrent connections
 //   domain-service     internal ingress only (prism-api's operations console reaches its
-//                      event-store inspector), KEDA azure-queue rules on `commands` and `events-saga`
+//                      event-store inspector), KEDA azure-queue rules on every command shard
+//                      and `events-saga`
 //   readmodel-updater  internal ingress only (the console starts rebuilds there),
 //                      KEDA azure-queue rule on `events-readmodel`
 //
@@ -42,8 +43,11 @@ param identityIds object
 @description('Client id of each app\'s identity (AZURE_CLIENT_ID), by app name.')
 param identityClientIds object
 
-@description('Storage account name (reached with the apps\' identities).')
-param storageAccountName string
+@description('Storage account names, the primary first: streams and command shards are spread over them (PRISM_STORAGE_ACCOUNTS), reached with the apps\' identities.')
+param storageAccountNames array
+
+@description('Command shards (PRISM_COMMAND_SHARDS), a multiple of the number of storage accounts.')
+param commandShards int
 
 @description('Key Vault URI of the secret holding the Redis URL.')
 param redisUrlSecretUri string
@@ -103,6 +107,8 @@ param domainMaxReplicas int = 10
 
 @description('Most replicas of readmodel-updater.')
 param readmodelMaxReplicas int = 5
+
+var storageAccountName = storageAccountNames[0]
 
 // What every service reads (shared/config, shared/auth). Storage is reached
 // with the app's identity (Entra ID): the connection string is empty, and
@@ -189,6 +195,17 @@ var commonEnv = [
   {
     name: 'PRISM_COMMANDS_QUEUE'
     value: 'commands'
+  }
+  {
+    // commands-0 … commands-(N-1); every service routes or reads by it.
+    name: 'PRISM_COMMAND_SHARDS'
+    value: string(commandShards)
+  }
+  {
+    // Every account, by name (Entra ID with the identity above): streams
+    // and command shards are spread over them by the same hash.
+    name: 'PRISM_STORAGE_ACCOUNTS'
+    value: join(storageAccountNames, ',')
   }
 ]
 
@@ -546,6 +563,22 @@ resource streams 'Microsoft.App/containerApps@2025-01-01' = {
   }
 }
 
+// One KEDA rule per command shard: shard k's queue lives in account
+// k mod <accounts>; the scaler reads its length with domain-service's
+// identity (Storage Queue Data Contributor on that queue).
+var shardRules = [for k in range(0, commandShards): {
+  name: 'commands-${k}'
+  custom: {
+    type: 'azure-queue'
+    metadata: {
+      queueName: commandShards == 1 ? 'commands' : 'commands-${k}'
+      queueLength: '5'
+      accountName: storageAccountNames[k % length(storageAccountNames)]
+    }
+    identity: identityIds['domain-service']
+  }
+}]
+
 resource domain 'Microsoft.App/containerApps@2025-01-01' = {
   name: '${namePrefix}-domain-service'
   location: location
@@ -559,9 +592,9 @@ resource domain 'Microsoft.App/containerApps@2025-01-01' = {
     environmentId: environmentId
     configuration: {
       // Internal ingress only: domain-service takes its work from the
-      // commands queue; its port serves the probes, /metrics and the admin
-      // event-store inspector, which prism-api's operations console reaches
-      // inside the environment. Nothing outside the environment can.
+      // command shards it owns; its port serves the probes, /metrics and the
+      // admin event-store inspector, which prism-api's operations console
+      // reaches inside the environment. Nothing outside the environment can.
       ingress: {
         external: false
         targetPort: 8082
@@ -665,6 +698,17 @@ resource domain 'Microsoft.App/containerApps@2025-01-01' = {
               name: 'PRISM_CURRENCY'
               value: currency
             }
+            {
+              // Each replica consumes the shards it holds a blob lease on.
+              name: 'PRISM_SHARD_OWNERSHIP'
+              value: 'leases'
+            }
+            {
+              // A stopped replica's shards are served again within a lease
+              // (plus a balancing round, 3 s); Azure allows 15-60 s.
+              name: 'PRISM_SHARD_LEASE'
+              value: '15s'
+            }
           ])
           probes: [
             {
@@ -707,26 +751,18 @@ resource domain 'Microsoft.App/containerApps@2025-01-01' = {
         // lost). One warm replica keeps command latency in milliseconds.
         minReplicas: 1
         maxReplicas: domainMaxReplicas
-        // KEDA azure-queue: one replica per 5 visible messages, on each queue
-        // domain-service consumes (commands, and events-saga for the checkout
-        // process manager); KEDA takes the larger of the two. It
-        // authenticates with the app's managed identity (Container Apps
-        // passes it to the scaler; no connection string, no key).
-        rules: [
-          {
-            name: 'commands-queue'
-            custom: {
-              type: 'azure-queue'
-              metadata: {
-                queueName: 'commands'
-                queueLength: '5'
-                accountName: storageAccountName
-              }
-              // The scaler reads the queue's length with the app's
-              // identity (Storage Queue Data Contributor on this queue).
-              identity: identityIds['domain-service']
-            }
-          }
+        // KEDA azure-queue, one rule per command shard (in its account) and
+        // one on events-saga, each asking for one replica per 5 messages
+        // (queueLength '5'); KEDA takes the largest answer. Hashing spreads
+        // the backlog B evenly, so the busiest shard holds about B/N and
+        // domain-service gets about B/(5N) replicas: 1 per 80 waiting
+        // commands with 16 shards (docs/scaling.md has the arithmetic). No
+        // rule watches deadlines: delayed commands wait there hidden and are
+        // no work to scale for (KEDA's azure-queue scaler counts invisible
+        // messages too, kedacore/keda#4432). Every rule authenticates with
+        // the app's managed identity (Container Apps passes it to the
+        // scaler; no connection string, no key).
+        rules: concat(shardRules, [
           {
             name: 'events-saga-queue'
             custom: {
@@ -741,7 +777,7 @@ resource domain 'Microsoft.App/containerApps@2025-01-01' = {
               identity: identityIds['domain-service']
             }
           }
-        ]
+        ])
       }
     }
   }
