@@ -29,7 +29,7 @@ export PRISM_STRIPE_MOCK_BIN ?= $(PRISM_TOOLS)/stripe-mock-$(STRIPE_MOCK_VERSION
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-up: deps build ## Start Azurite, Redis, Mailpit and all four services (REPLICAS=n domain-service replicas, default 2).
+up: deps build ## Start Azurite, Redis, Mailpit and all four services (REPLICAS=n domain-service replicas, default 2; ACCOUNTS=m storage accounts, default 1).
 	@scripts/up
 
 test: test-deps ## go vet, then every test: unit, contract (private Azurite + Redis), whole stack, Chromium.
@@ -88,5 +88,6 @@ catalog: ## Regenerate docs/events.md from the event schemas in shared/eventcata
 bench: deps ## Measure throughput, latency, rehydration, scaling and SSE fan-out on a private stack (BENCH_FLAGS="--json" etc.).
 	@$(GO) run ./e2e/cmd/prism-bench $(BENCH_FLAGS)
 
-chaos: test-deps ## The chaos suite at full size: kills, restarts, races, hostile input (a smaller run is part of make test).
+chaos: test-deps ## The chaos suite at full size: kills, restarts, races, hostile input, shard owners paused and killed (a smaller run is part of make test).
 	PRISM_CHAOS=full $(GO) test -count=1 -timeout 30m -v -run 'Test(HotCart|ReplicaKilled|OneKey|RedisAndAzurite|Hostile|SSEResume|Poison|AnAmbiguousEnqueue|RedisOutageUnderLoad|SlowAndResetting|ShipRacing)' github.com/prism-es/prism/e2e/...
+	PRISM_CHAOS=full $(GO) test -count=1 -timeout 30m -v -run 'TestNeverTwoOwnersAtOnce' github.com/prism-es/prism/shared/ownership
