@@ -37,7 +37,6 @@ func TestRetryAfterRedisLostTheKeyAppliesOnce(t *testing.T) {
 	require.Equal(t, "succeeded", st.Status)
 	acc, err := storage.Connect(s.Env.ConnString)
 	require.NoError(t, err)
-	commands := queue.Open(acc, "commands", nil)
 
 	for _, lost := range []struct {
 		name   string
@@ -48,6 +47,7 @@ func TestRetryAfterRedisLostTheKeyAppliesOnce(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "succeeded", st.Status)
 			cart := created.AggregateID
+			commands := queue.Open(acc, s.CommandQueue("cart-"+cart), nil) // the cart's command shard
 			key := uuid.NewString()
 			path, body := "/api/carts/"+cart+"/items", map[string]any{"sku": product, "quantity": 1}
 			first, err := c.Do(ctx, http.MethodPost, path, tok, body, "Idempotency-Key", key)
@@ -79,7 +79,7 @@ func TestRetryAfterRedisLostTheKeyAppliesOnce(t *testing.T) {
 				assert.Equal(t, "succeeded", now.Status, "a late pending overwrote the outcome")
 			}
 
-			// The retry has been handled once the queue is empty again (one
+			// The retry has been handled once its shard is empty again (one
 			// replica, nothing else sent) and its status is final.
 			require.Eventually(t, func() bool {
 				n, err := commands.Depth(ctx)
