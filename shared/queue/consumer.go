@@ -107,13 +107,16 @@ type Consumer struct {
 	handle  Handler
 	cfg     ConsumerConfig
 	wakeups Waker
+	// running bounds the handlers running at once: one per message, one per
+	// item of a batch message.
+	running chan struct{}
 }
 
 // NewConsumer returns a consumer of q. waker may be nil (then it only polls).
 func NewConsumer(q *Queue, handle Handler, waker Waker, cfg ConsumerConfig) *Consumer {
 	cfg.defaults()
 	initConsumerSeries(q.name, cfg.Concurrency)
-	return &Consumer{q: q, handle: handle, cfg: cfg, wakeups: waker}
+	return &Consumer{q: q, handle: handle, cfg: cfg, wakeups: waker, running: make(chan struct{}, cfg.Concurrency)}
 }
 
 // Run consumes until ctx is cancelled, then drains and returns nil. It returns

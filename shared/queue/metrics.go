@@ -10,6 +10,10 @@ var (
 		Name: "prism_queue_messages_sent_total",
 		Help: "Messages sent to a queue.",
 	}, []string{"queue"})
+	batchedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_batched_items_total",
+		Help: "Envelopes sent inside batch messages (several to a message) by a Batcher.",
+	}, []string{"queue"})
 	receivedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "prism_queue_messages_received_total",
 		Help: "Messages received from a queue.",

@@ -51,11 +51,21 @@ func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) err
 	if err := q.SetVisibility(ctx, m, poisonHold); err != nil {
 		return err
 	}
-	rec := PoisonRecord{Queue: q.name, MessageID: m.ID, Reason: truncate(reason, maxReasonBytes), DequeueCount: m.DequeueCount, FailedAt: time.Now().UTC()}
-	if raw, ok := bodyJSON(m.Body); ok {
+	if err := q.poisonCopy(ctx, m, m.Body, int(m.DequeueCount), reason); err != nil {
+		return err
+	}
+	return q.Delete(ctx, m)
+}
+
+// poisonCopy puts body (m's, or one item of m's batch) on the poison queue
+// with the record of why it failed after tries deliveries. It leaves m
+// alone: the caller holds it and settles it.
+func (q *Queue) poisonCopy(ctx context.Context, m *Message, body []byte, tries int, reason string) error {
+	rec := PoisonRecord{Queue: q.name, MessageID: m.ID, Reason: truncate(reason, maxReasonBytes), DequeueCount: int64(tries), FailedAt: time.Now().UTC()}
+	if raw, ok := bodyJSON(body); ok {
 		rec.Body = raw
 	} else {
-		rec.BodyText = string(m.Body)
+		rec.BodyText = string(body)
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -63,7 +73,7 @@ func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) err
 	}
 	if len(b) > MaxMessageBytes {
 		slog.WarnContext(ctx, "message too large for a poison record; poisoned bare", "queue", q.name, "messageId", m.ID, "reason", rec.Reason)
-		b = m.Body
+		b = body
 	}
 	if err := checkBody(b); err != nil {
 		return err
@@ -72,7 +82,7 @@ func (q *Queue) MoveToPoison(ctx context.Context, m *Message, reason string) err
 		return storage.Classify(err, "send to "+storage.PoisonQueue(q.name))
 	}
 	poisonTotal.WithLabelValues(q.name).Inc()
-	return q.Delete(ctx, m)
+	return nil
 }
 
 // poisonRecord reads a poison-queue message: a PoisonRecord, or a bare body

@@ -23,6 +23,10 @@ const (
 // or after a long outage, and nothing at all once the message is no longer
 // ours (whoever holds it now settles it).
 func (c *Consumer) process(runCtx, hctx context.Context, log *slog.Logger, m *Message) {
+	if items, attempt := Items(m.Body); len(items) > 1 || attempt > 1 {
+		c.processBatch(runCtx, hctx, log, m, items, attempt)
+		return
+	}
 	receivedTotal.WithLabelValues(c.q.name).Inc()
 	dequeueCount.WithLabelValues(c.q.name).Observe(float64(m.DequeueCount))
 	inFlightGauge.WithLabelValues(c.q.name).Inc()
@@ -39,7 +43,7 @@ func (c *Consumer) process(runCtx, hctx context.Context, log *slog.Logger, m *Me
 
 	start := time.Now()
 	mctx, held := c.hold(hctx, log, m)
-	err := c.run(runCtx, mctx, log, m, start)
+	err := c.runItem(runCtx, mctx, log, m, start)
 	interrupted := mctx.Err() != nil // before stop, which ends mctx
 	held.stop()
 	took := time.Since(start).Seconds()
