@@ -18,6 +18,9 @@ import (
 // it for its handler).
 type Batcher struct {
 	q *Queue
+	// MaxInFlight is how many messages of one delay may be in flight at
+	// once (default 1: on Azurite more sends at once only make each slower).
+	MaxInFlight int
 
 	mu     sync.Mutex
 	groups map[time.Duration]*sendGroup
@@ -27,8 +30,9 @@ var _ Sender = (*Batcher)(nil)
 
 // sendGroup are the pending sends of one delay and whether a flush runs.
 type sendGroup struct {
-	pending  []*pendingSend
-	flushing bool
+	pending []*pendingSend
+	// flushing counts the sends in flight (at most MaxInFlight).
+	flushing int
 }
 
 type pendingSend struct {
@@ -38,7 +42,7 @@ type pendingSend struct {
 
 // NewBatcher returns a Batcher sending to q.
 func NewBatcher(q *Queue) *Batcher {
-	return &Batcher{q: q, groups: map[time.Duration]*sendGroup{}}
+	return &Batcher{q: q, MaxInFlight: 1, groups: map[time.Duration]*sendGroup{}}
 }
 
 // Name is the queue's name.
@@ -69,8 +73,8 @@ func (b *Batcher) Send(ctx context.Context, body []byte, opts ...SendOption) err
 		b.groups[o.delay] = g
 	}
 	g.pending = append(g.pending, p)
-	if !g.flushing {
-		g.flushing = true
+	if g.flushing < max(b.MaxInFlight, 1) {
+		g.flushing++
 		go b.flush(o.delay, g)
 	}
 	b.mu.Unlock()
@@ -89,7 +93,7 @@ func (b *Batcher) flush(delay time.Duration, g *sendGroup) {
 		b.mu.Lock()
 		batch := take(&g.pending)
 		if len(batch) == 0 {
-			g.flushing = false
+			g.flushing--
 			b.mu.Unlock()
 			return
 		}

@@ -124,3 +124,39 @@ func (c *Commands) Ping(ctx context.Context) error {
 	}
 	return c.primary.PingQueues(ctx, c.deadlines.Name())
 }
+
+// BatchedCommands routes as Commands does, through a Batcher per shard
+// queue and one for the deadlines queue: commands sent at the same time to
+// one shard (or delayed alike) share messages.
+type BatchedCommands struct {
+	c         *Commands
+	shards    []*Batcher
+	deadlines *Batcher
+}
+
+var _ Sender = (*BatchedCommands)(nil)
+
+// Batched returns the commands' batching sender.
+func (c *Commands) Batched() *BatchedCommands {
+	b := &BatchedCommands{c: c, deadlines: NewBatcher(c.deadlines)}
+	for _, q := range c.shards {
+		b.shards = append(b.shards, NewBatcher(q))
+	}
+	return b
+}
+
+// Send routes body as Commands.Send does, into the queue's batcher.
+func (b *BatchedCommands) Send(ctx context.Context, body []byte, opts ...SendOption) error {
+	var o sendOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.delay > 0 {
+		return b.deadlines.Send(ctx, body, opts...)
+	}
+	stream, err := streamOf(body)
+	if err != nil {
+		return err
+	}
+	return b.shards[shard.Of(stream, len(b.shards))].Send(ctx, body)
+}

@@ -53,6 +53,11 @@ type ConsumerConfig struct {
 	// queue carrying a small share of the traffic (a command shard) waits
 	// longer: the next send's nudge ends the wait anyway.
 	BatchWait time.Duration
+	// Linger is the longest a consumer of a busy queue waits after a
+	// partial batch before it receives again, so that the next receive
+	// takes a batch (Kafka's linger.ms; default 10ms). A quiet queue is not
+	// lingered on: a send's nudge wakes the consumer at once.
+	Linger time.Duration
 	// DrainTimeout is how long shutdown waits for in-flight handlers before
 	// cancelling them (default 20s).
 	DrainTimeout time.Duration
@@ -81,6 +86,7 @@ func (c *ConsumerConfig) defaults() {
 	setDefault(&c.MinPoll, 50*time.Millisecond)
 	setDefault(&c.MaxPoll, 2*time.Second)
 	setDefault(&c.BatchWait, c.MinPoll)
+	setDefault(&c.Linger, 10*time.Millisecond)
 	setDefault(&c.DrainTimeout, 20*time.Second)
 	setDefault(&c.DepthEvery, 10*time.Second)
 	if c.Logger == nil {
@@ -135,6 +141,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	idle := c.cfg.MinPoll
 	errBackoff := c.cfg.MinPoll
 	nextDepth := time.Now()
+	arrivals := newArrivalRate()
 
 	for ctx.Err() == nil {
 		if c.cfg.DepthEvery > 0 && time.Now().After(nextDepth) {
@@ -173,6 +180,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			continue
 		}
 		idle = c.cfg.MinPoll
+		arrivals.saw(len(msgs))
 		for _, m := range msgs {
 			slots <- struct{}{}
 			wg.Add(1)
@@ -189,10 +197,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}()
 		}
 		if len(msgs) < want {
-			// The queue gave less than asked: it is (nearly) drained. Rather
-			// than an almost certainly empty receive, wait a moment; a send
-			// meanwhile leaves a wake token that ends the wait at once.
-			c.wait(ctx, c.cfg.BatchWait)
+			// The queue gave less than asked: it is (nearly) drained. When
+			// messages arrive fast enough to fill half a batch within the
+			// linger, linger, so the next receive takes them together;
+			// otherwise wait for the next send's nudge, which ends the wait
+			// at once (or a moment, if the nudge went to another consumer).
+			if d, ok := arrivals.fill(want/2+1, c.cfg.Linger); ok {
+				lingersTotal.WithLabelValues(c.q.name).Inc()
+				sleep(ctx, d)
+			} else {
+				c.wait(ctx, c.cfg.BatchWait)
+			}
 		}
 	}
 

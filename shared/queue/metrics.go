@@ -10,6 +10,10 @@ var (
 		Name: "prism_queue_messages_sent_total",
 		Help: "Messages sent to a queue.",
 	}, []string{"queue"})
+	lingersTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "prism_queue_lingers_total",
+		Help: "Times a consumer of a busy queue waited a few ms after a partial batch so its next receive would take a batch.",
+	}, []string{"queue"})
 	batchedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "prism_queue_batched_items_total",
 		Help: "Envelopes sent inside batch messages (several to a message) by a Batcher.",
@@ -80,7 +84,7 @@ var handlerOutcomes = []string{"ok", "retry", "poison", "abandoned", "outage", "
 // born at 1 is not) and a fresh process's dashboard panels show 0, not
 // "No data".
 func initConsumerSeries(queue string, concurrency int) {
-	for _, c := range []*prometheus.CounterVec{receivedTotal, completedTotal, retriedTotal, abandonedTotal, poisonTotal, EmptyReceivesTotal, outageRetriesTotal, lostTotal} {
+	for _, c := range []*prometheus.CounterVec{receivedTotal, completedTotal, retriedTotal, abandonedTotal, poisonTotal, EmptyReceivesTotal, outageRetriesTotal, lostTotal, lingersTotal} {
 		c.WithLabelValues(queue)
 	}
 	for _, o := range handlerOutcomes {

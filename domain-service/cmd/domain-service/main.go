@@ -187,16 +187,21 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Everything domain-service sends goes through batchers: the events of
+	// commands handled at the same time share one message per subscriber,
+	// as do their follow-ups and deadlines (docs/performance.md).
+	batched := commands.Batched()
 	var subscribers []handling.Subscriber
 	for _, s := range cfg.Subscribers {
-		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s), Queue: queue.Open(deps.Account, config.EventQueue(s), waker)})
+		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s),
+			Queue: queue.NewBatcher(queue.Open(deps.Account, config.EventQueue(s), waker))})
 	}
 	h := handling.New(handling.Deps{
 		Store:       eventstore.NewTableStore(deps.Accounts, cfg.EventsTable, eventcatalog.Upcasters()),
 		Snapshots:   eventstore.NewSnapshots(deps.Accounts, cfg.SnapshotsTable),
 		Subscribers: subscribers,
-		Commands:    commands,
-		Deadlines:   commands.Deadlines(),
+		Commands:    batched,
+		Deadlines:   batched,
 		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
 		Payments:    provider,
 	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline,

@@ -6,12 +6,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventstore"
-	"github.com/prism-es/prism/shared/tracing"
 )
 
 // load returns the stream's state: from the cache unless fresh is set. A
@@ -102,11 +100,8 @@ func (h *Handler) maybeSnapshot(ctx context.Context, agg aggregate, stream strin
 }
 
 // publish sends every event to the queue of every subscriber that wants
-// it, concurrently.
-func (h *Handler) publish(ctx context.Context, events []envelope.Event) error {
-	ctx, span := tracing.Start(ctx, "publish", attribute.Int("prism.events", len(events)))
-	defer span.End()
-	g, gctx := errgroup.WithContext(ctx)
+// it, each send in g.
+func (h *Handler) publish(ctx context.Context, g *errgroup.Group, events []envelope.Event) error {
 	for _, e := range events {
 		body, err := json.Marshal(e)
 		if err != nil {
@@ -114,9 +109,9 @@ func (h *Handler) publish(ctx context.Context, events []envelope.Event) error {
 		}
 		for _, s := range h.deps.Subscribers {
 			if s.Wants(e.AggregateType, e.Type) {
-				g.Go(func() error { return s.Queue.Send(gctx, body) })
+				g.Go(func() error { return s.Queue.Send(ctx, body) })
 			}
 		}
 	}
-	return g.Wait()
+	return nil
 }

@@ -27,7 +27,10 @@ import (
 
 // Settings are the bench's knobs.
 type Settings struct {
-	Duration    time.Duration
+	Duration time.Duration
+	// LatencyRate paces the latency phase (commands/s; 0: half the full
+	// load's throughput).
+	LatencyRate float64
 	Users       int
 	Concurrency int
 	Clients     int
@@ -42,6 +45,7 @@ func main() {
 	defer stop()
 	var s Settings
 	flag.DurationVar(&s.Duration, "duration", 10*time.Second, "how long each load phase runs")
+	flag.Float64Var(&s.LatencyRate, "latency-rate", 0, "commands/s of the latency phase (0: half the full load's throughput)")
 	flag.IntVar(&s.Users, "users", 32, "virtual users (each with its own cart and SSE connection) at full load")
 	flag.IntVar(&s.Concurrency, "concurrency", 32, "concurrency of the raw storage measurement")
 	flag.IntVar(&s.Clients, "clients", 1000, "SSE clients in the fan-out phase")

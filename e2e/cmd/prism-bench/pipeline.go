@@ -55,8 +55,20 @@ func measurePipeline(ctx context.Context, st *stack.Stack, s Settings) (Pipeline
 	}
 
 	p.HalfRatePerSec = p.CommandsPerSec / 2
+	if s.LatencyRate > 0 {
+		p.HalfRatePerSec = s.LatencyRate
+	}
+	tb, err := readTimings(ctx, st)
+	if err != nil {
+		return Pipeline{}, err
+	}
 	half, herrs := paced(ctx, users, p.HalfRatePerSec, s.Duration)
 	p.Half = summarise(half)
+	ta, err := readTimings(ctx, st)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	p.HalfTimeSpent = spent(tb, ta)
 	p.Errors += herrs
 	return p, nil
 }

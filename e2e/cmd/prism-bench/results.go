@@ -55,8 +55,11 @@ type Pipeline struct {
 	RoundTripsBy   map[string]float64 `json:"storageRoundTripsBy"`
 	Full           Latency            `json:"postToSseFullLoad"`
 	HalfRatePerSec float64            `json:"halfLoadCommandsPerSec"`
-	Half           Latency            `json:"postToSseHalfLoad"`
-	Errors         int                `json:"errors"`
+	// HalfTimeSpent is where the time went at half load: the mean of each
+	// storage request and queue handler latency, by process.
+	HalfTimeSpent []TimeSpent `json:"halfLoadTimeSpent,omitempty"`
+	Half          Latency     `json:"postToSseHalfLoad"`
+	Errors        int         `json:"errors"`
 }
 
 // Rehydration is the time of one command on a cold aggregate, in ms.
@@ -183,6 +186,9 @@ func (r *Results) print(w io.Writer) {
 	row("ceiling = raw requests/s ÷ round trips", fmt.Sprintf("%.1f commands/s", r.Ceiling))
 	row("pipeline ÷ ceiling", fmt.Sprintf("%.2f", r.Ratio))
 	row("POST→SSE at full load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms", r.Pipeline.Full.P50, r.Pipeline.Full.P95, r.Pipeline.Full.P99))
+	for _, ts := range r.Pipeline.HalfTimeSpent {
+		row("  "+ts.What, fmt.Sprintf("%.1f ms mean (%.0f)", ts.MeanMs, ts.Count))
+	}
 	row("POST→SSE at half load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms (%.1f commands/s)", r.Pipeline.Half.P50, r.Pipeline.Half.P95, r.Pipeline.Half.P99, r.Pipeline.HalfRatePerSec))
 	row("one command, 10 events", fmt.Sprintf("%.1f ms", r.Rehydration.Short))
 	row(fmt.Sprintf("one command, %d events, no snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongNoSnapshot))
