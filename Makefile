@@ -24,7 +24,7 @@ PRISM_TOOLS ?= $(HOME)/.cache/prism-tools
 export PRISM_MAILPIT_BIN ?= $(PRISM_TOOLS)/mailpit-$(MAILPIT_VERSION)/mailpit
 export PRISM_STRIPE_MOCK_BIN ?= $(PRISM_TOOLS)/stripe-mock-$(STRIPE_MOCK_VERSION)/stripe-mock
 
-.PHONY: up test deps test-deps build vet fmt-check modules-check ci clean help catalog bench chaos
+.PHONY: up test deps test-deps build vet fmt-check modules-check ci clean help catalog bench chaos profile
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -87,6 +87,9 @@ catalog: ## Regenerate docs/events.md from the event schemas in shared/eventcata
 
 bench: deps ## Measure throughput, latency, rehydration, scaling and SSE fan-out on a private stack (BENCH_FLAGS="--json" etc.).
 	@$(GO) run ./e2e/cmd/prism-bench $(BENCH_FLAGS)
+
+profile: deps ## CPU profiles of every service under full load (bench's pipeline phase), written to profiles/ with the top of each printed.
+	@$(GO) run ./e2e/cmd/prism-bench --phases pipeline --profile profiles $(BENCH_FLAGS)
 
 chaos: test-deps ## The chaos suite at full size: kills, restarts, races, hostile input, shard owners paused and killed (a smaller run is part of make test).
 	PRISM_CHAOS=full $(GO) test -count=1 -timeout 30m -v -run 'Test(HotCart|ReplicaKilled|OneKey|RedisAndAzurite|Hostile|SSEResume|Poison|AnAmbiguousEnqueue|RedisOutageUnderLoad|SlowAndResetting|ShipRacing)' github.com/prism-es/prism/e2e/...

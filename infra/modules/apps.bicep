@@ -185,6 +185,11 @@ var commonEnv = [
     value: '5m'
   }
   {
+    // Go's profiles on the ops port: off in Azure.
+    name: 'PRISM_PPROF'
+    value: 'false'
+  }
+  {
     name: 'PRISM_EVENTS_TABLE'
     value: 'events'
   }

@@ -161,6 +161,9 @@ type Common struct {
 	// finds storage or Redis unavailable is kept and retried in process
 	// before it is released (default 5m).
 	OutageHold time.Duration
+	// Pprof is PRISM_PPROF: serve Go's profiles on the ops port under
+	// /debug/pprof/ (off by default; make profile turns it on).
+	Pprof bool
 	// StorageAccounts is PRISM_STORAGE_ACCOUNTS: every storage account the
 	// streams are spread over, the primary first, comma-separated; each a
 	// connection string or (Entra ID) an account URL or name. Empty: the one
@@ -197,6 +200,7 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		ShutdownTimeout:         r.Duration("PRISM_SHUTDOWN_TIMEOUT", 25*time.Second),
 		RetrySchedule:           r.Durations("PRISM_RETRY_SCHEDULE", nil),
 		OutageHold:              r.Duration("PRISM_OUTAGE_HOLD", 5*time.Minute),
+		Pprof:                   r.Bool("PRISM_PPROF", false),
 		EventsTable:             r.String("PRISM_EVENTS_TABLE", "events"),
 		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
 		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),

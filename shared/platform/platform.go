@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -195,19 +196,26 @@ func (d *Deps) RedisChecks() map[string]httpapi.Check {
 // on the service's address until ctx ends: for the services without
 // ingress, whose one port is internal.
 func (d *Deps) ServeOps(ctx context.Context, extra func(mux *http.ServeMux)) error {
-	return ServeOpsAt(ctx, d.Config.HTTPAddr, d.Checks(), extra)
+	return d.ServeOpsAt(ctx, d.Config.HTTPAddr, d.Checks(), extra)
 }
 
 // ServeOpsAt serves /healthz, /readyz with each check's result and
 // /metrics (plus anything extra adds) on addr until ctx ends: the internal
-// operations port of a service whose main port faces the internet.
-func ServeOpsAt(ctx context.Context, addr string, checks map[string]httpapi.Check, extra func(mux *http.ServeMux)) error {
+// operations port of a service whose main port faces the internet. With
+// PRISM_PPROF set it serves Go's profiles too, under /debug/pprof/ (make
+// profile reads them).
+func (d *Deps) ServeOpsAt(ctx context.Context, addr string, checks map[string]httpapi.Check, extra func(mux *http.ServeMux)) error {
 	l, err := httpapi.Listen(addr)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	httpapi.MountOps(mux, checks)
+	if d.Config.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	if extra != nil {
 		extra(mux)
 	}

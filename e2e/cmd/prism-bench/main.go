@@ -28,6 +28,9 @@ import (
 // Settings are the bench's knobs.
 type Settings struct {
 	Duration time.Duration
+	// Profile, when set, is where the pipeline phase writes each process's
+	// CPU profile taken under full load (make profile).
+	Profile string
 	// LatencyRate paces the latency phase (commands/s; 0: half the full
 	// load's throughput).
 	LatencyRate float64
@@ -45,6 +48,7 @@ func main() {
 	defer stop()
 	var s Settings
 	flag.DurationVar(&s.Duration, "duration", 10*time.Second, "how long each load phase runs")
+	flag.StringVar(&s.Profile, "profile", "", "write CPU profiles of every process under full load to this directory (pipeline phase)")
 	flag.Float64Var(&s.LatencyRate, "latency-rate", 0, "commands/s of the latency phase (0: half the full load's throughput)")
 	flag.IntVar(&s.Users, "users", 32, "virtual users (each with its own cart and SSE connection) at full load")
 	flag.IntVar(&s.Concurrency, "concurrency", 32, "concurrency of the raw storage measurement")
@@ -73,7 +77,11 @@ func run(ctx context.Context, s Settings) error {
 	started := time.Now()
 	progress("starting a private stack (Azurite, redis-server, 4 services, 3 domain-service replicas)…")
 	defer stack.RemoveBuild()
-	st, err := stack.Start(stack.Options{Replicas: 3, Env: map[string]string{"PRISM_LOG_LEVEL": "warn"}})
+	env := map[string]string{"PRISM_LOG_LEVEL": "warn"}
+	if s.Profile != "" {
+		env["PRISM_PPROF"] = "true"
+	}
+	st, err := stack.Start(stack.Options{Replicas: 3, Env: env})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,11 @@ func measurePipeline(ctx context.Context, st *stack.Stack, s Settings) (Pipeline
 	if err != nil {
 		return Pipeline{}, err
 	}
+	profiled := startProfiles(ctx, st, s.Profile, s.Duration)
 	lat, errs, took := closedLoop(ctx, users, s.Duration)
+	if err := profiled(); err != nil {
+		return Pipeline{}, fmt.Errorf("profiles: %w", err)
+	}
 	after, err := storageRequests(ctx, st)
 	if err != nil {
 		return Pipeline{}, err

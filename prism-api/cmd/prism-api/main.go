@@ -148,6 +148,6 @@ func run(ctx context.Context) error {
 		"limits", []string{cfg.Limits.CommandsPerUser.String(), cfg.Limits.CommandsQuotaPerUser.String(), cfg.Limits.QueriesPerUser.String(), cfg.Limits.CommandsPerIP.String(), cfg.Limits.QueriesPerIP.String()})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpapi.Serve(gctx, srv, l, cfg.ShutdownTimeout, nil) })
-	g.Go(func() error { return platform.ServeOpsAt(gctx, cfg.OpsAddr, deps.Checks(), nil) })
+	g.Go(func() error { return deps.ServeOpsAt(gctx, cfg.OpsAddr, deps.Checks(), nil) })
 	return g.Wait()
 }

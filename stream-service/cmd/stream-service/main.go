@@ -93,7 +93,7 @@ func run(ctx context.Context) error {
 		"corsOrigins", cfg.CORSOrigins, "clientBuffer", cfg.SSE.ClientBuffer, "heartbeat", cfg.SSE.Heartbeat.String(), "resync", cfg.SSE.Resync.String(),
 		"streamsPerUser", cfg.Limits.PerUser, "streamsPerIP", cfg.Limits.PerIP, "streamsPerReplica", cfg.Limits.PerReplica, "maxDuration", cfg.Limits.MaxDuration.String())
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return platform.ServeOpsAt(gctx, cfg.OpsAddr, deps.RedisChecks(), nil) })
+	g.Go(func() error { return deps.ServeOpsAt(gctx, cfg.OpsAddr, deps.RedisChecks(), nil) })
 	g.Go(func() error { return serve(gctx, cfg, srv, l, hub) })
 	err = g.Wait()
 	deps.Log.Info("stream-service stopped")
