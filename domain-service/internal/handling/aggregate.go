@@ -46,6 +46,13 @@ type Definition[S any, C any, E interface{ EventType() string }] struct {
 	// (CartCheckedOut → PlaceOrder). They must have deterministic ids, since
 	// a redelivered command sends them again.
 	React func(e envelope.Event, decoded E) ([]Reaction, error)
+	// Rearm, if set, returns the commands that follow from a command that
+	// decided nothing: a deadline that found its aggregate changed since it
+	// was set sets itself again for the time left, so an aggregate keeps one
+	// deadline at a time rather than one per change. lastChange reads when
+	// the aggregate's latest event happened (one read, only when asked).
+	// Ids must be deterministic, as React's.
+	Rearm func(s S, c C, cmd envelope.Command, lastChange func() (time.Time, error)) ([]Reaction, error)
 }
 
 // Reaction is a command that follows from an event, sent after Delay (a
@@ -64,6 +71,7 @@ type aggregate interface {
 	evolve(state any, e envelope.Event) (any, error)
 	decide(ctx context.Context, state any, cmd envelope.Command, lookup Lookup) ([]pendingEvent, error)
 	react(e envelope.Event) ([]Reaction, error)
+	rearm(state any, cmd envelope.Command, lastChange func() (time.Time, error)) ([]Reaction, error)
 	decodeState(raw json.RawMessage) (any, error)
 }
 
@@ -126,4 +134,15 @@ func (d Definition[S, C, E]) react(e envelope.Event) ([]Reaction, error) {
 		return nil, err
 	}
 	return d.React(e, ev)
+}
+
+func (d Definition[S, C, E]) rearm(state any, cmd envelope.Command, lastChange func() (time.Time, error)) ([]Reaction, error) {
+	if d.Rearm == nil {
+		return nil, nil
+	}
+	c, err := d.Parse(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return d.Rearm(state.(S), c, cmd, lastChange)
 }

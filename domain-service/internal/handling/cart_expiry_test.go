@@ -2,6 +2,7 @@ package handling_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 	"github.com/prism-es/prism/shared/envelope"
 )
 
-// TestIdleCartExpiresByItsDeadline: each change of an open cart sets a
-// delayed ExpireCart (the saga's deadline mechanism); the one set by the last
-// change expires the cart, once, and the cart refuses changes after that.
+// TestIdleCartExpiresByItsDeadline: a new cart sets a delayed ExpireCart
+// (the saga's deadline mechanism); untouched, it expires the cart, once, and
+// the cart refuses changes after that.
 func TestIdleCartExpiresByItsDeadline(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -79,4 +80,43 @@ func TestLateAndRepeatedCartDeadlinesDoNothing(t *testing.T) {
 	events := loadStream(t, w, "cart", id)
 	require.Len(t, events, 3)
 	assert.Equal(t, "CartExpired", events[2].Type)
+}
+
+// TestATouchedCartExpiresItsTTLAfterItsLastChange: a cart keeps one
+// deadline at a time. The creation's deadline finds the cart changed and
+// sets the next one for the time left after the last change; the changes in
+// between send none.
+func TestATouchedCartExpiresItsTTLAfterItsLastChange(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const ttl = 3 * time.Second
+	startReplica(t, w, handling.Config{CartTTL: ttl})
+	sku := skus(1)[0]
+	defineProduct(t, w, sku, 250, 100)
+	id := uuid.NewString()
+	create := command("alice", "cart", id, "CreateCart", map[string]any{})
+	send(t, w, create)
+	require.Equal(t, commandstatus.Succeeded, settle(t, create.CommandID).Status)
+	for q := 1; q <= 4; q++ {
+		c := command("alice", "cart", id, "ChangeQuantity", map[string]any{"sku": sku, "quantity": q})
+		if q == 1 {
+			c = command("alice", "cart", id, "AddItem", map[string]any{"sku": sku, "quantity": 1})
+		}
+		send(t, w, c)
+		require.Equal(t, commandstatus.Succeeded, settle(t, c.CommandID).Status)
+	}
+	var events []envelope.Event
+	require.Eventually(t, func() bool {
+		events = loadStream(t, w, "cart", id)
+		return len(events) == 6
+	}, 30*time.Second, 50*time.Millisecond, "the cart expires a TTL after its last change")
+	last, expired := events[4], events[5]
+	require.Equal(t, "CartExpired", expired.Type)
+	assert.Equal(t, envelope.DerivedID(id, "expire", "5"), expired.Metadata.CommandID, "the deadline re-armed for the last version")
+	assert.GreaterOrEqual(t, expired.OccurredAt.Sub(last.OccurredAt), ttl, "untouched for a whole TTL")
+	for v := 2; v <= 4; v++ {
+		ok, err := recorded(t, w, "cart-"+id, envelope.DerivedID(id, "expire", strconv.Itoa(v)))
+		require.NoError(t, err)
+		assert.False(t, ok, "no deadline was set at version %d: changes send none", v)
+	}
 }

@@ -15,6 +15,12 @@ import (
 // followUp is a command the system sends in reaction to event e, with an id
 // derived from idParts so that reacting twice sends the same command.
 func followUp(e envelope.Event, aggregateType, aggregateID, typ string, payload any, idParts ...string) (envelope.Command, error) {
+	return followUpOf(e.EventID, e.Metadata.CorrelationID, e.Metadata.UserID, e.Metadata.Traceparent, aggregateType, aggregateID, typ, payload, idParts...)
+}
+
+// followUpOf is followUp for a cause given by its id and metadata (an event,
+// or a command that re-arms itself).
+func followUpOf(causationID, correlationID, userID, traceparent, aggregateType, aggregateID, typ string, payload any, idParts ...string) (envelope.Command, error) {
 	p, err := json.Marshal(payload)
 	if err != nil {
 		return envelope.Command{}, err
@@ -23,8 +29,8 @@ func followUp(e envelope.Event, aggregateType, aggregateID, typ string, payload 
 		CommandID: envelope.DerivedID(idParts...), Type: typ,
 		AggregateType: aggregateType, AggregateID: aggregateID, Payload: p,
 		Metadata: envelope.CommandMetadata{
-			CorrelationID: e.Metadata.CorrelationID, CausationID: e.EventID, UserID: e.Metadata.UserID,
-			Traceparent: e.Metadata.Traceparent, IssuedAt: time.Now().UTC(),
+			CorrelationID: correlationID, CausationID: causationID, UserID: userID,
+			Traceparent: traceparent, IssuedAt: time.Now().UTC(),
 		},
 	}, nil
 }
@@ -51,27 +57,49 @@ func cartDefinition(ttl time.Duration) aggregate {
 			expire, err := expireWhenIdle(ttl, e, ev)
 			return append(next, expire...), err
 		},
+		Rearm: rearmExpiry(ttl),
 	}
 }
 
-// expireWhenIdle sets an open cart's expiry deadline after each change: an
-// ExpireCart command sent ttl later (a delayed message, like the checkout's
-// payment deadline), naming the version it was set at, so that any later
-// change voids it. Its id is derived from (cart, version): a redelivery
-// sends the same deadline again, and the event store drops the duplicate.
+// expireWhenIdle sets a new cart's expiry deadline: an ExpireCart command
+// sent ttl later (a delayed message, like the checkout's payment deadline),
+// naming the version it was set at. A cart keeps one deadline at a time:
+// when it finds the cart changed since, it sets itself again for the time
+// left (rearmExpiry), rather than every change sending one (a delayed
+// message per change is a send now, a receive and a delete later, and a
+// message the queue holds all day). Its id is derived from (cart, version):
+// a redelivery sends the same deadline again, and the event store drops
+// the duplicate.
 func expireWhenIdle(ttl time.Duration, e envelope.Event, ev cart.Event) ([]Reaction, error) {
-	if ttl <= 0 {
+	if _, ok := ev.(cart.Created); !ok || ttl <= 0 {
 		return nil, nil
 	}
-	switch ev.(type) {
-	case cart.Created, cart.ItemAdded, cart.QuantityChanged, cart.ItemRemoved:
-	default:
-		return nil, nil
-	}
-	c, err := followUp(e, cart.AggregateType, e.AggregateID, cart.CmdExpire,
-		cart.ExpirePayload{AfterVersion: e.Version, IdleSeconds: int64(ttl / time.Second)},
-		e.AggregateID, "expire", strconv.FormatInt(e.Version, 10))
+	c, err := followUp(e, cart.AggregateType, e.AggregateID, cart.CmdExpire, expiryPayload(e.Version, ttl), e.AggregateID, "expire", strconv.FormatInt(e.Version, 10))
 	return []Reaction{{Command: c, Delay: ttl}}, err
+}
+
+// rearmExpiry is the cart's Rearm: an ExpireCart that found the open cart
+// changed since it was set (so decided nothing) sets the next one, for the
+// cart's current version, due ttl after its last change.
+func rearmExpiry(ttl time.Duration) func(cart.State, cart.Command, envelope.Command, func() (time.Time, error)) ([]Reaction, error) {
+	return func(s cart.State, c cart.Command, cmd envelope.Command, lastChange func() (time.Time, error)) ([]Reaction, error) {
+		x, ok := c.(cart.Expire)
+		if !ok || ttl <= 0 || !s.Exists || s.Status != cart.StatusOpen || s.Version == x.AfterVersion {
+			return nil, nil
+		}
+		at, err := lastChange()
+		if err != nil {
+			return nil, err
+		}
+		m := cmd.Metadata
+		next, err := followUpOf(cmd.CommandID, m.CorrelationID, m.UserID, m.Traceparent, cart.AggregateType, s.ID, cart.CmdExpire,
+			expiryPayload(s.Version, ttl), s.ID, "expire", strconv.FormatInt(s.Version, 10))
+		return []Reaction{{Command: next, Delay: max(time.Until(at.Add(ttl)), time.Second)}}, err
+	}
+}
+
+func expiryPayload(version int64, ttl time.Duration) cart.ExpirePayload {
+	return cart.ExpirePayload{AfterVersion: version, IdleSeconds: int64(ttl / time.Second)}
 }
 
 // priceFromProduct fills AddItem's product name and price from the

@@ -175,7 +175,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			// marker is already there, and its outcome stands.
 			rerr := h.deps.Store.Reject(ctx, stream, cmd.CommandID, apperr.MessageOf(err))
 			if dup, ok := eventstore.AsDuplicate(rerr); ok {
-				return h.duplicate(ctx, agg, cmd, dup, cur.version)
+				return h.duplicate(ctx, agg, cmd, dup, cur)
 			}
 			if rerr != nil {
 				return rerr
@@ -192,7 +192,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 		err = h.deps.Store.Append(actx, stream, cur.version, events, cmd.CommandID)
 		aspan.End()
 		if dup, ok := eventstore.AsDuplicate(err); ok {
-			return h.duplicate(ctx, agg, cmd, dup, cur.version)
+			return h.duplicate(ctx, agg, cmd, dup, cur)
 		}
 		if eventstore.IsConflict(err) {
 			conflictRetries.Inc()
@@ -221,14 +221,20 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 		}
 		commandsTotal.WithLabelValues(cmd.Type, "succeeded").Inc()
 		slog.DebugContext(ctx, "command applied", "stream", stream, "version", next.version, "events", len(events))
-		return h.finish(ctx, agg, cmd, events, next.version)
+		var again []Reaction
+		if len(events) == 0 {
+			if again, err = h.rearm(ctx, agg, cmd, next); err != nil {
+				return err
+			}
+		}
+		return h.finish(ctx, agg, cmd, events, next.version, again...)
 	}
 }
 
 // finish publishes the command's recorded events, sends the commands that
 // follow from them and records success. It runs again, unchanged, for a
 // redelivered command, so every step is idempotent.
-func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Command, events []envelope.Event, version int64) error {
+func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Command, events []envelope.Event, version int64, more ...Reaction) error {
 	// The events go to their subscribers and the commands that follow from
 	// them to their queues all at once: each send waits for a batch, and
 	// none needs another first.
@@ -238,26 +244,28 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 	if err := h.publish(gctx, g, events); err != nil {
 		return err
 	}
+	reactions := more
 	for _, e := range events {
 		next, err := agg.react(e)
 		if err != nil {
 			return err
 		}
-		for _, r := range next {
-			body, err := json.Marshal(r.Command)
-			if err != nil {
-				return err
-			}
-			to := h.deps.Commands
-			var opts []queue.SendOption
-			if r.Delay > 0 {
-				opts = append(opts, queue.WithDelay(r.Delay))
-				if h.deps.Deadlines != nil {
-					to = h.deps.Deadlines
-				}
-			}
-			g.Go(func() error { return to.Send(gctx, body, opts...) })
+		reactions = append(reactions, next...)
+	}
+	for _, r := range reactions {
+		body, err := json.Marshal(r.Command)
+		if err != nil {
+			return err
 		}
+		to := h.deps.Commands
+		var opts []queue.SendOption
+		if r.Delay > 0 {
+			opts = append(opts, queue.WithDelay(r.Delay))
+			if h.deps.Deadlines != nil {
+				to = h.deps.Deadlines
+			}
+		}
+		g.Go(func() error { return to.Send(gctx, body, opts...) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -271,14 +279,34 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 // duplicate answers a command handled before with its first outcome: a
 // rejection again, or its recorded events re-published (a replica may have
 // died before publishing them).
-func (h *Handler) duplicate(ctx context.Context, agg aggregate, cmd envelope.Command, dup *eventstore.DuplicateCommandError, version int64) error {
+func (h *Handler) duplicate(ctx context.Context, agg aggregate, cmd envelope.Command, dup *eventstore.DuplicateCommandError, cur cached) error {
 	commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
 	if dup.Rejected {
 		slog.InfoContext(ctx, "command was rejected before; its rejection stands", "reason", dup.Reason)
 		return h.deps.Outcomes.Rejected(ctx, cmd, dup.Reason)
 	}
 	slog.InfoContext(ctx, "command was applied before; re-publishing its events", "events", len(dup.Events))
-	return h.finish(ctx, agg, cmd, dup.Events, version)
+	var again []Reaction
+	if len(dup.Events) == 0 {
+		// A deadline that re-armed itself may have died before sending it.
+		var err error
+		if again, err = h.rearm(ctx, agg, cmd, cur); err != nil {
+			return err
+		}
+	}
+	return h.finish(ctx, agg, cmd, dup.Events, cur.version, again...)
+}
+
+// rearm asks the aggregate which commands follow from cmd deciding nothing
+// on cur (Definition.Rearm).
+func (h *Handler) rearm(ctx context.Context, agg aggregate, cmd envelope.Command, cur cached) ([]Reaction, error) {
+	return agg.rearm(cur.state, cmd, func() (time.Time, error) {
+		events, err := h.deps.Store.Load(ctx, cmd.StreamID(), cur.version)
+		if err != nil || len(events) == 0 {
+			return time.Time{}, err
+		}
+		return events[0].OccurredAt, nil
+	})
 }
 
 func (h *Handler) reject(ctx context.Context, cmd envelope.Command, reason string) error {

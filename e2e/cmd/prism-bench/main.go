@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,9 @@ import (
 // Settings are the bench's knobs.
 type Settings struct {
 	Duration time.Duration
+	// Shards is the command shard count of the bench's stack (0: the
+	// services' default).
+	Shards int
 	// Profile, when set, is where the pipeline phase writes each process's
 	// CPU profile taken under full load (make profile).
 	Profile string
@@ -48,6 +52,7 @@ func main() {
 	defer stop()
 	var s Settings
 	flag.DurationVar(&s.Duration, "duration", 10*time.Second, "how long each load phase runs")
+	flag.IntVar(&s.Shards, "shards", 0, "PRISM_COMMAND_SHARDS of the bench's stack (0: the default, 16)")
 	flag.StringVar(&s.Profile, "profile", "", "write CPU profiles of every process under full load to this directory (pipeline phase)")
 	flag.Float64Var(&s.LatencyRate, "latency-rate", 0, "commands/s of the latency phase (0: half the full load's throughput)")
 	flag.IntVar(&s.Users, "users", 32, "virtual users (each with its own cart and SSE connection) at full load")
@@ -80,6 +85,9 @@ func run(ctx context.Context, s Settings) error {
 	env := map[string]string{"PRISM_LOG_LEVEL": "warn"}
 	if s.Profile != "" {
 		env["PRISM_PPROF"] = "true"
+	}
+	if s.Shards > 0 {
+		env["PRISM_COMMAND_SHARDS"] = strconv.Itoa(s.Shards)
 	}
 	st, err := stack.Start(stack.Options{Replicas: 3, Env: env})
 	if err != nil {
