@@ -309,3 +309,20 @@ func findAzurite() (string, error) {
 		dir = parent
 	}
 }
+
+// ServerPids are the process ids of the private Azurites and redis-server
+// that are running (for a benchmark reading their CPU time from /proc).
+// Each was started in a process group of its own, led by that pid.
+func (e *Env) ServerPids() (azurites []int, redis int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, az := range e.azurites {
+		if az.cmd != nil && az.cmd.Process != nil {
+			azurites = append(azurites, az.cmd.Process.Pid)
+		}
+	}
+	if e.redis != nil && e.redis.Process != nil {
+		redis = e.redis.Process.Pid
+	}
+	return azurites, redis
+}

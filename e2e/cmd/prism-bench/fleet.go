@@ -77,17 +77,27 @@ var clockTicks = func() float64 {
 }()
 
 // cpuSeconds is the user + system CPU time a process has used (0 when it is
-// gone): fields 14 and 15 of /proc/<pid>/stat, after the command name.
+// gone).
 func cpuSeconds(pid int) float64 {
 	if pid == 0 {
 		return 0
 	}
+	return statCPU(statFields(pid))
+}
+
+// statFields are the fields of /proc/<pid>/stat after the command name
+// (field 3, the state, first; nil when the process is gone).
+func statFields(pid int) []string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return nil
 	}
 	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+}
+
+// statCPU is utime + stime (fields 14 and 15) of statFields, in seconds.
+func statCPU(f []string) float64 {
 	if len(f) < 13 {
 		return 0
 	}

@@ -89,7 +89,7 @@ func run(ctx context.Context, s Settings) error {
 	if s.Shards > 0 {
 		env["PRISM_COMMAND_SHARDS"] = strconv.Itoa(s.Shards)
 	}
-	st, err := stack.Start(stack.Options{Replicas: 3, Env: env})
+	st, err := stack.Start(stack.Options{Replicas: pipelineReplicas, Env: env})
 	if err != nil {
 		return err
 	}

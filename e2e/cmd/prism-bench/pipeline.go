@@ -44,7 +44,9 @@ func measurePipeline(ctx context.Context, st *stack.Stack, s Settings) (Pipeline
 		return Pipeline{}, err
 	}
 	profiled := startProfiles(ctx, st, s.Profile, s.Duration)
+	cpuBefore := sampleCPU(st)
 	lat, errs, took := closedLoop(ctx, users, s.Duration)
+	cpuAfter := sampleCPU(st)
 	if err := profiled(); err != nil {
 		return Pipeline{}, fmt.Errorf("profiles: %w", err)
 	}
@@ -52,7 +54,8 @@ func measurePipeline(ctx context.Context, st *stack.Stack, s Settings) (Pipeline
 	if err != nil {
 		return Pipeline{}, err
 	}
-	p := Pipeline{Commands: len(lat), CommandsPerSec: float64(len(lat)) / took.Seconds(), Full: summarise(lat), Errors: errs}
+	p := Pipeline{Commands: len(lat), CommandsPerSec: float64(len(lat)) / took.Seconds(), Full: summarise(lat), Errors: errs,
+		FullCPU: cpuPerCommand(cpuBefore, cpuAfter, len(lat))}
 	if len(lat) > 0 {
 		p.RoundTripsPerCommand = (after.total() - before.total()) / float64(len(lat))
 		p.RoundTripsBy = perCommand(before, after, len(lat))
@@ -66,7 +69,9 @@ func measurePipeline(ctx context.Context, st *stack.Stack, s Settings) (Pipeline
 	if err != nil {
 		return Pipeline{}, err
 	}
+	cpuBefore = sampleCPU(st)
 	half, herrs := paced(ctx, users, p.HalfRatePerSec, s.Duration)
+	p.HalfCPU = cpuPerCommand(cpuBefore, sampleCPU(st), len(half))
 	p.Half = summarise(half)
 	ta, err := readTimings(ctx, st)
 	if err != nil {

@@ -52,9 +52,13 @@ type Pipeline struct {
 	// RoundTripsBy splits them by "process service method" (a queue GET is a
 	// receive, DELETE a delete, POST a send; a table POST an append or insert,
 	// PUT an update, GET a read).
-	RoundTripsBy   map[string]float64 `json:"storageRoundTripsBy"`
-	Full           Latency            `json:"postToSseFullLoad"`
-	HalfRatePerSec float64            `json:"halfLoadCommandsPerSec"`
+	RoundTripsBy map[string]float64 `json:"storageRoundTripsBy"`
+	Full         Latency            `json:"postToSseFullLoad"`
+	// FullCPU and HalfCPU are CPU ms per command by process at full and
+	// half load.
+	FullCPU        CPUPerCommand `json:"cpuMsPerCommandFullLoad"`
+	HalfCPU        CPUPerCommand `json:"cpuMsPerCommandHalfLoad,omitempty"`
+	HalfRatePerSec float64       `json:"halfLoadCommandsPerSec"`
 	// HalfTimeSpent is where the time went at half load: the mean of each
 	// storage request and queue handler latency, by process.
 	HalfTimeSpent []TimeSpent `json:"halfLoadTimeSpent,omitempty"`
@@ -92,6 +96,12 @@ type ScalePoint struct {
 	// QuarterRateCPUMsPerCommand (one replica only): its CPU per command at
 	// a quarter of CostRatePerSec, the rate each of four replicas sees.
 	QuarterRateCPUMsPerCommand float64 `json:"quarterRateCpuMsPerCommand,omitempty"`
+	// FullLoadRoundTripsPerCommand and FullLoadCPU are storage requests and
+	// CPU ms by process per command during the full-load run.
+	FullLoadRoundTripsPerCommand float64       `json:"fullLoadStorageRoundTripsPerCommand"`
+	FullLoadCPU                  CPUPerCommand `json:"fullLoadCpuMsPerCommand"`
+	// CPU is CPU ms by process per command at CostRatePerSec.
+	CPU CPUPerCommand `json:"cpuMsPerCommand"`
 	// IdleCPUMsPerSecPerReplica is a replica's CPU use with no load.
 	IdleCPUMsPerSecPerReplica float64 `json:"idleCpuMsPerSecPerReplica"`
 	// ShardsOwned is command queues owned per replica at the end.
@@ -119,19 +129,24 @@ type Target struct {
 
 // Results is everything one run measured.
 type Results struct {
-	Date        string       `json:"date"`
-	Machine     string       `json:"machine"`
-	Elapsed     string       `json:"elapsed"`
-	Settings    Settings     `json:"settings"`
-	Raw         Raw          `json:"raw"`
-	Pipeline    Pipeline     `json:"pipeline"`
-	Ceiling     float64      `json:"ceilingCommandsPerSec"`
-	Ratio       float64      `json:"pipelineToCeilingRatio"`
-	Rehydration Rehydration  `json:"rehydration"`
-	Scaling     []ScalePoint `json:"scaling"`
-	Fanout      Fanout       `json:"fanout"`
-	Redis       RedisMemory  `json:"redisMemory"`
-	Targets     []Target     `json:"targets"`
+	Date     string   `json:"date"`
+	Machine  string   `json:"machine"`
+	Elapsed  string   `json:"elapsed"`
+	Settings Settings `json:"settings"`
+	Raw      Raw      `json:"raw"`
+	Pipeline Pipeline `json:"pipeline"`
+	Ceiling  float64  `json:"ceilingCommandsPerSec"`
+	Ratio    float64  `json:"pipelineToCeilingRatio"`
+	// Reference is the reference design's commands/s at this run's raw
+	// rates (two queue cycles and four table requests per command);
+	// ReferenceRatio is the pipeline's throughput over it.
+	Reference      float64      `json:"referenceCommandsPerSec"`
+	ReferenceRatio float64      `json:"pipelineToReferenceRatio"`
+	Rehydration    Rehydration  `json:"rehydration"`
+	Scaling        []ScalePoint `json:"scaling"`
+	Fanout         Fanout       `json:"fanout"`
+	Redis          RedisMemory  `json:"redisMemory"`
+	Targets        []Target     `json:"targets"`
 }
 
 func (r *Results) finish() {
@@ -141,13 +156,24 @@ func (r *Results) finish() {
 	if r.Ceiling > 0 {
 		r.Ratio = r.Pipeline.CommandsPerSec / r.Ceiling
 	}
+	if r.Raw.QueueMessagesPerSec > 0 && r.Raw.TableInsertsPerSec > 0 {
+		r.Reference = 1 / (referenceQueueCycles/r.Raw.QueueMessagesPerSec + referenceTableRequests/r.Raw.TableInsertsPerSec)
+		r.ReferenceRatio = r.Pipeline.CommandsPerSec / r.Reference
+	}
 	add := func(name, want, got string, met bool) {
 		r.Targets = append(r.Targets, Target{Name: name, Want: want, Got: got, Met: met})
 	}
 	// A phase that did not run (or measured nothing) meets no target.
 	if r.Pipeline.Commands > 0 {
 		add("pipeline ÷ raw-storage ceiling", "≥ 0.70", fmt.Sprintf("%.2f", r.Ratio), r.Ratio >= 0.7)
-		add("storage round trips per command", "≤ 7", fmt.Sprintf("%.2f", r.Pipeline.RoundTripsPerCommand), r.Pipeline.RoundTripsPerCommand > 0 && r.Pipeline.RoundTripsPerCommand <= 7)
+		if r.Reference > 0 {
+			add("pipeline ÷ reference design (2 queue cycles + 4 table requests)", "≥ 1.0", fmt.Sprintf("%.2f (%.1f ÷ %.1f commands/s)", r.ReferenceRatio, r.Pipeline.CommandsPerSec, r.Reference), r.ReferenceRatio >= 1)
+		}
+		add(fmt.Sprintf("storage requests per command at full load, %d replicas", pipelineReplicas), fmt.Sprintf("≤ %g", maxRequestsPerCommand),
+			fmt.Sprintf("%.2f", r.Pipeline.RoundTripsPerCommand), r.Pipeline.RoundTripsPerCommand > 0 && r.Pipeline.RoundTripsPerCommand <= maxRequestsPerCommand)
+		own := r.Pipeline.FullCPU.Prism()
+		add("Prism's own CPU per command at full load (services + Redis)", fmt.Sprintf("≤ %.1f ms (½ of %.1f)", baselinePrismCPUMs/2, baselinePrismCPUMs),
+			fmt.Sprintf("%.2f ms (%.2f× the baseline)", own, own/baselinePrismCPUMs), own > 0 && own <= baselinePrismCPUMs/2)
 	}
 	if r.Pipeline.Half.Count > 0 {
 		add("POST→SSE p50 at half load", "≤ 30 ms", fmt.Sprintf("%.1f ms", r.Pipeline.Half.P50), r.Pipeline.Half.P50 <= 30)
@@ -185,17 +211,22 @@ func (r *Results) print(w io.Writer) {
 	}
 	row("ceiling = raw requests/s ÷ round trips", fmt.Sprintf("%.1f commands/s", r.Ceiling))
 	row("pipeline ÷ ceiling", fmt.Sprintf("%.2f", r.Ratio))
+	row("reference design at these raw rates", fmt.Sprintf("%.1f commands/s (2 queue cycles + 4 table requests); pipeline ÷ reference %.2f", r.Reference, r.ReferenceRatio))
+	row("CPU per command at full load", r.Pipeline.FullCPU.String())
 	row("POST→SSE at full load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms", r.Pipeline.Full.P50, r.Pipeline.Full.P95, r.Pipeline.Full.P99))
 	for _, ts := range r.Pipeline.HalfTimeSpent {
 		row("  "+ts.What, fmt.Sprintf("%.1f ms mean (%.0f)", ts.MeanMs, ts.Count))
 	}
 	row("POST→SSE at half load", fmt.Sprintf("p50 %.1f  p95 %.1f  p99 %.1f ms (%.1f commands/s)", r.Pipeline.Half.P50, r.Pipeline.Half.P95, r.Pipeline.Half.P99, r.Pipeline.HalfRatePerSec))
+	row("CPU per command at half load", r.Pipeline.HalfCPU.String())
 	row("one command, 10 events", fmt.Sprintf("%.1f ms", r.Rehydration.Short))
 	row(fmt.Sprintf("one command, %d events, no snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongNoSnapshot))
 	row(fmt.Sprintf("one command, %d events, snapshot", r.Rehydration.Events), fmt.Sprintf("%.1f ms", r.Rehydration.LongSnapshot))
 	for _, p := range r.Scaling {
 		row(fmt.Sprintf("%d domain-service replica(s), %d shards", p.Replicas, p.Shards), fmt.Sprintf("%.1f commands/s; at %.1f/s per command: CPU %.2f ms (all services %.2f), %.2f storage requests (domain-service %.2f), %.4f conflicts; cache hits %.1f %%; idle %.1f ms/s a replica",
 			p.CommandsPerSec, p.CostRatePerSec, p.DomainCPUMsPerCommand, p.StackCPUMsPerCommand, p.RoundTripsPerCommand, p.DomainRoundTripsPerCommand, p.ConflictsPerCommand, 100*p.CacheHitRatio, p.IdleCPUMsPerSecPerReplica))
+		row("  at full load", fmt.Sprintf("%.2f storage requests per command; CPU %s", p.FullLoadRoundTripsPerCommand, p.FullLoadCPU))
+		row(fmt.Sprintf("  at %.1f commands/s", p.CostRatePerSec), "CPU "+p.CPU.String())
 		if p.QuarterRateCPUMsPerCommand > 0 {
 			row("  control: 1 replica at a quarter of the rate", fmt.Sprintf("CPU %.2f ms per command", p.QuarterRateCPUMsPerCommand))
 		}

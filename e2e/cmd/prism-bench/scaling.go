@@ -51,8 +51,22 @@ func measureScaling(ctx context.Context, st *stack.Stack, s Settings) ([]ScalePo
 			return out, err
 		}
 		closedLoop(ctx, users, 2*time.Second) // warm the new owners' caches
+		fullBefore, err := storageRequests(ctx, st)
+		if err != nil {
+			return out, err
+		}
+		cpuBefore := sampleCPU(st)
 		lat, _, took := closedLoop(ctx, users, s.Duration)
-		p := ScalePoint{Replicas: n, Shards: st.CommandShards(), CommandsPerSec: float64(len(lat)) / took.Seconds()}
+		cpuAfter := sampleCPU(st)
+		fullAfter, err := storageRequests(ctx, st)
+		if err != nil {
+			return out, err
+		}
+		p := ScalePoint{Replicas: n, Shards: st.CommandShards(), CommandsPerSec: float64(len(lat)) / took.Seconds(),
+			FullLoadCPU: cpuPerCommand(cpuBefore, cpuAfter, len(lat))}
+		if len(lat) > 0 {
+			p.FullLoadRoundTripsPerCommand = (fullAfter.total() - fullBefore.total()) / float64(len(lat))
+		}
 		if rate == 0 {
 			rate = p.CommandsPerSec / 2
 		}
@@ -64,13 +78,16 @@ func measureScaling(ctx context.Context, st *stack.Stack, s Settings) ([]ScalePo
 			return out, err
 		}
 		window := 2 * s.Duration
+		cpuBefore = sampleCPU(st)
 		paced, _ := paced(ctx, users, rate, window)
+		cpuAfter = sampleCPU(st)
 		after, err := sampleFleet(ctx, st)
 		if err != nil {
 			return out, err
 		}
 		p.CostRatePerSec = float64(len(paced)) / window.Seconds()
 		p.perCommandFigures(before, after, len(paced))
+		p.CPU = cpuPerCommand(cpuBefore, cpuAfter, len(paced))
 		if n == 1 {
 			// The control: one replica at the rate each of four replicas
 			// sees. A process that handles fewer commands a second spends
@@ -83,6 +100,8 @@ func measureScaling(ctx context.Context, st *stack.Stack, s Settings) ([]ScalePo
 		out = append(out, p)
 		progress("  %d replica(s): %.1f commands/s; per command at %.1f commands/s: domain-service CPU %.2f ms (all services %.2f ms), %.2f storage requests (domain-service %.2f), %.4f conflicts; cache hits %.1f %%; idle CPU %.1f ms/s per replica; shards owned %v",
 			n, p.CommandsPerSec, p.CostRatePerSec, p.DomainCPUMsPerCommand, p.StackCPUMsPerCommand, p.RoundTripsPerCommand, p.DomainRoundTripsPerCommand, p.ConflictsPerCommand, 100*p.CacheHitRatio, p.IdleCPUMsPerSecPerReplica, p.ShardsOwned)
+		progress("    at full load: %.2f storage requests per command; CPU per command: %s", p.FullLoadRoundTripsPerCommand, p.FullLoadCPU)
+		progress("    at %.1f commands/s: CPU per command: %s", p.CostRatePerSec, p.CPU)
 		if p.QuarterRateCPUMsPerCommand > 0 {
 			progress("    control: the one replica at a quarter of that rate: CPU %.2f ms per command", p.QuarterRateCPUMsPerCommand)
 		}

@@ -28,6 +28,11 @@ func (r *Results) scalingTargets(add func(name, want, got string, met bool)) {
 	}
 	req := ratio(first.RoundTripsPerCommand, last.RoundTripsPerCommand)
 	add("storage requests per command, "+span, "≤ 1.1×", fmt.Sprintf("%.2f → %.2f (%.2f×)", first.RoundTripsPerCommand, last.RoundTripsPerCommand, req), req > 0 && req <= 1.1)
+	for _, p := range []ScalePoint{first, last} {
+		got := p.FullLoadRoundTripsPerCommand
+		add(fmt.Sprintf("storage requests per command at full load, %d replica(s)", p.Replicas), fmt.Sprintf("≤ %g", maxRequestsPerCommand),
+			fmt.Sprintf("%.2f", got), got > 0 && got <= maxRequestsPerCommand)
+	}
 	lowest, conflicts := 1.0, 0.0
 	for _, p := range r.Scaling {
 		lowest = min(lowest, p.CacheHitRatio)
