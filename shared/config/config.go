@@ -164,6 +164,11 @@ type Common struct {
 	// Pprof is PRISM_PPROF: serve Go's profiles on the ops port under
 	// /debug/pprof/ (off by default; make profile turns it on).
 	Pprof bool
+	// BatchSends is PRISM_BATCH_SENDS: concurrent sends to one queue share
+	// a batch message (on by default). Consumers read batch and plain
+	// messages alike; turn it off while replicas that predate batch
+	// messages still consume (a rolling upgrade), or to measure without it.
+	BatchSends bool
 	// StorageAccounts is PRISM_STORAGE_ACCOUNTS: every storage account the
 	// streams are spread over, the primary first, comma-separated; each a
 	// connection string or (Entra ID) an account URL or name. Empty: the one
@@ -201,6 +206,7 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		RetrySchedule:           r.Durations("PRISM_RETRY_SCHEDULE", nil),
 		OutageHold:              r.Duration("PRISM_OUTAGE_HOLD", 5*time.Minute),
 		Pprof:                   r.Bool("PRISM_PPROF", false),
+		BatchSends:              r.Bool("PRISM_BATCH_SENDS", true),
 		EventsTable:             r.String("PRISM_EVENTS_TABLE", "events"),
 		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
 		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),

@@ -45,6 +45,14 @@ func NewBatcher(q *Queue) *Batcher {
 	return &Batcher{q: q, MaxInFlight: 1, groups: map[time.Duration]*sendGroup{}}
 }
 
+// Batching is a Batcher sending to q when batch is set, else q itself.
+func Batching(q *Queue, batch bool) Sender {
+	if batch {
+		return NewBatcher(q)
+	}
+	return q
+}
+
 // Name is the queue's name.
 func (b *Batcher) Name() string { return b.q.Name() }
 

@@ -145,6 +145,15 @@ func (c *Commands) Batched() *BatchedCommands {
 	return b
 }
 
+// Sender is the commands' batching sender when batch is set, else the
+// commands themselves (a message per command).
+func (c *Commands) Sender(batch bool) Sender {
+	if batch {
+		return c.Batched()
+	}
+	return c
+}
+
 // Send routes body as Commands.Send does, into the queue's batcher.
 func (b *BatchedCommands) Send(ctx context.Context, body []byte, opts ...SendOption) error {
 	var o sendOptions

@@ -190,11 +190,11 @@ func run(ctx context.Context) error {
 	// Everything domain-service sends goes through batchers: the events of
 	// commands handled at the same time share one message per subscriber,
 	// as do their follow-ups and deadlines (docs/performance.md).
-	batched := commands.Batched()
+	batched := commands.Sender(cfg.BatchSends)
 	var subscribers []handling.Subscriber
 	for _, s := range cfg.Subscribers {
 		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s),
-			Queue: queue.NewBatcher(queue.Open(deps.Account, config.EventQueue(s), waker))})
+			Queue: queue.Batching(queue.Open(deps.Account, config.EventQueue(s), waker), cfg.BatchSends)})
 	}
 	h := handling.New(handling.Deps{
 		Store:       eventstore.NewTableStore(deps.Accounts, cfg.EventsTable, eventcatalog.Upcasters()),

@@ -116,7 +116,7 @@ func run(ctx context.Context) error {
 		Commands: &commands.Service{
 			Idempotency: idempotency.New(deps.Redis),
 			Status:      commandstatus.New(deps.Redis),
-			Commands:    commandQueues.Batched(), // concurrent requests share messages
+			Commands:    commandQueues.Sender(cfg.BatchSends), // concurrent requests share messages
 		},
 		Queries: &queries.Service{
 			Store:   readmodel.NewStore(deps.Account),
