@@ -93,18 +93,18 @@ func NewRouter(d Deps) *mux.Router {
 
 	q := d.Queries
 	// Public reads, before the authenticated /api subrouter.
-	r.Handle("/api/products", q.Products()).Methods(http.MethodGet)
-	r.Handle("/api/products/{sku}", q.Product()).Methods(http.MethodGet)
+	r.Handle("/api/products", queries.Products(q)).Methods(http.MethodGet)
+	r.Handle("/api/products/{sku}", queries.Product(q)).Methods(http.MethodGet)
 
 	user := r.PathPrefix("/api").Subrouter()
 	user.Use(auth.RequireUser(d.Tokens), d.Limits.PerUser)
 	c := d.Commands
 	mountCommands(user, c, commands.User)
 	user.Handle("/commands/{"+commandapi.StatusParam+"}", c.StatusHandler()).Methods(http.MethodGet)
-	user.Handle("/carts/{cartId}", q.Cart()).Methods(http.MethodGet)
-	user.Handle("/orders", q.Orders()).Methods(http.MethodGet)
-	user.Handle("/orders/{orderId}", q.Order()).Methods(http.MethodGet)
-	user.Handle("/notifications", q.Notifications()).Methods(http.MethodGet)
+	user.Handle("/carts/{cartId}", queries.Cart(q)).Methods(http.MethodGet)
+	user.Handle("/orders", queries.Orders(q)).Methods(http.MethodGet)
+	user.Handle("/orders/{orderId}", queries.Order(q)).Methods(http.MethodGet)
+	user.Handle("/notifications", queries.Notifications(q)).Methods(http.MethodGet)
 	st := d.Settings
 	if st == nil {
 		st = &settings.Service{} // answers 503: no store
