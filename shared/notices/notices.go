@@ -45,6 +45,12 @@ func OrderStream(orderID string) string { return "order:" + orderID }
 // UserStream is the "me" stream of everything that concerns one user.
 func UserStream(userID string) string { return "user:" + userID }
 
+// Stream names the stream of one aggregate of another domain's: kind and
+// id joined by a colon ("seat:gala.A1"), as the shop's are. Publish a change
+// there with the owner's UserStream in Item.Also, and stream-service's
+// /streams/me carries it to the owner live and on resume.
+func Stream(kind, id string) string { return kind + ":" + id }
+
 // ProductsStream is the public stream of product changes.
 const ProductsStream = "products"
 

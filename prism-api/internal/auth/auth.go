@@ -5,47 +5,25 @@
 package auth
 
 import (
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prism-es/prism/shared/apperr"
 	kitauth "github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/httpapi"
-	"github.com/prism-es/prism/shared/logging"
 )
 
 // DevTokenTTL is how long dev tokens last.
 const DevTokenTTL = 12 * time.Hour
 
 // RequireUser answers 401 unless the request carries a valid bearer token,
-// and stores the principal in the context.
+// and stores the principal in the context (the kit's, realm "prism").
 func RequireUser(tokens kitauth.Verifier) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := kitauth.FromRequest(tokens, r)
-			if err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="prism"`)
-				httpapi.WriteError(w, r, err)
-				return
-			}
-			ctx := kitauth.WithPrincipal(r.Context(), p)
-			next.ServeHTTP(w, r.WithContext(logging.With(ctx, slog.String("userId", p.UserID))))
-		})
-	}
+	return kitauth.RequireUser(tokens, "prism")
 }
 
 // RequireAdmin answers 403 unless the (authenticated) caller has the admin role.
-func RequireAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := kitauth.PrincipalFrom(r.Context())
-		if !ok || !p.HasRole(kitauth.AdminRole) {
-			httpapi.WriteError(w, r, apperr.New(apperr.Forbidden, "this route needs the %q role", kitauth.AdminRole))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+func RequireAdmin(next http.Handler) http.Handler { return kitauth.RequireAdmin(next) }
 
 // Principal returns the caller (set by RequireUser).
 func Principal(r *http.Request) kitauth.Principal {

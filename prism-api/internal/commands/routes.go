@@ -1,219 +1,205 @@
+// Package commands declares the shop's command routes (API.md "Commands")
+// on the kit's command machinery (shared/commandapi): each route validates
+// its body's shape and names its command; the kit authenticates, claims the
+// Idempotency-Key, records the status, enqueues and answers 202.
 package commands
 
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
-
-	"github.com/prism-es/prism/shared/httpapi"
+	"github.com/prism-es/prism/shared/commandapi"
 )
 
-// Aggregate and command types on the commands queue (domain-service's contract).
+// Service accepts commands (the kit's).
+type Service = commandapi.Service
+
+// Aggregate types on the commands queue (domain-service's contract).
 const (
 	cartType    = "cart"
 	productType = "product"
 	orderType   = "order"
 )
 
-// emptyBody accepts "{}" (or no body) only.
-type emptyBody struct{}
+// The kinds of id the API names for a client.
+const (
+	cartIDKind  = "cart"
+	orderIDKind = "order"
+)
 
-// pathIDs validates the UUID path variables named.
-func pathIDs(r *http.Request, c *checks, names ...string) {
-	for _, n := range names {
-		c.uuid(n, mux.Vars(r)[n])
+// empty is the body of a route that takes no fields: "{}" (or no body) only.
+type empty = struct{}
+
+type (
+	createCartBody struct {
+		CartID *string `json:"cartId"`
+	}
+	addItemBody struct {
+		SKU      *string `json:"sku"`
+		Quantity *int64  `json:"quantity"`
+	}
+	quantityBody struct {
+		Quantity *int64 `json:"quantity"`
+	}
+	checkoutBody struct {
+		PaymentToken *string `json:"paymentToken"`
+	}
+	shipBody struct {
+		TrackingNumber *string `json:"trackingNumber"`
+	}
+	defineProductBody struct {
+		SKU        *string `json:"sku"`
+		Name       *string `json:"name"`
+		PriceCents *int64  `json:"priceCents"`
+		Stock      *int64  `json:"stock"`
+		Threshold  *int64  `json:"lowStockThreshold"`
+	}
+)
+
+// User are the command routes any signed-in user may call, relative to /api.
+var User = []commandapi.Mountable{CreateCart, AddItem, ChangeQuantity, RemoveItem, Checkout, CancelOrder}
+
+// Admin are the command routes that need the admin role, relative to /api.
+var Admin = []commandapi.Mountable{DefineProduct, RestockProduct, ShipOrder, DeliverOrder}
+
+// CreateCart is POST /api/carts {} or {"cartId": "<uuid>"}.
+var CreateCart = commandapi.Route[createCartBody]{
+	Method: http.MethodPost, Path: "/carts", Type: "CreateCart", AggregateType: cartType,
+	Build: func(r *commandapi.Request, b *createCartBody) (commandapi.Command, error) {
+		id := r.NewID(cartIDKind)
+		var c commandapi.Checks
+		if b.CartID != nil {
+			c.UUID("cartId", *b.CartID)
+			id = *b.CartID
+		}
+		return commandapi.Command{AggregateID: id, Payload: empty{}}, c.Err()
+	},
+}
+
+// AddItem is POST /api/carts/{cartId}/items {"sku", "quantity"}.
+var AddItem = commandapi.Route[addItemBody]{
+	Method: http.MethodPost, Path: "/carts/{cartId}/items", Type: "AddItem", AggregateType: cartType,
+	Build: func(r *commandapi.Request, b *addItemBody) (commandapi.Command, error) {
+		var c commandapi.Checks
+		c.UUID("cartId", r.Path("cartId"))
+		requiredSKU(&c, "sku", b.SKU)
+		c.IntRange("quantity", b.Quantity, 1, MaxQuantity)
+		if err := c.Err(); err != nil {
+			return commandapi.Command{}, err
+		}
+		return commandapi.Command{AggregateID: r.Path("cartId"), Payload: map[string]any{"sku": *b.SKU, "quantity": *b.Quantity}}, nil
+	},
+}
+
+// ChangeQuantity is PUT /api/carts/{cartId}/items/{sku} {"quantity"} (0 removes).
+var ChangeQuantity = commandapi.Route[quantityBody]{
+	Method: http.MethodPut, Path: "/carts/{cartId}/items/{sku}", Type: "ChangeQuantity", AggregateType: cartType,
+	Build: func(r *commandapi.Request, b *quantityBody) (commandapi.Command, error) {
+		var c commandapi.Checks
+		c.UUID("cartId", r.Path("cartId"))
+		sku(&c, "sku", r.Path("sku"))
+		c.IntRange("quantity", b.Quantity, 0, MaxQuantity)
+		if err := c.Err(); err != nil {
+			return commandapi.Command{}, err
+		}
+		return commandapi.Command{AggregateID: r.Path("cartId"), Payload: map[string]any{"sku": r.Path("sku"), "quantity": *b.Quantity}}, nil
+	},
+}
+
+// RemoveItem is DELETE /api/carts/{cartId}/items/{sku}.
+var RemoveItem = commandapi.Route[empty]{
+	Method: http.MethodDelete, Path: "/carts/{cartId}/items/{sku}", Type: "RemoveItem", AggregateType: cartType,
+	Build: func(r *commandapi.Request, _ *empty) (commandapi.Command, error) {
+		var c commandapi.Checks
+		c.UUID("cartId", r.Path("cartId"))
+		sku(&c, "sku", r.Path("sku"))
+		return commandapi.Command{AggregateID: r.Path("cartId"), Payload: map[string]any{"sku": r.Path("sku")}}, c.Err()
+	},
+}
+
+// Checkout is POST /api/carts/{cartId}/checkout {} or {"paymentToken"}; the
+// API names the order, and the 202 carries its id.
+var Checkout = commandapi.Route[checkoutBody]{
+	Method: http.MethodPost, Path: "/carts/{cartId}/checkout", Type: "CheckoutCart", AggregateType: cartType,
+	Build: func(r *commandapi.Request, b *checkoutBody) (commandapi.Command, error) {
+		var c commandapi.Checks
+		c.UUID("cartId", r.Path("cartId"))
+		token := DefaultPayToken
+		if b.PaymentToken != nil {
+			token = *b.PaymentToken
+			c.Match("paymentToken", token, paymentTokenPattern, "must be 1-64 letters, digits or _ (e.g. pm_ok)")
+		}
+		orderID := r.NewID(orderIDKind)
+		return commandapi.Command{AggregateID: r.Path("cartId"), Payload: map[string]any{"orderId": orderID, "paymentToken": token},
+			Also: []commandapi.Field{{Name: "orderId", Value: orderID}}}, c.Err()
+	},
+}
+
+// orderStep declares a body-less order command (cancel, deliver).
+func orderStep(path, typ string) commandapi.Route[empty] {
+	return commandapi.Route[empty]{
+		Method: http.MethodPost, Path: path, Type: typ, AggregateType: orderType,
+		Build: func(r *commandapi.Request, _ *empty) (commandapi.Command, error) {
+			var c commandapi.Checks
+			c.UUID("orderId", r.Path("orderId"))
+			return commandapi.Command{AggregateID: r.Path("orderId"), Payload: empty{}}, c.Err()
+		},
 	}
 }
 
-// CreateCart serves POST /api/carts {} or {"cartId": "<uuid>"}.
-func (s *Service) CreateCart() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, names namer) (draft, error) {
-		var req struct {
-			CartID *string `json:"cartId"`
-		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		id := names(cartIDKind)
-		var c checks
-		if req.CartID != nil {
-			c.uuid("cartId", *req.CartID)
-			id = *req.CartID
-		}
-		return draft{typ: "CreateCart", aggregateType: cartType, aggregateID: id, payload: emptyBody{}}, c.err()
-	})
-}
+// CancelOrder is POST /api/orders/{orderId}/cancel.
+var CancelOrder = orderStep("/orders/{orderId}/cancel", "CancelOrder")
 
-// AddItem serves POST /api/carts/{cartId}/items {"sku", "quantity"}.
-func (s *Service) AddItem() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		var req struct {
-			SKU      *string `json:"sku"`
-			Quantity *int64  `json:"quantity"`
-		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		pathIDs(r, &c, "cartId")
-		c.requiredSKU("sku", req.SKU)
-		c.intRange("quantity", req.Quantity, 1, MaxQuantity)
-		if err := c.err(); err != nil {
-			return draft{}, err
-		}
-		return draft{typ: "AddItem", aggregateType: cartType, aggregateID: mux.Vars(r)["cartId"],
-			payload: map[string]any{"sku": *req.SKU, "quantity": *req.Quantity}}, nil
-	})
-}
+// DeliverOrder is POST /api/orders/{orderId}/deliver (admin).
+var DeliverOrder = orderStep("/orders/{orderId}/deliver", "DeliverOrder")
 
-// ChangeQuantity serves PUT /api/carts/{cartId}/items/{sku} {"quantity"} (0 removes).
-func (s *Service) ChangeQuantity() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		var req struct {
-			Quantity *int64 `json:"quantity"`
-		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		pathIDs(r, &c, "cartId")
-		c.sku("sku", mux.Vars(r)["sku"])
-		c.intRange("quantity", req.Quantity, 0, MaxQuantity)
-		if err := c.err(); err != nil {
-			return draft{}, err
-		}
-		return draft{typ: "ChangeQuantity", aggregateType: cartType, aggregateID: mux.Vars(r)["cartId"],
-			payload: map[string]any{"sku": mux.Vars(r)["sku"], "quantity": *req.Quantity}}, nil
-	})
-}
-
-// RemoveItem serves DELETE /api/carts/{cartId}/items/{sku}.
-func (s *Service) RemoveItem() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		if err := httpapi.Decode(body, &emptyBody{}); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		pathIDs(r, &c, "cartId")
-		c.sku("sku", mux.Vars(r)["sku"])
-		return draft{typ: "RemoveItem", aggregateType: cartType, aggregateID: mux.Vars(r)["cartId"],
-			payload: map[string]any{"sku": mux.Vars(r)["sku"]}}, c.err()
-	})
-}
-
-// Checkout serves POST /api/carts/{cartId}/checkout {} or {"paymentToken"};
-// the API names the order, and the 202 carries its id.
-func (s *Service) Checkout() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, names namer) (draft, error) {
-		var req struct {
-			PaymentToken *string `json:"paymentToken"`
-		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		pathIDs(r, &c, "cartId")
-		token := DefaultPayToken
-		if req.PaymentToken != nil {
-			token = *req.PaymentToken
-			if !paymentTokenPattern.MatchString(token) {
-				c.Add("paymentToken", "must be 1-64 letters, digits or _ (e.g. pm_ok)")
-			}
-		}
-		orderID := names(orderIDKind)
-		return draft{typ: "CheckoutCart", aggregateType: cartType, aggregateID: mux.Vars(r)["cartId"], orderID: orderID,
-			payload: map[string]any{"orderId": orderID, "paymentToken": token}}, c.err()
-	})
-}
-
-// orderStep serves a body-less order command (cancel, deliver).
-func (s *Service) orderStep(typ string) http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		if err := httpapi.Decode(body, &emptyBody{}); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		pathIDs(r, &c, "orderId")
-		return draft{typ: typ, aggregateType: orderType, aggregateID: mux.Vars(r)["orderId"], payload: emptyBody{}}, c.err()
-	})
-}
-
-// CancelOrder serves POST /api/orders/{orderId}/cancel.
-func (s *Service) CancelOrder() http.HandlerFunc { return s.orderStep("CancelOrder") }
-
-// ShipOrder serves POST /api/orders/{orderId}/ship {} or {"trackingNumber"} (admin).
-func (s *Service) ShipOrder() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		var req struct {
-			TrackingNumber *string `json:"trackingNumber"`
-		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		pathIDs(r, &c, "orderId")
+// ShipOrder is POST /api/orders/{orderId}/ship {} or {"trackingNumber"} (admin).
+var ShipOrder = commandapi.Route[shipBody]{
+	Method: http.MethodPost, Path: "/orders/{orderId}/ship", Type: "ShipOrder", AggregateType: orderType,
+	Build: func(r *commandapi.Request, b *shipBody) (commandapi.Command, error) {
+		var c commandapi.Checks
+		c.UUID("orderId", r.Path("orderId"))
 		payload := map[string]any{}
-		if req.TrackingNumber != nil {
-			if !trackingPattern.MatchString(*req.TrackingNumber) {
-				c.Add("trackingNumber", "must be 1-64 letters, digits, spaces and . _ / - (starting with a letter or digit)")
-			}
-			payload["trackingNumber"] = *req.TrackingNumber
+		if b.TrackingNumber != nil {
+			c.Match("trackingNumber", *b.TrackingNumber, trackingPattern, "must be 1-64 letters, digits, spaces and . _ / - (starting with a letter or digit)")
+			payload["trackingNumber"] = *b.TrackingNumber
 		}
-		return draft{typ: "ShipOrder", aggregateType: orderType, aggregateID: mux.Vars(r)["orderId"], payload: payload}, c.err()
-	})
+		return commandapi.Command{AggregateID: r.Path("orderId"), Payload: payload}, c.Err()
+	},
 }
 
-// DeliverOrder serves POST /api/orders/{orderId}/deliver (admin).
-func (s *Service) DeliverOrder() http.HandlerFunc { return s.orderStep("DeliverOrder") }
-
-// DefineProduct serves POST /api/products {"sku", "name", "priceCents",
-// "stock", "lowStockThreshold"?} (admin).
-func (s *Service) DefineProduct() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		var req struct {
-			SKU        *string `json:"sku"`
-			Name       *string `json:"name"`
-			PriceCents *int64  `json:"priceCents"`
-			Stock      *int64  `json:"stock"`
-			Threshold  *int64  `json:"lowStockThreshold"`
-		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		c.requiredSKU("sku", req.SKU)
-		c.name("name", req.Name)
-		c.intRange("priceCents", req.PriceCents, 0, MaxPriceCents)
-		c.intRange("stock", req.Stock, 0, MaxStock)
+// DefineProduct is POST /api/products {"sku", "name", "priceCents", "stock",
+// "lowStockThreshold"?} (admin).
+var DefineProduct = commandapi.Route[defineProductBody]{
+	Method: http.MethodPost, Path: "/products", Type: "DefineProduct", AggregateType: productType,
+	Build: func(_ *commandapi.Request, b *defineProductBody) (commandapi.Command, error) {
+		var c commandapi.Checks
+		requiredSKU(&c, "sku", b.SKU)
+		c.Text("name", b.Name, MaxNameLength)
+		c.IntRange("priceCents", b.PriceCents, 0, MaxPriceCents)
+		c.IntRange("stock", b.Stock, 0, MaxStock)
 		payload := map[string]any{}
-		if req.Threshold != nil {
-			c.intRange("lowStockThreshold", req.Threshold, 0, MaxStock)
-			payload["lowStockThreshold"] = *req.Threshold
+		if b.Threshold != nil {
+			c.IntRange("lowStockThreshold", b.Threshold, 0, MaxStock)
+			payload["lowStockThreshold"] = *b.Threshold
 		}
-		if err := c.err(); err != nil {
-			return draft{}, err
+		if err := c.Err(); err != nil {
+			return commandapi.Command{}, err
 		}
-		payload["sku"], payload["name"], payload["priceCents"], payload["stock"] = *req.SKU, *req.Name, *req.PriceCents, *req.Stock
-		return draft{typ: "DefineProduct", aggregateType: productType, aggregateID: *req.SKU, payload: payload}, nil
-	})
+		payload["sku"], payload["name"], payload["priceCents"], payload["stock"] = *b.SKU, *b.Name, *b.PriceCents, *b.Stock
+		return commandapi.Command{AggregateID: *b.SKU, Payload: payload}, nil
+	},
 }
 
-// RestockProduct serves POST /api/products/{sku}/restock {"quantity"} (admin).
-func (s *Service) RestockProduct() http.HandlerFunc {
-	return s.accept(func(r *http.Request, body []byte, _ namer) (draft, error) {
-		var req struct {
-			Quantity *int64 `json:"quantity"`
+// RestockProduct is POST /api/products/{sku}/restock {"quantity"} (admin).
+var RestockProduct = commandapi.Route[quantityBody]{
+	Method: http.MethodPost, Path: "/products/{sku}/restock", Type: "RestockProduct", AggregateType: productType,
+	Build: func(r *commandapi.Request, b *quantityBody) (commandapi.Command, error) {
+		var c commandapi.Checks
+		sku(&c, "sku", r.Path("sku"))
+		c.IntRange("quantity", b.Quantity, 1, MaxStock)
+		if err := c.Err(); err != nil {
+			return commandapi.Command{}, err
 		}
-		if err := httpapi.Decode(body, &req); err != nil {
-			return draft{}, err
-		}
-		var c checks
-		c.sku("sku", mux.Vars(r)["sku"])
-		c.intRange("quantity", req.Quantity, 1, MaxStock)
-		if err := c.err(); err != nil {
-			return draft{}, err
-		}
-		return draft{typ: "RestockProduct", aggregateType: productType, aggregateID: mux.Vars(r)["sku"],
-			payload: map[string]any{"quantity": *req.Quantity}}, nil
-	})
+		return commandapi.Command{AggregateID: r.Path("sku"), Payload: map[string]any{"quantity": *b.Quantity}}, nil
+	},
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prism-es/prism/prism-api/internal/web/console"
 	"github.com/prism-es/prism/prism-api/internal/web/storefront"
 	kitauth "github.com/prism-es/prism/shared/auth"
+	"github.com/prism-es/prism/shared/commandapi"
 	"github.com/prism-es/prism/shared/httpapi"
 )
 
@@ -59,7 +60,7 @@ func NewRouter(d Deps) *mux.Router {
 	instrument := httpapi.Instrument(routeTemplate)
 	r.NotFoundHandler = instrument(httpapi.NotFoundHandler())
 	r.MethodNotAllowedHandler = instrument(httpapi.MethodNotAllowedHandler())
-	r.Use(instrument, httpapi.Recover, d.Limits.PerIP)
+	r.Use(instrument, httpapi.Recover, pathValues, d.Limits.PerIP)
 
 	for path, h := range httpapi.PublicHandlers(d.Checks) {
 		r.Handle(path, h).Methods(http.MethodGet)
@@ -92,23 +93,18 @@ func NewRouter(d Deps) *mux.Router {
 
 	q := d.Queries
 	// Public reads, before the authenticated /api subrouter.
-	r.Handle("/api/products", q.Products()).Methods(http.MethodGet)
-	r.Handle("/api/products/{sku}", q.Product()).Methods(http.MethodGet)
+	r.Handle("/api/products", queries.Products(q)).Methods(http.MethodGet)
+	r.Handle("/api/products/{sku}", queries.Product(q)).Methods(http.MethodGet)
 
 	user := r.PathPrefix("/api").Subrouter()
 	user.Use(auth.RequireUser(d.Tokens), d.Limits.PerUser)
 	c := d.Commands
-	user.Handle("/carts", c.CreateCart()).Methods(http.MethodPost)
-	user.Handle("/carts/{cartId}/items", c.AddItem()).Methods(http.MethodPost)
-	user.Handle("/carts/{cartId}/items/{sku}", c.ChangeQuantity()).Methods(http.MethodPut)
-	user.Handle("/carts/{cartId}/items/{sku}", c.RemoveItem()).Methods(http.MethodDelete)
-	user.Handle("/carts/{cartId}/checkout", c.Checkout()).Methods(http.MethodPost)
-	user.Handle("/orders/{orderId}/cancel", c.CancelOrder()).Methods(http.MethodPost)
-	user.Handle("/commands/{commandId}", c.GetStatus()).Methods(http.MethodGet)
-	user.Handle("/carts/{cartId}", q.Cart()).Methods(http.MethodGet)
-	user.Handle("/orders", q.Orders()).Methods(http.MethodGet)
-	user.Handle("/orders/{orderId}", q.Order()).Methods(http.MethodGet)
-	user.Handle("/notifications", q.Notifications()).Methods(http.MethodGet)
+	mountCommands(user, c, commands.User)
+	user.Handle("/commands/{"+commandapi.StatusParam+"}", c.StatusHandler()).Methods(http.MethodGet)
+	user.Handle("/carts/{cartId}", queries.Cart(q)).Methods(http.MethodGet)
+	user.Handle("/orders", queries.Orders(q)).Methods(http.MethodGet)
+	user.Handle("/orders/{orderId}", queries.Order(q)).Methods(http.MethodGet)
+	user.Handle("/notifications", queries.Notifications(q)).Methods(http.MethodGet)
 	st := d.Settings
 	if st == nil {
 		st = &settings.Service{} // answers 503: no store
@@ -123,10 +119,7 @@ func NewRouter(d Deps) *mux.Router {
 
 	admin := user.NewRoute().Subrouter()
 	admin.Use(auth.RequireAdmin)
-	admin.Handle("/products", c.DefineProduct()).Methods(http.MethodPost)
-	admin.Handle("/products/{sku}/restock", c.RestockProduct()).Methods(http.MethodPost)
-	admin.Handle("/orders/{orderId}/ship", c.ShipOrder()).Methods(http.MethodPost)
-	admin.Handle("/orders/{orderId}/deliver", c.DeliverOrder()).Methods(http.MethodPost)
+	mountCommands(admin, c, commands.Admin)
 	ops := d.Operations
 	if ops == nil {
 		ops = &operations.Service{} // routes only (the OpenAPI test walks them)
@@ -140,6 +133,25 @@ func NewRouter(d Deps) *mux.Router {
 // instruments and recovers inside each route).
 func Handler(d Deps) http.Handler {
 	return httpapi.Correlate(httpapi.Recover(NewRouter(d)))
+}
+
+// mountCommands mounts the kit's command routes on a gorilla/mux router.
+func mountCommands(r *mux.Router, s *commandapi.Service, routes []commandapi.Mountable) {
+	for _, rt := range routes {
+		method, path := rt.Endpoint()
+		r.Handle(path, rt.Handler(s)).Methods(method)
+	}
+}
+
+// pathValues copies the matched route's variables into the request's path
+// values, where the kit's handlers (shared/commandapi) read them.
+func pathValues(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range mux.Vars(r) {
+			r.SetPathValue(k, v)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func routeTemplate(r *http.Request) string {

@@ -22,10 +22,7 @@ import (
 	"github.com/prism-es/prism/readmodel-updater/internal/notifications/email"
 	"github.com/prism-es/prism/readmodel-updater/internal/notifications/push"
 	"github.com/prism-es/prism/readmodel-updater/internal/notifications/sms"
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
-	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
-	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
-	"github.com/prism-es/prism/readmodel-updater/internal/projections/products"
+	"github.com/prism-es/prism/readmodel-updater/internal/projections"
 	"github.com/prism-es/prism/readmodel-updater/internal/rebuild"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/config"
@@ -36,6 +33,7 @@ import (
 	"github.com/prism-es/prism/shared/nudge"
 	"github.com/prism-es/prism/shared/platform"
 	"github.com/prism-es/prism/shared/preferences"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 )
@@ -68,9 +66,7 @@ func load() (settings, error) {
 	return s, r.Err()
 }
 
-func allProjections() []projection.Projection {
-	return []projection.Projection{carts.Projection(), orders.Projection(), products.Projection()}
-}
+func allProjections() []projection.Projection { return projections.All() }
 
 func run(ctx context.Context, args []string) error {
 	cfg, err := load()

@@ -6,11 +6,11 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/readmodel-updater/internal/rebuild"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/httpapi"
+	"github.com/prism-es/prism/shared/projection"
 )
 
 // Routes mounts POST and GET /admin/rebuilds/{projection} on mux. Rebuilds

@@ -20,11 +20,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/notices"
 	"github.com/prism-es/prism/shared/preferences"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/tracing"

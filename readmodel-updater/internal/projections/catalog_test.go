@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/products"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventcatalog"
+	"github.com/prism-es/prism/shared/projection"
 )
 
 // TestEveryCataloguedEventApplies: the read-model subscription delivers every

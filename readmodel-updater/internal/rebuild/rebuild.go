@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/storage"
 )

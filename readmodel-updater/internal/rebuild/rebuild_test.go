@@ -12,12 +12,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
 	"github.com/prism-es/prism/readmodel-updater/internal/rebuild"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/storage"

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/readmodel"
 )
 
@@ -41,22 +41,19 @@ type View struct {
 
 // Projection returns the carts projection.
 func Projection() projection.Projection {
-	return projection.Projection{
+	return projection.Of[View]{
 		Name:          Name,
 		AggregateType: "cart",
 		Key:           readmodel.CartKey,
-		Apply:         projection.Document(func(e envelope.Event) View { return View{CartID: e.AggregateID, Items: []Item{}} }, Apply),
-		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
-			var v View
-			if err := json.Unmarshal(doc, &v); err != nil {
-				return nil, err
-			}
+		New:           func(e envelope.Event) View { return View{CartID: e.AggregateID, Items: []Item{}} },
+		Apply:         Apply,
+		Notices: func(v *View, doc json.RawMessage) []notices.Item {
 			// Kept once, in the cart's history; the owner's refers to it.
 			return []notices.Item{
 				{Stream: notices.CartStream(v.CartID), Type: "cart.updated", Data: doc, Also: []string{notices.UserStream(v.UserID)}},
-			}, nil
+			}
 		},
-	}
+	}.Projection()
 }
 
 // Apply folds one cart event into v.

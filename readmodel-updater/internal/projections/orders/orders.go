@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/readmodel"
 )
 
@@ -71,40 +71,30 @@ var statusOf = map[string]string{
 
 // Projection returns the orders projection.
 func Projection() projection.Projection {
-	return projection.Projection{
+	return projection.Of[View]{
 		Name:          Name,
 		AggregateType: "order",
 		Key:           readmodel.OrderKey,
-		Apply: projection.Document(func(e envelope.Event) View {
+		New: func(e envelope.Event) View {
 			return View{OrderID: e.AggregateID, Items: []Item{}, History: []StatusChange{}}
-		}, Apply),
-		Secondary: func(doc json.RawMessage, _ int64) ([]projection.SecondaryRow, error) {
-			var v View
-			if err := json.Unmarshal(doc, &v); err != nil {
-				return nil, err
-			}
+		},
+		Apply: Apply,
+		Secondary: func(v *View) ([]projection.Entry, error) {
 			n := 0
 			for _, it := range v.Items {
 				n += it.Quantity
 			}
-			s, err := json.Marshal(Summary{OrderID: v.OrderID, Status: v.Status, CancelReason: v.CancelReason, TotalCents: v.TotalCents,
-				ItemCount: n, Version: v.Version, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
-			if err != nil {
-				return nil, err
-			}
-			return []projection.SecondaryRow{{PartitionKey: readmodel.UserOrdersPartition(v.UserID), RowKey: readmodel.OrderIndexKey(v.CreatedAt, v.OrderID), Doc: s}}, nil
+			return []projection.Entry{{PartitionKey: readmodel.UserOrdersPartition(v.UserID), RowKey: readmodel.OrderIndexKey(v.CreatedAt, v.OrderID),
+				Doc: Summary{OrderID: v.OrderID, Status: v.Status, CancelReason: v.CancelReason, TotalCents: v.TotalCents,
+					ItemCount: n, Version: v.Version, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}}}, nil
 		},
-		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
-			var v View
-			if err := json.Unmarshal(doc, &v); err != nil {
-				return nil, err
-			}
+		Notices: func(v *View, doc json.RawMessage) []notices.Item {
 			// Kept once, in the order's history; the owner's refers to it.
 			return []notices.Item{
 				{Stream: notices.OrderStream(v.OrderID), Type: "order.updated", Data: doc, Also: []string{notices.UserStream(v.UserID)}},
-			}, nil
+			}
 		},
-	}
+	}.Projection()
 }
 
 // Apply folds one order event into v.

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/readmodel"
 )
 
@@ -30,15 +30,16 @@ type View struct {
 
 // Projection returns the products projection.
 func Projection() projection.Projection {
-	return projection.Projection{
+	return projection.Of[View]{
 		Name:          Name,
 		AggregateType: "product",
 		Key:           readmodel.ProductKey,
-		Apply:         projection.Document(func(e envelope.Event) View { return View{SKU: e.AggregateID} }, Apply),
-		Notices: func(doc json.RawMessage) ([]notices.Item, error) {
-			return []notices.Item{{Stream: notices.ProductsStream, Type: "product.updated", Data: doc}}, nil
+		New:           func(e envelope.Event) View { return View{SKU: e.AggregateID} },
+		Apply:         Apply,
+		Notices: func(_ *View, doc json.RawMessage) []notices.Item {
+			return []notices.Item{{Stream: notices.ProductsStream, Type: "product.updated", Data: doc}}
 		},
-	}
+	}.Projection()
 }
 
 // Apply folds one product event into v.

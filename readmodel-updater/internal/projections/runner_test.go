@@ -1,4 +1,4 @@
-package projection_test
+package projections_test
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/prism-es/prism/readmodel-updater/internal/projection"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/carts"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/orders"
 	"github.com/prism-es/prism/readmodel-updater/internal/projections/products"
@@ -21,6 +20,7 @@ import (
 	"github.com/prism-es/prism/shared/eventcatalog"
 	"github.com/prism-es/prism/shared/eventstore"
 	"github.com/prism-es/prism/shared/notices"
+	"github.com/prism-es/prism/shared/projection"
 	"github.com/prism-es/prism/shared/queue"
 	"github.com/prism-es/prism/shared/readmodel"
 	"github.com/prism-es/prism/shared/storage"

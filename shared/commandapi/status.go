@@ -1,17 +1,15 @@
-package commands
+package commandapi
 
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
-
-	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/httpapi"
 )
 
-// StatusView is the answer of GET /api/commands/{commandId} (API.md).
+// StatusView is the answer of GET .../commands/{commandId} (docs/api.md).
 type StatusView struct {
 	CommandID   string `json:"commandId"`
 	Type        string `json:"type,omitempty"`
@@ -22,11 +20,14 @@ type StatusView struct {
 	UpdatedAt   string `json:"updatedAt"`
 }
 
-// GetStatus serves GET /api/commands/{commandId}: the caller's commands only;
-// anyone else's is 404, as is an unknown or expired id.
-func (s *Service) GetStatus() http.HandlerFunc {
+// StatusParam is the path value the status route reads the command id from.
+const StatusParam = "commandId"
+
+// StatusHandler serves GET .../commands/{commandId}: the caller's commands
+// only; anyone else's is 404, as is an unknown or expired id.
+func (s *Service) StatusHandler() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["commandId"]
+		id := r.PathValue(StatusParam)
 		notFound := apperr.New(apperr.NotFound, "command not found")
 		if !envelope.ValidID(id) {
 			httpapi.WriteError(w, r, notFound)
@@ -37,7 +38,8 @@ func (s *Service) GetStatus() http.HandlerFunc {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		if !ok || st.UserID != auth.Principal(r).UserID {
+		p, _ := auth.PrincipalFrom(r.Context())
+		if !ok || st.UserID != p.UserID {
 			httpapi.WriteError(w, r, notFound)
 			return
 		}

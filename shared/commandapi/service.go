@@ -1,19 +1,17 @@
-// Package commands turns HTTP requests into commands (API.md "Commands"):
-// authenticate (upstream), validate the shape, claim the Idempotency-Key,
-// record the status as pending, enqueue, answer 202.
-package commands
+package commandapi
 
 import (
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/prism-es/prism/prism-api/internal/auth"
 	"github.com/prism-es/prism/shared/apperr"
+	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/httpapi"
@@ -22,54 +20,49 @@ import (
 	"github.com/prism-es/prism/shared/tracing"
 )
 
-// Service accepts commands.
+// Service accepts commands: what every command route shares.
 type Service struct {
+	// Idempotency claims and records Idempotency-Keys.
 	Idempotency *idempotency.Store
-	Status      *commandstatus.Store
-	Commands    queue.Sender
+	// Status records each accepted command as pending.
+	Status *commandstatus.Store
+	// Commands sends the command (a queue.Commands routes it to its shard).
+	Commands queue.Sender
+	// StatusPath is the path of the status route, before the command id
+	// (default DefaultStatusPath).
+	StatusPath string
 }
 
-// Accepted is the body of every 202 (API.md).
-type Accepted struct {
-	CommandID     string `json:"commandId"`
-	CorrelationID string `json:"correlationId"`
-	AggregateID   string `json:"aggregateId"`
-	Status        string `json:"status"`
-	StatusURL     string `json:"statusUrl"`
-	OrderID       string `json:"orderId,omitempty"`
-}
-
-// draft is what a route makes of a valid request.
-type draft struct {
-	typ, aggregateType, aggregateID string
-	payload                         any
-	orderID                         string
-}
-
-// builder validates a request's shape and drafts its command; any id it
-// names for the client comes from names.
-type builder func(r *http.Request, body []byte, names namer) (draft, error)
-
-// namer names the ids of one request: a deterministic function of (user,
-// Idempotency-Key) and the kind of id (API.md "Common rules"), so a retry
-// names the same command, cart and order whatever Redis remembers.
-type namer func(kind string) string
-
-// The kinds of id the API names for a client.
-const (
-	commandIDKind = "command"
-	cartIDKind    = "cart"
-	orderIDKind   = "order"
-)
+// DefaultStatusPath is where the 202's status URL points by default.
+const DefaultStatusPath = "/api/commands/"
 
 // IdempotencyHeader is the header every command route requires.
 const IdempotencyHeader = "Idempotency-Key"
 
+// CommandIDKind is the kind of id a command's own id is named under
+// (see [Request.NewID]).
+const CommandIDKind = "command"
+
+var idempotencyPattern = regexp.MustCompile(`^[\x21-\x7e][\x20-\x7e]{0,127}$`)
+
+// draft is what a route makes of a valid request.
+type draft struct {
+	typ, aggregateType string
+	cmd                Command
+}
+
+// builder validates a request and drafts its command.
+type builder func(r *Request, body []byte) (draft, error)
+
 // accept is the one flow every command route shares.
 func (s *Service) accept(build builder) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		user := auth.Principal(r).UserID
+		p, ok := auth.PrincipalFrom(r.Context())
+		if !ok || p.UserID == "" {
+			httpapi.WriteError(w, r, apperr.New(apperr.Unauthenticated, "a bearer token is required"))
+			return
+		}
+		user := p.UserID
 		key := r.Header.Get(IdempotencyHeader)
 		if !idempotencyPattern.MatchString(key) {
 			msg := "is required (1-128 printable characters)"
@@ -84,14 +77,15 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		names := func(kind string) string { return envelope.KeyedID(kind, user, key) }
-		commandID := names(commandIDKind)
+		req := &Request{user: user, key: key}
+		commandID := req.NewID(CommandIDKind)
 		// A request without a correlation id of its own is correlated by
 		// its command id: a retry carries the same, and the idempotency
 		// record need not keep it.
 		r = httpapi.WithCorrelationID(w, r, commandID)
-		ctx = r.Context()
-		d, err := build(r, body, names)
+		ctx := r.Context()
+		req.Request = r
+		d, err := build(req, body)
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return
@@ -116,7 +110,7 @@ func (s *Service) accept(build builder) http.HandlerFunc {
 			if corr == "" {
 				corr = commandID
 			}
-			acc := accepted(commandID, corr, d)
+			acc := s.accepted(commandID, corr, d)
 			resp, _ := json.Marshal(acc)
 			writeAccepted(w, http.StatusAccepted, acc.StatusURL, resp)
 			return
@@ -162,14 +156,18 @@ const enqueueTimeout = 15 * time.Second
 // enqueue records the command as pending and puts it on the queue; if the
 // queue refuses, the pending status is removed again (nothing half-done).
 func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key, commandID string, d draft) (Accepted, error) {
-	ctx, span := tracing.Start(ctx, "enqueue "+d.typ, attribute.String("prism.aggregate_id", d.aggregateID))
+	ctx, span := tracing.Start(ctx, "enqueue "+d.typ, attribute.String("prism.aggregate_id", d.cmd.AggregateID))
 	defer span.End()
-	payload, err := json.Marshal(d.payload)
+	payload := d.cmd.Payload
+	if payload == nil {
+		payload = struct{}{}
+	}
+	raw, err := json.Marshal(payload)
 	if err != nil {
 		return Accepted{}, err
 	}
 	cmd := envelope.Command{
-		CommandID: commandID, Type: d.typ, AggregateType: d.aggregateType, AggregateID: d.aggregateID, Payload: payload,
+		CommandID: commandID, Type: d.typ, AggregateType: d.aggregateType, AggregateID: d.cmd.AggregateID, Payload: raw,
 		Metadata: envelope.CommandMetadata{
 			CorrelationID: httpapi.CorrelationID(r), UserID: user, IdempotencyKey: key,
 			Traceparent: tracing.Traceparent(ctx), IssuedAt: time.Now().UTC(),
@@ -193,17 +191,24 @@ func (s *Service) enqueue(ctx context.Context, r *http.Request, user, key, comma
 	}
 	acceptedTotal.WithLabelValues(cmd.Type).Inc()
 	slog.InfoContext(ctx, "command accepted", "commandId", cmd.CommandID, "commandType", cmd.Type, "aggregateId", cmd.AggregateID)
-	return accepted(cmd.CommandID, cmd.Metadata.CorrelationID, d), nil
+	return s.accepted(cmd.CommandID, cmd.Metadata.CorrelationID, d), nil
 }
 
 // accepted is the 202 of the command commandID drafted as d: everything in
 // it but the correlation id follows from the request, so a replay rebuilds
 // it byte for byte from the idempotency record's correlation id.
-func accepted(commandID, correlationID string, d draft) Accepted {
+func (s *Service) accepted(commandID, correlationID string, d draft) Accepted {
 	return Accepted{
-		CommandID: commandID, CorrelationID: correlationID, AggregateID: d.aggregateID,
-		Status: commandstatus.Pending, StatusURL: "/api/commands/" + commandID, OrderID: d.orderID,
+		CommandID: commandID, CorrelationID: correlationID, AggregateID: d.cmd.AggregateID,
+		Status: commandstatus.Pending, StatusURL: s.statusPath() + commandID, Also: d.cmd.Also,
 	}
+}
+
+func (s *Service) statusPath() string {
+	if s.StatusPath == "" {
+		return DefaultStatusPath
+	}
+	return s.StatusPath
 }
 
 func writeAccepted(w http.ResponseWriter, status int, location string, body []byte) {

@@ -46,7 +46,10 @@ type Runner struct {
 // longer matches, the write is refused and the row is read again.
 const rowCacheSize = 10_000
 
-// NewRunner returns a runner of projections. notices may be nil.
+// NewRunner returns a runner of projections, at most one per aggregate
+// type: registering a projection is passing it here. store holds the rows,
+// catalog names each projection's live table, events fills gaps, and
+// notices announces changes (nil: none, as rebuilds run).
 func NewRunner(store *readmodel.Store, catalog *readmodel.Catalog, events EventLoader, notices Publisher, projections ...Projection) *Runner {
 	rows, _ := lru.New[string, readmodel.Row](rowCacheSize)
 	r := &Runner{store: store, catalog: catalog, events: events, notices: notices, byType: map[string]Projection{}, rows: rows}
@@ -82,7 +85,7 @@ func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 	}
 	slog.DebugContext(ctx, "event projected", "projection", p.Name, "version", e.Version, "changed", changed)
 	lagSeconds.WithLabelValues(p.Name).Observe(time.Since(e.OccurredAt).Seconds())
-	if doc == nil || r.notices == nil {
+	if doc == nil || r.notices == nil || p.Notices == nil {
 		return nil
 	}
 	if !changed {
@@ -91,6 +94,9 @@ func (r *Runner) Handle(ctx context.Context, m *queue.Message) error {
 	items, err := p.Notices(doc)
 	if err != nil {
 		return err
+	}
+	if len(items) == 0 {
+		return nil
 	}
 	for i := range items {
 		items[i].Traceparent = tracing.Traceparent(ctx)
