@@ -12,9 +12,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/prism-es/prism/domain-service/internal/checkout"
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/inspect"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
@@ -30,7 +32,7 @@ import (
 )
 
 // SagaSubscriber names the checkout saga's event queue ("events-saga").
-const SagaSubscriber = "saga"
+const SagaSubscriber = checkout.Subscriber
 
 func main() { platform.Main("domain-service", run) }
 
@@ -191,21 +193,20 @@ func run(ctx context.Context) error {
 	// commands handled at the same time share one message per subscriber,
 	// as do their follow-ups and deadlines (docs/performance.md).
 	batched := commands.Sender(cfg.BatchSends)
-	var subscribers []handling.Subscriber
+	var subscribers []aggregate.Subscriber
 	for _, s := range cfg.Subscribers {
-		subscribers = append(subscribers, handling.Subscriber{Subscription: config.SubscriptionNamed(s),
+		subscribers = append(subscribers, aggregate.Subscriber{Subscription: config.SubscriptionNamed(s),
 			Queue: queue.Batching(queue.Open(deps.Account, config.EventQueue(s), waker), cfg.BatchSends)})
 	}
-	h := handling.New(handling.Deps{
+	h := handling.New(handling.Deps{Deps: aggregate.Deps{
 		Store:       eventstore.NewTableStore(deps.Accounts, cfg.EventsTable, eventcatalog.Upcasters()),
 		Snapshots:   eventstore.NewSnapshots(deps.Accounts, cfg.SnapshotsTable),
 		Subscribers: subscribers,
 		Commands:    batched,
 		Deadlines:   batched,
-		Outcomes:    handling.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
-		Payments:    provider,
-	}, handling.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery, PaymentDeadline: cfg.PaymentDeadline,
-		StepDeadline: cfg.StepDeadline, CartTTL: cartTTL(cfg.CartTTL)})
+		Outcomes:    aggregate.Outcomes{Status: commandstatus.New(deps.Redis), Notices: notices.NewPublisher(deps.Redis, notices.Config{})},
+	}, Payments: provider}, handling.Config{Config: aggregate.Config{CacheSize: cfg.CacheSize, SnapshotEvery: cfg.SnapshotEvery},
+		PaymentDeadline: cfg.PaymentDeadline, StepDeadline: cfg.StepDeadline, CartTTL: cartTTL(cfg.CartTTL)})
 
 	// consume runs the consumer of one command queue this replica owns: a
 	// shard, or the deadlines queue (deadlines are commands too, handled
@@ -221,7 +222,7 @@ func run(ctx context.Context) error {
 		cc.BatchWait = shardBatchWait
 		_ = queue.NewConsumer(q, h.Handle, waker, cc).Run(ctx)
 	}
-	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.HandleSagaEvent, waker, deps.ConsumerConfig(cfg.Concurrency, nil))
+	saga := queue.NewConsumer(queue.Open(deps.Account, config.EventQueue(SagaSubscriber), waker), h.Events(checkout.Subscriber), waker, deps.ConsumerConfig(cfg.Concurrency, nil))
 	g, gctx := errgroup.WithContext(ctx)
 	owner := ownership.DefaultOwner()
 	if cfg.ShardOwnership == OwnershipLeases {

@@ -3,7 +3,7 @@ package cart
 import (
 	"fmt"
 
-	"github.com/prism-es/prism/domain-service/internal/codec"
+	"github.com/prism-es/prism/shared/aggregate/codec"
 )
 
 // Command types on the wire.

@@ -3,7 +3,7 @@ package checkout
 import (
 	"fmt"
 
-	"github.com/prism-es/prism/domain-service/internal/codec"
+	"github.com/prism-es/prism/shared/aggregate/codec"
 )
 
 // Command types on the wire. The saga's reactor sends them to itself.

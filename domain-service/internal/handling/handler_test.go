@@ -15,6 +15,7 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/product"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
@@ -192,12 +193,12 @@ func TestReplicaDyingBetweenAppendAndDeleteRepublishes(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	var crashes atomic.Int32
-	startReplica(t, w, handling.Config{AfterAppend: func(_ context.Context, cmd envelope.Command) error {
+	startReplica(t, w, handling.Config{Config: aggregate.Config{AfterAppend: func(_ context.Context, cmd envelope.Command) error {
 		if cmd.Type == "CreateCart" && crashes.Add(1) == 1 {
 			return errors.New("simulated crash after append")
 		}
 		return nil
-	}})
+	}}})
 	cart := uuid.NewString()
 	create := command("alice", "cart", cart, "CreateCart", map[string]any{})
 	send(t, w, create)
@@ -275,7 +276,7 @@ func TestInfrastructureFailureEndsFailedInPoison(t *testing.T) {
 	send(t, w, c)
 	st := settle(t, c.CommandID)
 	assert.Equal(t, commandstatus.Failed, st.Status)
-	assert.Equal(t, handling.FailedReason, st.Reason)
+	assert.Equal(t, aggregate.FailedReason, st.Reason)
 	q := queue.Open(account(t), w.commands, nil)
 	recs, err := q.PeekPoison(context.Background(), 1)
 	require.NoError(t, err)
@@ -286,7 +287,7 @@ func TestInfrastructureFailureEndsFailedInPoison(t *testing.T) {
 func TestSnapshotsAreWrittenAndUsed(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	startReplica(t, w, handling.Config{SnapshotEvery: 10, CacheSize: -1})
+	startReplica(t, w, handling.Config{Config: aggregate.Config{SnapshotEvery: 10, CacheSize: -1}})
 	sku := skus(1)[0]
 	defineProduct(t, w, sku, 100, 1000)
 	for range 12 {
@@ -330,12 +331,12 @@ func TestAFailedSnapshotReadFallsBackToTheEvents(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	snaps := &unreadableSnapshots{}
-	h := handling.New(handling.Deps{
+	h := handling.New(handling.Deps{Deps: aggregate.Deps{
 		Store:     storeOf(t, w),
 		Snapshots: snaps,
 		Commands:  queue.Open(account(t), w.commands, nil),
-		Outcomes:  handling.Outcomes{Status: commandstatus.New(env.Redis(t)), Notices: notices.NewPublisher(env.Redis(t), notices.Config{})},
-	}, handling.Config{SnapshotEvery: 1, CacheSize: -1})
+		Outcomes:  aggregate.Outcomes{Status: commandstatus.New(env.Redis(t)), Notices: notices.NewPublisher(env.Redis(t), notices.Config{})},
+	}}, handling.Config{Config: aggregate.Config{SnapshotEvery: 1, CacheSize: -1}})
 	sku := skus(1)[0]
 	ctx := context.Background()
 	require.NoError(t, h.Execute(ctx, command("admin", "product", sku, "DefineProduct", map[string]any{"sku": sku, "name": "n", "priceCents": 1, "stock": 1})))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/order"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/commandstatus"
 )
@@ -36,7 +37,7 @@ func TestReplayAtAVersionOrATime(t *testing.T) {
 	require.Len(t, all.Events, 3)
 	assert.Equal(t, int64(3), all.LatestVersion)
 	assert.Equal(t, all.Events[2].OccurredAt, all.LatestAt)
-	available := func(rp handling.Replayed) int {
+	available := func(rp aggregate.Replayed) int {
 		b, err := json.Marshal(rp.State)
 		require.NoError(t, err)
 		var s struct{ Available int }
@@ -45,28 +46,28 @@ func TestReplayAtAVersionOrATime(t *testing.T) {
 	}
 	assert.Equal(t, 60, available(all))
 
-	v2, err := r.handler.ReplayAt(ctx, "product", sku, handling.Point{Version: 2})
+	v2, err := r.handler.ReplayAt(ctx, "product", sku, aggregate.Point{Version: 2})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), v2.Version)
 	assert.Equal(t, int64(3), v2.LatestVersion, "the latest version is always told, for stepping")
 	assert.Len(t, v2.Events, 2)
 	assert.Equal(t, 57, available(v2))
 
-	asOf, err := r.handler.ReplayAt(ctx, "product", sku, handling.Point{AsOf: all.Events[0].OccurredAt})
+	asOf, err := r.handler.ReplayAt(ctx, "product", sku, aggregate.Point{AsOf: all.Events[0].OccurredAt})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), asOf.Version)
 	assert.Equal(t, 50, available(asOf))
 
-	before, err := r.handler.ReplayAt(ctx, "product", sku, handling.Point{AsOf: all.Events[0].OccurredAt.Add(-time.Hour)})
+	before, err := r.handler.ReplayAt(ctx, "product", sku, aggregate.Point{AsOf: all.Events[0].OccurredAt.Add(-time.Hour)})
 	require.NoError(t, err)
 	assert.Zero(t, before.Version)
 	assert.Empty(t, before.Events)
 
-	both, err := r.handler.ReplayAt(ctx, "product", sku, handling.Point{Version: 3, AsOf: all.Events[1].OccurredAt})
+	both, err := r.handler.ReplayAt(ctx, "product", sku, aggregate.Point{Version: 3, AsOf: all.Events[1].OccurredAt})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), both.Version, "the earlier of the two limits wins")
 
-	from, err := r.handler.ReplayAt(ctx, "product", sku, handling.Point{From: all.Events[2].OccurredAt})
+	from, err := r.handler.ReplayAt(ctx, "product", sku, aggregate.Point{From: all.Events[2].OccurredAt})
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), from.Version)
 	require.Len(t, from.Events, 1, "only the events from that date are listed")
@@ -100,36 +101,36 @@ func TestTraceFollowsACheckoutToItsNotification(t *testing.T) {
 	s.waitOrder(orderID, order.StatusConfirmed)
 
 	ctx := context.Background()
-	var tr handling.Traced
+	var tr aggregate.Traced
 	require.Eventually(t, func() bool { // the saga notes the confirmation a moment after it
 		var err error
 		tr, err = r.handler.Trace(ctx, co.CommandID, cart)
 		require.NoError(t, err)
-		return count(tr.Root, func(n handling.TraceNode) bool { return n.Type == "NoteOrderConfirmed" && n.Status == "applied" }) == 1
+		return count(tr.Root, func(n aggregate.TraceNode) bool { return n.Type == "NoteOrderConfirmed" && n.Status == "applied" }) == 1
 	}, 20*time.Second, 50*time.Millisecond)
 	root := tr.Root
-	assert.Equal(t, handling.NodeCommand, root.Kind)
+	assert.Equal(t, aggregate.NodeCommand, root.Kind)
 	assert.Equal(t, co.CommandID, root.ID)
 	assert.Equal(t, "cart-"+cart, root.Stream)
 	assert.Equal(t, "applied", root.Status)
 	require.Len(t, root.Children, 1)
 	assert.Equal(t, "CartCheckedOut", root.Children[0].Type)
 	for _, typ := range []string{"PlaceOrder", "StartCheckout", "ReserveStock", "MarkOrderStockReserved", "ChargePayment", "MarkOrderPaid", "ConfirmOrder"} {
-		assert.Equal(t, 1, count(root, func(n handling.TraceNode) bool {
-			return n.Kind == handling.NodeCommand && n.Type == typ && n.Status == "applied"
+		assert.Equal(t, 1, count(root, func(n aggregate.TraceNode) bool {
+			return n.Kind == aggregate.NodeCommand && n.Type == typ && n.Status == "applied"
 		}),
 			"the trace has the applied %s", typ)
 	}
-	assert.Equal(t, 1, count(root, func(n handling.TraceNode) bool { return n.Kind == handling.NodeNotification }), "the confirmation's notification")
-	assert.Equal(t, tr.Nodes, count(root, func(handling.TraceNode) bool { return true }))
+	assert.Equal(t, 1, count(root, func(n aggregate.TraceNode) bool { return n.Kind == aggregate.NodeNotification }), "the confirmation's notification")
+	assert.Equal(t, tr.Nodes, count(root, func(aggregate.TraceNode) bool { return true }))
 	// Causes come before their effects.
-	var walk func(n handling.TraceNode)
-	walk = func(n handling.TraceNode) {
+	var walk func(n aggregate.TraceNode)
+	walk = func(n aggregate.TraceNode) {
 		for _, c := range n.Children {
 			if !n.At.IsZero() && !c.At.IsZero() {
 				assert.False(t, c.At.Before(n.At), "%s %s at %s is before its cause %s at %s", c.Kind, c.Type, c.At, n.Type, n.At)
 			}
-			if c.Kind == handling.NodeCommand && n.Kind == handling.NodeEvent {
+			if c.Kind == aggregate.NodeCommand && n.Kind == aggregate.NodeEvent {
 				assert.Equal(t, n.ID, c.CausationID, "a caused command names its event")
 			}
 			walk(c)
@@ -141,7 +142,7 @@ func TestTraceFollowsACheckoutToItsNotification(t *testing.T) {
 	assert.Equal(t, apperr.NotFound, apperr.KindOf(err))
 }
 
-func count(n handling.TraceNode, pred func(handling.TraceNode) bool) int {
+func count(n aggregate.TraceNode, pred func(aggregate.TraceNode) bool) int {
 	c := 0
 	if pred(n) {
 		c++

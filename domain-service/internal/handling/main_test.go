@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/prism-es/prism/domain-service/internal/checkout"
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
@@ -66,7 +68,7 @@ func account(t *testing.T) *storage.Account {
 // replica is one domain-service instance with its own clients, as a separate
 // process would have.
 type replica struct {
-	handler *handling.Handler
+	handler *aggregate.Handler
 	stop    func()
 }
 
@@ -84,18 +86,17 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	waker := nudge.New(rdb)
 	commands := queue.Open(acc, w.commands, waker)
 	deadlines := queue.Open(acc, w.deadlines, waker)
-	h := handling.New(handling.Deps{
+	h := handling.New(handling.Deps{Deps: aggregate.Deps{
 		Store:     eventstore.NewTableStore(acc, w.events, eventcatalog.Upcasters()),
 		Snapshots: eventstore.NewSnapshots(acc, w.snapshots),
-		Subscribers: []handling.Subscriber{
+		Subscribers: []aggregate.Subscriber{
 			{Subscription: config.Subscription{Name: "everything"}, Queue: queue.Open(acc, w.subscriber, nil)},
 			{Subscription: config.SubscriptionNamed("saga"), Queue: queue.Open(acc, w.saga, waker)},
 		},
 		Commands:  commands,
 		Deadlines: deadlines,
-		Outcomes:  handling.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
-		Payments:  payments,
-	}, cfg)
+		Outcomes:  aggregate.Outcomes{Status: commandstatus.New(rdb), Notices: notices.NewPublisher(rdb, notices.Config{})},
+	}, Payments: payments}, cfg)
 	consumerCfg := queue.ConsumerConfig{
 		Concurrency: 16, RetrySchedule: []time.Duration{time.Second, time.Second, time.Second, time.Second},
 		MinPoll: 20 * time.Millisecond, MaxPoll: 200 * time.Millisecond, DrainTimeout: 10 * time.Second, DepthEvery: -1,
@@ -104,7 +105,7 @@ func startReplicaWith(t *testing.T, w world, cfg handling.Config, payments *paym
 	c := queue.NewConsumer(commands, h.Handle, waker, consumerCfg)
 	due := queue.NewConsumer(deadlines, h.Handle, waker, consumerCfg)
 	consumerCfg.OnPoison = nil
-	saga := queue.NewConsumer(queue.Open(acc, w.saga, waker), h.HandleSagaEvent, waker, consumerCfg)
+	saga := queue.NewConsumer(queue.Open(acc, w.saga, waker), h.Events(checkout.Subscriber), waker, consumerCfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 3)
 	go func() { _ = c.Run(ctx); done <- struct{}{} }()

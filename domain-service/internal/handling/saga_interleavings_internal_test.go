@@ -15,8 +15,10 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/payment"
 	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/domain-service/internal/product"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
+	"github.com/prism-es/prism/shared/process"
 )
 
 // The checkout saga must reach the same end whatever order it hears its
@@ -85,11 +87,12 @@ type simMessage struct {
 type sim struct {
 	t        *testing.T
 	rng      *rand.Rand
-	aggs     map[string]aggregate
+	aggs     map[string]aggregate.Aggregate
 	streams  map[string]*simStream
 	pending  []simMessage
 	provider *fakeProvider
 	saga     config.Subscription
+	pm       aggregate.Listener
 	patience int
 	// held, when set, keeps a message back while any other is pending.
 	held func(simMessage) bool
@@ -101,10 +104,11 @@ type sim struct {
 
 func newSim(t *testing.T, seed uint64) *sim {
 	p := newFakeProvider()
-	s := &sim{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), aggs: map[string]aggregate{}, streams: map[string]*simStream{},
+	s := &sim{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), aggs: map[string]aggregate.Aggregate{}, streams: map[string]*simStream{},
 		provider: p, saga: config.SubscriptionNamed("saga"), patience: []int{0, 1, 2, 4, 8}[seed%5]}
-	for _, a := range []aggregate{productDefinition(), orderDefinition(), paymentDefinition(p), checkoutDefinition(time.Second, time.Minute)} {
-		s.aggs[a.typ()] = a
+	s.pm = process.Of(checkout.Process(time.Second, time.Minute))
+	for _, a := range []aggregate.Aggregate{aggregate.Of(product.Definition()), aggregate.Of(order.Definition()), aggregate.Of(payment.Definition(p)), s.pm} {
+		s.aggs[a.Type()] = a
 	}
 	return s
 }
@@ -113,7 +117,7 @@ func (s *sim) stream(aggType, id string) *simStream {
 	key := envelope.StreamID(aggType, id)
 	st, ok := s.streams[key]
 	if !ok {
-		st = &simStream{state: s.aggs[aggType].initial(id), applied: map[string][]envelope.Event{}, rejected: map[string]bool{}}
+		st = &simStream{state: s.aggs[aggType].Initial(id), applied: map[string][]envelope.Event{}, rejected: map[string]bool{}}
 		s.streams[key] = st
 	}
 	return st
@@ -150,16 +154,16 @@ func (s *sim) execute(c envelope.Command) {
 	}
 	events, done := st.applied[c.CommandID]
 	if !done {
-		pending, err := agg.decide(context.Background(), st.state, c, s.lookup)
+		pending, err := agg.Decide(context.Background(), st.state, c, s.lookup)
 		if err != nil {
-			require.True(s.t, isRejection(err), "%s on %s: %v", c.Type, c.StreamID(), err)
+			require.True(s.t, aggregate.IsRejection(err), "%s on %s: %v", c.Type, c.StreamID(), err)
 			st.rejected[c.CommandID] = true
 			s.log = append(s.log, fmt.Sprintf("%s %s rejected: %v", c.Type, c.StreamID(), err))
 			return
 		}
-		events = newEnvelopes(c, "", st.version, pending)
+		events = aggregate.NewEvents(c, "", st.version, pending)
 		for _, e := range events {
-			next, err := agg.evolve(st.state, e)
+			next, err := agg.Evolve(st.state, e)
 			require.NoError(s.t, err)
 			st.state, st.version = next, e.Version
 		}
@@ -170,7 +174,7 @@ func (s *sim) execute(c envelope.Command) {
 		if s.saga.Wants(e.AggregateType, e.Type) {
 			s.queue(simMessage{event: &e, left: 1 + s.redeliveries()})
 		}
-		reactions, err := agg.react(e)
+		reactions, err := agg.React(e)
 		require.NoError(s.t, err)
 		for _, r := range reactions {
 			s.send(r.Command)
@@ -212,7 +216,7 @@ func (s *sim) deliver(i int) bool {
 		s.pending = append(s.pending[:i], s.pending[i+1:]...)
 	}
 	if msg.event != nil {
-		c, ok, err := sagaCommandFor(*msg.event)
+		c, ok, err := s.pm.Hear(*msg.event)
 		require.NoError(s.t, err)
 		if ok {
 			s.execute(c)

@@ -16,6 +16,7 @@ import (
 	"github.com/prism-es/prism/domain-service/internal/handling"
 	"github.com/prism-es/prism/domain-service/internal/order"
 	"github.com/prism-es/prism/domain-service/internal/product"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/commandstatus"
 	"github.com/prism-es/prism/shared/envelope"
 )
@@ -225,12 +226,12 @@ func TestSagaResumesAfterACrashBetweenReserveAndCharge(t *testing.T) {
 	w := newWorld(t)
 	pay := simulator(t, time.Minute)
 	var crashed atomic.Bool
-	crashy := startReplicaWith(t, w, handling.Config{AfterAppend: func(_ context.Context, cmd envelope.Command) error {
+	crashy := startReplicaWith(t, w, handling.Config{Config: aggregate.Config{AfterAppend: func(_ context.Context, cmd envelope.Command) error {
 		if cmd.Type == checkout.CmdNoteOrderStockReserved && crashed.CompareAndSwap(false, true) {
 			return errors.New("simulated crash: PaymentRequested recorded, ChargePayment not sent")
 		}
 		return nil
-	}}, pay)
+	}}}, pay)
 	s := shop{t, w, crashy}
 	sku := skus(1)[0]
 	defineProduct(t, w, sku, 100, 5)

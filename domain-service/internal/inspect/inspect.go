@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prism-es/prism/domain-service/internal/handling"
+	"github.com/prism-es/prism/shared/aggregate"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/auth"
 	"github.com/prism-es/prism/shared/httpapi"
@@ -23,8 +23,8 @@ import (
 
 // Inspector replays streams and traces commands (the command handler).
 type Inspector interface {
-	ReplayAt(ctx context.Context, aggregateType, id string, at handling.Point) (handling.Replayed, error)
-	Trace(ctx context.Context, commandID, aggregateID string) (handling.Traced, error)
+	ReplayAt(ctx context.Context, aggregateType, id string, at aggregate.Point) (aggregate.Replayed, error)
+	Trace(ctx context.Context, commandID, aggregateID string) (aggregate.Traced, error)
 }
 
 // Routes mounts the routes on mux.
@@ -68,9 +68,9 @@ func Routes(mux *http.ServeMux, tokens auth.Verifier, in Inspector) {
 
 // ParsePoint reads ?asOf= and ?fromDate= (RFC 3339) and ?version= (a
 // positive integer), naming each bad one.
-func ParsePoint(req *http.Request) (handling.Point, error) {
+func ParsePoint(req *http.Request) (aggregate.Point, error) {
 	q := req.URL.Query()
-	var at handling.Point
+	var at aggregate.Point
 	var bad []apperr.FieldError
 	for _, f := range []struct {
 		name string
@@ -92,7 +92,7 @@ func ParsePoint(req *http.Request) (handling.Point, error) {
 		at.Version = n
 	}
 	if len(bad) > 0 {
-		return handling.Point{}, apperr.Fields("invalid query", bad...)
+		return aggregate.Point{}, apperr.Fields("invalid query", bad...)
 	}
 	return at, nil
 }

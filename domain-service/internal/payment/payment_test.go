@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/prism-es/prism/domain-service/internal/aggtest"
 	"github.com/prism-es/prism/domain-service/internal/payment"
+	"github.com/prism-es/prism/shared/aggregate/aggtest"
 	"github.com/prism-es/prism/shared/apperr"
 )
 

@@ -1,14 +1,8 @@
-package handling
+package aggregate
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-
-	"github.com/prism-es/prism/domain-service/internal/cart"
-	"github.com/prism-es/prism/domain-service/internal/checkout"
-	"github.com/prism-es/prism/domain-service/internal/order"
-	"github.com/prism-es/prism/domain-service/internal/payment"
-	"github.com/prism-es/prism/domain-service/internal/product"
 )
 
 var (
@@ -35,27 +29,19 @@ var (
 	}, []string{"result"})
 )
 
-// commandTypes are every command the aggregates take, for the zero series.
-var commandTypes = []string{
-	cart.CmdCreate, cart.CmdAddItem, cart.CmdChangeQuantity, cart.CmdRemoveItem, cart.CmdCheckout,
-	product.CmdDefine, product.CmdRestock, product.CmdReserve, product.CmdRelease, product.CmdCommit,
-	order.CmdPlace, order.CmdCancel, order.CmdMarkStockReserved, order.CmdMarkPaid, order.CmdConfirm, order.CmdShip, order.CmdDeliver,
-	payment.CmdCharge, payment.CmdRefund,
-	checkout.CmdStart, checkout.CmdNoteReserved, checkout.CmdNoteReservationFailed, checkout.CmdNoteOrderStockReserved,
-	checkout.CmdNoteCharged, checkout.CmdNoteDeclined, checkout.CmdExpirePayment, checkout.CmdNoteOrderPaid,
-	checkout.CmdNoteOrderConfirmed, checkout.CmdNoteOrderCancelled, checkout.CmdNoteOrderShipped, checkout.CmdNoteRefunded,
-}
-
-// Create every known series at zero, so a replica that has handled nothing
-// yet shows 0 on the dashboard rather than "No data", and a first failure is
-// an increase that rates see.
-func init() {
+// zeroSeries creates the series of commands at zero, so a replica that has
+// handled nothing yet shows 0 on the dashboard rather than "No data", and a
+// first failure is an increase that rates see.
+func zeroSeries(commandTypes []string) {
 	for _, t := range commandTypes {
 		for _, o := range []string{"succeeded", "rejected", "duplicate", "failed"} {
 			commandsTotal.WithLabelValues(t, o)
 		}
 		commandSeconds.WithLabelValues(t)
 	}
+}
+
+func init() {
 	for _, r := range []string{"hit", "catch-up", "miss"} {
 		cacheLookups.WithLabelValues(r)
 	}

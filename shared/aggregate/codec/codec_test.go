@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/prism-es/prism/domain-service/internal/codec"
+	"github.com/prism-es/prism/shared/aggregate/codec"
 	"github.com/prism-es/prism/shared/apperr"
 )
 

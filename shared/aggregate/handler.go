@@ -1,4 +1,4 @@
-package handling
+package aggregate
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/prism-es/prism/domain-service/internal/paymentprovider"
 	"github.com/prism-es/prism/shared/apperr"
 	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
@@ -23,7 +22,8 @@ import (
 	"github.com/prism-es/prism/shared/tracing"
 )
 
-// SnapshotStore is the part of the kit's snapshot table the handler uses.
+// SnapshotStore is the part of the kit's snapshot table the handler uses
+// (eventstore.NewSnapshots).
 type SnapshotStore interface {
 	Get(ctx context.Context, stream string, stateVersion int) (eventstore.Snapshot, bool, error)
 	Put(ctx context.Context, snap eventstore.Snapshot) error
@@ -42,24 +42,10 @@ type Config struct {
 	// AfterAppend, when set, runs after a successful append and before the
 	// events are published. Tests use it to simulate a replica dying there.
 	AfterAppend func(ctx context.Context, cmd envelope.Command) error
-	// PaymentDeadline is how long the checkout waits for the payment
-	// provider before it cancels and compensates (default 10s).
-	PaymentDeadline time.Duration
-	// StepDeadline is how long the checkout waits for any other step (a
-	// reservation, the order's records) before it looks at the facts and,
-	// if the step did not happen, compensates (default 10m).
-	StepDeadline time.Duration
-	// CartTTL is how long an open cart may stay untouched before it expires
-	// (default DefaultCartTTL; negative: never).
-	CartTTL time.Duration
+	// Notifications, when set, is the subscriber whose events end a Trace in
+	// a notification leaf.
+	Notifications config.Subscription
 }
-
-// DefaultCartTTL is how long an untouched open cart lives by default.
-const DefaultCartTTL = 24 * time.Hour
-
-// MaxCartTTL is the longest cart TTL: a Storage Queue keeps a message
-// hidden for at most 7 days.
-const MaxCartTTL = 7 * 24 * time.Hour
 
 // Deps are the ports the handler works through.
 type Deps struct {
@@ -69,13 +55,15 @@ type Deps struct {
 	Subscribers []Subscriber
 	// Commands is where follow-up commands go.
 	Commands queue.Sender
-	// Deadlines, when set, is where delayed follow-ups go (a cart's expiry,
-	// the payment deadline): a queue of their own keeps them out of the
-	// commands queue's depth until they are due. Nil: Commands.
+	// Deadlines, when set, is where delayed follow-ups go (an expiry, a
+	// process manager's deadline): a queue of their own keeps them out of
+	// the commands queue's depth until they are due. Nil: Commands.
 	Deadlines queue.Sender
 	Outcomes  Outcomes
-	// Payments is the payment provider the checkout charges through.
-	Payments paymentprovider.Provider
+	// Validate checks every decided event before it is appended (nil: the
+	// kit's event catalog, eventcatalog.Validate). An invalid event is a
+	// permanent failure: the command goes to the poison queue.
+	Validate func(envelope.Event) error
 }
 
 // Subscriber is an event subscriber's queue and what it wants.
@@ -84,16 +72,20 @@ type Subscriber struct {
 	Queue queue.Sender
 }
 
-// Handler handles command messages.
+// Handler handles command messages: load (cache, snapshot, events) →
+// decide → append atomically with the command's marker → publish the
+// events to every subscriber queue and send their reactions → record the
+// outcome. It is safe for concurrent use; run one per replica.
 type Handler struct {
 	deps  Deps
 	cfg   Config
-	aggs  map[string]aggregate
+	reg   *Registry
 	cache *stateCache
 }
 
-// New returns a handler for the shop's aggregates: cart, product and order.
-func New(deps Deps, cfg Config) *Handler {
+// New returns a handler for the aggregates registered in reg (which must not
+// change afterwards).
+func New(deps Deps, cfg Config, reg *Registry) *Handler {
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10_000
 	}
@@ -103,21 +95,13 @@ func New(deps Deps, cfg Config) *Handler {
 	if cfg.MaxConflictRetries == 0 {
 		cfg.MaxConflictRetries = 50
 	}
-	if cfg.PaymentDeadline == 0 {
-		cfg.PaymentDeadline = 10 * time.Second
+	if deps.Validate == nil {
+		deps.Validate = eventcatalog.Validate
 	}
-	if cfg.StepDeadline == 0 {
-		cfg.StepDeadline = 10 * time.Minute
+	if reg == nil {
+		reg = &Registry{}
 	}
-	if cfg.CartTTL == 0 {
-		cfg.CartTTL = DefaultCartTTL
-	}
-	h := &Handler{deps: deps, cfg: cfg, aggs: map[string]aggregate{}, cache: newStateCache(cfg.CacheSize)}
-	for _, a := range []aggregate{cartDefinition(cfg.CartTTL), productDefinition(), orderDefinition(),
-		paymentDefinition(deps.Payments), checkoutDefinition(cfg.PaymentDeadline, cfg.StepDeadline)} {
-		h.aggs[a.typ()] = a
-	}
-	return h
+	return &Handler{deps: deps, cfg: cfg, reg: reg, cache: newStateCache(cfg.CacheSize)}
 }
 
 // Handle is the queue.Handler for the commands queue.
@@ -132,7 +116,7 @@ func (h *Handler) Handle(ctx context.Context, m *queue.Message) error {
 }
 
 // Execute applies one command (from the queue, or in-process from the saga's
-// reactor). A nil error means it is done: applied, found applied before, or
+// process managers). A nil error means it is done: applied, found applied before, or
 // rejected with its outcome recorded.
 func (h *Handler) Execute(ctx context.Context, cmd envelope.Command) error {
 	// The command's trace continues here, and its events carry this span on.
@@ -141,7 +125,7 @@ func (h *Handler) Execute(ctx context.Context, cmd envelope.Command) error {
 	defer span.End()
 	ctx = logging.With(ctx, slog.String("commandId", cmd.CommandID), slog.String("commandType", cmd.Type),
 		slog.String("correlationId", cmd.Metadata.CorrelationID), slog.String("traceId", tracing.TraceID(ctx)))
-	agg, ok := h.aggs[cmd.AggregateType]
+	agg, ok := h.reg.Get(cmd.AggregateType)
 	if !ok {
 		// No stream to record it in; the refusal is the same on every delivery.
 		return h.reject(ctx, cmd, fmt.Sprintf("unknown aggregate type %q", cmd.AggregateType))
@@ -149,7 +133,7 @@ func (h *Handler) Execute(ctx context.Context, cmd envelope.Command) error {
 	return h.handle(ctx, agg, cmd)
 }
 
-func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Command) error {
+func (h *Handler) handle(ctx context.Context, agg Aggregate, cmd envelope.Command) error {
 	stream := cmd.StreamID()
 	fresh := false
 	for attempt := 0; ; attempt++ {
@@ -157,8 +141,8 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 		if err != nil {
 			return err
 		}
-		pending, err := agg.decide(ctx, cur.state, cmd, h.lookup)
-		if fromCache && (len(pending) == 0 || isRejection(err)) {
+		pending, err := agg.Decide(ctx, cur.state, cmd, h.lookup)
+		if fromCache && (len(pending) == 0 || IsRejection(err)) {
 			// A stale cached state may explain a refusal or a "nothing to
 			// do", and an append without events has no version row to
 			// conflict on: decide again on the stored state.
@@ -166,7 +150,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			continue
 		}
 		if err != nil {
-			if !isRejection(err) {
+			if !IsRejection(err) {
 				return err
 			}
 			// The rejection is recorded as the command's marker, so no later
@@ -182,9 +166,9 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 			}
 			return h.reject(ctx, cmd, apperr.MessageOf(err))
 		}
-		events := newEnvelopes(cmd, tracing.Traceparent(ctx), cur.version, pending)
+		events := NewEvents(cmd, tracing.Traceparent(ctx), cur.version, pending)
 		for _, e := range events {
-			if err := eventcatalog.Validate(e); err != nil {
+			if err := h.deps.Validate(e); err != nil {
 				return queue.Permanent(fmt.Errorf("decided an event outside the catalog: %w", err))
 			}
 		}
@@ -207,7 +191,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 		}
 		next := cur
 		for _, e := range events {
-			if next.state, err = agg.evolve(next.state, e); err != nil {
+			if next.state, err = agg.Evolve(next.state, e); err != nil {
 				return err
 			}
 			next.version = e.Version
@@ -234,7 +218,7 @@ func (h *Handler) handle(ctx context.Context, agg aggregate, cmd envelope.Comman
 // finish publishes the command's recorded events, sends the commands that
 // follow from them and records success. It runs again, unchanged, for a
 // redelivered command, so every step is idempotent.
-func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Command, events []envelope.Event, version int64, more ...Reaction) error {
+func (h *Handler) finish(ctx context.Context, agg Aggregate, cmd envelope.Command, events []envelope.Event, version int64, more ...Reaction) error {
 	// The events go to their subscribers and the commands that follow from
 	// them to their queues all at once: each send waits for a batch, and
 	// none needs another first.
@@ -246,7 +230,7 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 	}
 	reactions := more
 	for _, e := range events {
-		next, err := agg.react(e)
+		next, err := agg.React(e)
 		if err != nil {
 			return err
 		}
@@ -279,7 +263,7 @@ func (h *Handler) finish(ctx context.Context, agg aggregate, cmd envelope.Comman
 // duplicate answers a command handled before with its first outcome: a
 // rejection again, or its recorded events re-published (a replica may have
 // died before publishing them).
-func (h *Handler) duplicate(ctx context.Context, agg aggregate, cmd envelope.Command, dup *eventstore.DuplicateCommandError, cur cached) error {
+func (h *Handler) duplicate(ctx context.Context, agg Aggregate, cmd envelope.Command, dup *eventstore.DuplicateCommandError, cur cached) error {
 	commandsTotal.WithLabelValues(cmd.Type, "duplicate").Inc()
 	if dup.Rejected {
 		slog.InfoContext(ctx, "command was rejected before; its rejection stands", "reason", dup.Reason)
@@ -299,8 +283,8 @@ func (h *Handler) duplicate(ctx context.Context, agg aggregate, cmd envelope.Com
 
 // rearm asks the aggregate which commands follow from cmd deciding nothing
 // on cur (Definition.Rearm).
-func (h *Handler) rearm(ctx context.Context, agg aggregate, cmd envelope.Command, cur cached) ([]Reaction, error) {
-	return agg.rearm(cur.state, cmd, func() (time.Time, error) {
+func (h *Handler) rearm(ctx context.Context, agg Aggregate, cmd envelope.Command, cur cached) ([]Reaction, error) {
+	return agg.Rearm(cur.state, cmd, func() (time.Time, error) {
 		events, err := h.deps.Store.Load(ctx, cmd.StreamID(), cur.version)
 		if err != nil || len(events) == 0 {
 			return time.Time{}, err
@@ -328,7 +312,9 @@ func (h *Handler) Failed(ctx context.Context, m *queue.Message, reason string) {
 	}
 }
 
-func isRejection(err error) bool {
+// IsRejection reports whether err refuses a command for good (apperr kinds
+// Rejected, NotFound, Invalid): its outcome is recorded, not retried.
+func IsRejection(err error) bool {
 	switch apperr.KindOf(err) {
 	case apperr.Rejected, apperr.NotFound, apperr.Invalid:
 		return true
@@ -336,18 +322,20 @@ func isRejection(err error) bool {
 	return false
 }
 
-// newEnvelopes gives decided events their ids, versions and metadata; they
-// carry traceparent (the handling span) so their subscribers join the trace.
-func newEnvelopes(cmd envelope.Command, traceparent string, base int64, pending []pendingEvent) []envelope.Event {
-	now := envelope.Now() // at the store's precision: republished events are identical
+// NewEvents gives decided events their envelopes: ids, versions after base,
+// cmd's metadata, and traceparent (the handling span) so their subscribers
+// join the trace. Their time is envelope.Now, at the store's precision, so
+// a republished event is byte for byte the one first published.
+func NewEvents(cmd envelope.Command, traceparent string, base int64, decided []Decided) []envelope.Event {
+	now := envelope.Now()
 	meta := envelope.MetadataFor(cmd)
 	meta.Traceparent = traceparent
-	out := make([]envelope.Event, len(pending))
-	for i, p := range pending {
+	out := make([]envelope.Event, len(decided))
+	for i, p := range decided {
 		out[i] = envelope.Event{
-			EventID: uuid.NewString(), Type: p.typ, SchemaVersion: p.schemaVersion,
+			EventID: uuid.NewString(), Type: p.Type, SchemaVersion: p.SchemaVersion,
 			AggregateType: cmd.AggregateType, AggregateID: cmd.AggregateID,
-			Version: base + int64(i) + 1, OccurredAt: now, Data: p.data, Metadata: meta,
+			Version: base + int64(i) + 1, OccurredAt: now, Data: p.Data, Metadata: meta,
 		}
 	}
 	return out

@@ -1,11 +1,10 @@
-package handling
+package aggregate
 
 import (
 	"context"
 	"time"
 
 	"github.com/prism-es/prism/shared/apperr"
-	"github.com/prism-es/prism/shared/config"
 	"github.com/prism-es/prism/shared/envelope"
 	"github.com/prism-es/prism/shared/tracing"
 )
@@ -56,29 +55,24 @@ type Traced struct {
 }
 
 type tracer struct {
-	h      *Handler
-	nodes  int
-	cut    bool
-	seen   map[string]bool
-	saga   config.Subscription
-	notify config.Subscription
+	h     *Handler
+	nodes int
+	cut   bool
+	seen  map[string]bool
 }
 
 // Trace follows a command through the event store: the events it recorded,
-// the commands each event caused (follow-ups, saga steps: their ids are
-// derived, so they are computed again here and looked up by their markers)
-// and, recursively, theirs; events a notification subscriber takes end in a
-// notification leaf. aggregateID is the command's aggregate (every
+// the commands each event caused (reactions, process managers' steps: their
+// ids are derived, so they are computed again here and looked up by their
+// markers) and, recursively, theirs; events Config.Notifications takes end in
+// a notification leaf. aggregateID is the command's aggregate (every
 // aggregate type is tried).
 func (h *Handler) Trace(ctx context.Context, commandID, aggregateID string) (Traced, error) {
 	if !envelope.ValidID(commandID) || !envelope.ValidID(aggregateID) {
 		return Traced{}, apperr.New(apperr.NotFound, "command not found")
 	}
-	t := &tracer{h: h, seen: map[string]bool{}, saga: config.SubscriptionNamed("saga"), notify: config.SubscriptionNamed("notifications")}
-	for _, typ := range []string{"cart", "product", "order", "payment", "checkout"} {
-		if _, ok := h.aggs[typ]; !ok {
-			continue
-		}
+	t := &tracer{h: h, seen: map[string]bool{}}
+	for _, typ := range h.reg.Types() {
 		stream := envelope.StreamID(typ, aggregateID)
 		events, found, err := h.deps.Store.Recorded(ctx, stream, commandID)
 		if err != nil {
@@ -108,7 +102,7 @@ func (t *tracer) command(ctx context.Context, n *TraceNode, aggregateType string
 		n.Status, n.At = "applied", events[0].OccurredAt
 		n.TraceID = tracing.TraceIDOf(events[0].Metadata.Traceparent)
 	}
-	agg := t.h.aggs[aggregateType]
+	agg, _ := t.h.reg.Get(aggregateType)
 	for _, e := range events {
 		if t.nodes >= traceMaxNodes || depth >= traceMaxDepth {
 			t.cut = true
@@ -119,14 +113,14 @@ func (t *tracer) command(ctx context.Context, n *TraceNode, aggregateType string
 			CausationID: e.Metadata.CausationID, CorrelationID: e.Metadata.CorrelationID, TraceID: tracing.TraceIDOf(e.Metadata.Traceparent)}
 		var next []Reaction
 		if agg != nil {
-			r, err := agg.react(e)
+			r, err := agg.React(e)
 			if err != nil {
 				return err
 			}
 			next = append(next, r...)
 		}
-		if t.saga.Wants(e.AggregateType, e.Type) {
-			if c, ok, err := sagaCommandFor(e); err == nil && ok {
+		for _, pm := range t.h.reg.processes {
+			if c, ok, err := pm.Hear(e); err == nil && ok {
 				next = append(next, Reaction{Command: c})
 			}
 		}
@@ -152,7 +146,7 @@ func (t *tracer) command(ctx context.Context, n *TraceNode, aggregateType string
 			}
 			en.Children = append(en.Children, cn)
 		}
-		if t.notify.Wants(e.AggregateType, e.Type) {
+		if t.h.cfg.Notifications.Name != "" && t.h.cfg.Notifications.Wants(e.AggregateType, e.Type) {
 			t.nodes++
 			en.Children = append(en.Children, TraceNode{Kind: NodeNotification, ID: e.EventID, Type: "notification", Stream: e.StreamID(), CausationID: e.EventID, CorrelationID: e.Metadata.CorrelationID})
 		}

@@ -1,7 +1,8 @@
-package handling
+package aggregate
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prism-es/prism/shared/apperr"
@@ -52,9 +53,9 @@ func (h *Handler) Replay(ctx context.Context, aggregateType, id string) (Replaye
 
 // ReplayAt loads a stream and folds it up to the point.
 func (h *Handler) ReplayAt(ctx context.Context, aggregateType, id string, at Point) (Replayed, error) {
-	agg, ok := h.aggs[aggregateType]
+	agg, ok := h.reg.Get(aggregateType)
 	if !ok {
-		return Replayed{}, apperr.New(apperr.NotFound, "no aggregate type %q (there are cart, product, order, payment, checkout)", aggregateType)
+		return Replayed{}, apperr.New(apperr.NotFound, "no aggregate type %q (there are %s)", aggregateType, strings.Join(h.reg.Types(), ", "))
 	}
 	if !envelope.ValidID(id) {
 		return Replayed{}, apperr.New(apperr.NotFound, "stream not found")
@@ -68,12 +69,12 @@ func (h *Handler) ReplayAt(ctx context.Context, aggregateType, id string, at Poi
 	}
 	last := events[len(events)-1]
 	out := Replayed{AggregateType: aggregateType, AggregateID: id, LatestVersion: last.Version, LatestAt: last.OccurredAt, AsOf: at.AsOf, Events: []InspectedEvent{}}
-	state := agg.initial(id)
+	state := agg.Initial(id)
 	for _, e := range events {
 		if (at.Version > 0 && e.Version > at.Version) || (!at.AsOf.IsZero() && e.OccurredAt.After(at.AsOf)) {
 			break
 		}
-		if state, err = agg.evolve(state, e); err != nil {
+		if state, err = agg.Evolve(state, e); err != nil {
 			return Replayed{}, err
 		}
 		out.Version = e.Version
