@@ -44,7 +44,7 @@ func decide(s counter, c add) ([]added, error) {
 
 func evolve(s counter, e added) counter { s.Total += e.By; return s }
 
-var decoders = codec.Decoders[added]{"CounterAdded": codec.As[added, added]()}
+var events = codec.NewEvents[added]("counter", codec.Event[added, added](1))
 
 func definition() aggregate.Definition[counter, add, added] {
 	return aggregate.Definition[counter, add, added]{
@@ -58,9 +58,10 @@ func definition() aggregate.Definition[counter, add, added] {
 			}](c.Payload)
 			return add{By: p.By}, err
 		},
-		Decide:      decide,
-		Evolve:      evolve,
-		DecodeEvent: func(typ string, data []byte) (added, error) { return decoders.Decode("counter", typ, data) },
+		Decide:        decide,
+		Evolve:        evolve,
+		DecodeEvent:   events.Decode,
+		SchemaVersion: events.SchemaVersion,
 	}
 }
 

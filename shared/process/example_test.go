@@ -69,10 +69,7 @@ func evolve(s hold, e holdEvent) hold {
 	return s
 }
 
-var decoders = codec.Decoders[holdEvent]{
-	"HoldStarted": codec.As[holdEvent, started](),
-	"HoldExpired": codec.As[holdEvent, expired](),
-}
+var events = codec.NewEvents[holdEvent]("hold", codec.Event[holdEvent, started](1), codec.Event[holdEvent, expired](1))
 
 func definition(ttl time.Duration) process.Definition[hold, any, holdEvent] {
 	return process.Definition[hold, any, holdEvent]{
@@ -102,7 +99,7 @@ func definition(ttl time.Duration) process.Definition[hold, any, holdEvent] {
 			},
 			Decide:      decide,
 			Evolve:      evolve,
-			DecodeEvent: func(typ string, data []byte) (holdEvent, error) { return decoders.Decode("hold", typ, data) },
+			DecodeEvent: events.Decode,
 			React: func(e envelope.Event, ev holdEvent) ([]aggregate.Reaction, error) {
 				s := process.StepsOf(e)
 				switch ev := ev.(type) {

@@ -58,26 +58,20 @@ func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 	return nil, fmt.Errorf("cart: unknown command type %q", typ)
 }
 
-var decoders = codec.Decoders[Event]{
-	Created{}.EventType():         codec.As[Event, Created](),
-	ItemAdded{}.EventType():       codec.As[Event, ItemAdded](),
-	QuantityChanged{}.EventType(): codec.As[Event, QuantityChanged](),
-	ItemRemoved{}.EventType():     codec.As[Event, ItemRemoved](),
-	CheckedOut{}.EventType():      codec.As[Event, CheckedOut](),
-	Expired{}.EventType():         codec.As[Event, Expired](),
-}
-
-// DecodeEvent decodes stored event data of type typ (at its current schema).
-func DecodeEvent(typ string, data []byte) (Event, error) {
-	return decoders.Decode("cart", typ, data)
-}
-
-// SchemaVersion is the current schema version of each event type.
+// events are the cart's event types and their current schema versions.
 // ItemAdded is at 2 (it gained name and unitPriceCents; v1 rows are upcast
 // on read by the event catalog's upcasters).
-func SchemaVersion(typ string) int {
-	if typ == (ItemAdded{}).EventType() {
-		return 2
-	}
-	return 1
-}
+var events = codec.NewEvents[Event]("cart",
+	codec.Event[Event, Created](1),
+	codec.Event[Event, ItemAdded](2),
+	codec.Event[Event, QuantityChanged](1),
+	codec.Event[Event, ItemRemoved](1),
+	codec.Event[Event, CheckedOut](1),
+	codec.Event[Event, Expired](1),
+)
+
+// DecodeEvent decodes stored event data of type typ (at its current schema).
+func DecodeEvent(typ string, data []byte) (Event, error) { return events.Decode(typ, data) }
+
+// SchemaVersion is the current schema version of each event type.
+func SchemaVersion(typ string) int { return events.SchemaVersion(typ) }

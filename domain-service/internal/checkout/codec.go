@@ -79,28 +79,27 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	return c, err
 }
 
-var decoders = codec.Decoders[Event]{
-	Started{}.EventType():              codec.As[Event, Started](),
-	LineReserved{}.EventType():         codec.As[Event, LineReserved](),
-	ReservationCompleted{}.EventType(): codec.As[Event, ReservationCompleted](),
-	PaymentRequested{}.EventType():     codec.As[Event, PaymentRequested](),
-	PaymentSucceeded{}.EventType():     codec.As[Event, PaymentSucceeded](),
-	ConfirmRequested{}.EventType():     codec.As[Event, ConfirmRequested](),
-	Confirmed{}.EventType():            codec.As[Event, Confirmed](),
-	Failed{}.EventType():               codec.As[Event, Failed](),
-	Cancelled{}.EventType():            codec.As[Event, Cancelled](),
-	ReleaseRequested{}.EventType():     codec.As[Event, ReleaseRequested](),
-	LatePaymentReceived{}.EventType():  codec.As[Event, LatePaymentReceived](),
-	StockCommitRequested{}.EventType(): codec.As[Event, StockCommitRequested](),
-	RefundCompleted{}.EventType():      codec.As[Event, RefundCompleted](),
-	DeadlineSet{}.EventType():          codec.As[Event, DeadlineSet](),
-	CancelRequested{}.EventType():      codec.As[Event, CancelRequested](),
-}
+// events are the checkout's event types and their current schema versions.
+var events = codec.NewEvents[Event]("checkout",
+	codec.Event[Event, Started](1),
+	codec.Event[Event, LineReserved](1),
+	codec.Event[Event, ReservationCompleted](1),
+	codec.Event[Event, PaymentRequested](1),
+	codec.Event[Event, PaymentSucceeded](1),
+	codec.Event[Event, ConfirmRequested](1),
+	codec.Event[Event, Confirmed](1),
+	codec.Event[Event, Failed](1),
+	codec.Event[Event, Cancelled](1),
+	codec.Event[Event, ReleaseRequested](1),
+	codec.Event[Event, LatePaymentReceived](1),
+	codec.Event[Event, StockCommitRequested](1),
+	codec.Event[Event, RefundCompleted](1),
+	codec.Event[Event, DeadlineSet](1),
+	codec.Event[Event, CancelRequested](1),
+)
 
-// DecodeEvent decodes stored event data of type typ.
-func DecodeEvent(typ string, data []byte) (Event, error) {
-	return decoders.Decode("checkout", typ, data)
-}
+// DecodeEvent decodes stored event data of type typ (at its current schema).
+func DecodeEvent(typ string, data []byte) (Event, error) { return events.Decode(typ, data) }
 
 // SchemaVersion is the current schema version of each event type.
-func SchemaVersion(string) int { return 1 }
+func SchemaVersion(typ string) int { return events.SchemaVersion(typ) }

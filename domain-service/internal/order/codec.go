@@ -71,27 +71,21 @@ func ParseCommand(typ string, payload []byte, by string) (Command, error) {
 	return nil, fmt.Errorf("order: unknown command type %q", typ)
 }
 
-var decoders = codec.Decoders[Event]{
-	Placed{}.EventType():        codec.As[Event, Placed](),
-	StockReserved{}.EventType(): codec.As[Event, StockReserved](),
-	Paid{}.EventType():          codec.As[Event, Paid](),
-	Confirmed{}.EventType():     codec.As[Event, Confirmed](),
-	Shipped{}.EventType():       codec.As[Event, Shipped](),
-	Delivered{}.EventType():     codec.As[Event, Delivered](),
-	Cancelled{}.EventType():     codec.As[Event, Cancelled](),
-}
-
-// DecodeEvent decodes stored event data of type typ.
-func DecodeEvent(typ string, data []byte) (Event, error) {
-	return decoders.Decode("order", typ, data)
-}
-
-// SchemaVersion is the current schema version of each event type.
+// events are the order's event types and their current schema versions.
 // OrderShipped is at 2 (it gained the optional trackingNumber; v1 rows are
 // upcast on read by the event catalog's upcasters).
-func SchemaVersion(typ string) int {
-	if typ == (Shipped{}).EventType() {
-		return 2
-	}
-	return 1
-}
+var events = codec.NewEvents[Event]("order",
+	codec.Event[Event, Placed](1),
+	codec.Event[Event, StockReserved](1),
+	codec.Event[Event, Paid](1),
+	codec.Event[Event, Confirmed](1),
+	codec.Event[Event, Shipped](2),
+	codec.Event[Event, Delivered](1),
+	codec.Event[Event, Cancelled](1),
+)
+
+// DecodeEvent decodes stored event data of type typ (at its current schema).
+func DecodeEvent(typ string, data []byte) (Event, error) { return events.Decode(typ, data) }
+
+// SchemaVersion is the current schema version of each event type.
+func SchemaVersion(typ string) int { return events.SchemaVersion(typ) }

@@ -31,16 +31,15 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	return nil, fmt.Errorf("payment: unknown command type %q", typ)
 }
 
-var decoders = codec.Decoders[Event]{
-	Charged{}.EventType():  codec.As[Event, Charged](),
-	Declined{}.EventType(): codec.As[Event, Declined](),
-	Refunded{}.EventType(): codec.As[Event, Refunded](),
-}
+// events are the payment's event types and their current schema versions.
+var events = codec.NewEvents[Event]("payment",
+	codec.Event[Event, Charged](1),
+	codec.Event[Event, Declined](1),
+	codec.Event[Event, Refunded](1),
+)
 
-// DecodeEvent decodes stored event data of type typ.
-func DecodeEvent(typ string, data []byte) (Event, error) {
-	return decoders.Decode("payment", typ, data)
-}
+// DecodeEvent decodes stored event data of type typ (at its current schema).
+func DecodeEvent(typ string, data []byte) (Event, error) { return events.Decode(typ, data) }
 
 // SchemaVersion is the current schema version of each event type.
-func SchemaVersion(string) int { return 1 }
+func SchemaVersion(typ string) int { return events.SchemaVersion(typ) }

@@ -52,27 +52,21 @@ func ParseCommand(typ string, payload []byte) (Command, error) {
 	return nil, fmt.Errorf("product: unknown command type %q", typ)
 }
 
-var decoders = codec.Decoders[Event]{
-	Defined{}.EventType():                codec.As[Event, Defined](),
-	Restocked{}.EventType():              codec.As[Event, Restocked](),
-	StockReserved{}.EventType():          codec.As[Event, StockReserved](),
-	StockReleased{}.EventType():          codec.As[Event, StockReleased](),
-	StockReservationFailed{}.EventType(): codec.As[Event, StockReservationFailed](),
-	StockCommitted{}.EventType():         codec.As[Event, StockCommitted](),
-	LowStockAlert{}.EventType():          codec.As[Event, LowStockAlert](),
-}
-
-// DecodeEvent decodes stored event data of type typ.
-func DecodeEvent(typ string, data []byte) (Event, error) {
-	return decoders.Decode("product", typ, data)
-}
-
-// SchemaVersion is the current schema version of each event type.
+// events are the product's event types and their current schema versions.
 // ProductDefined is at 2 (it gained the optional lowStockThreshold; v1 rows
 // are upcast on read by the event catalog's upcasters).
-func SchemaVersion(typ string) int {
-	if typ == (Defined{}).EventType() {
-		return 2
-	}
-	return 1
-}
+var events = codec.NewEvents[Event]("product",
+	codec.Event[Event, Defined](2),
+	codec.Event[Event, Restocked](1),
+	codec.Event[Event, StockReserved](1),
+	codec.Event[Event, StockReleased](1),
+	codec.Event[Event, StockReservationFailed](1),
+	codec.Event[Event, StockCommitted](1),
+	codec.Event[Event, LowStockAlert](1),
+)
+
+// DecodeEvent decodes stored event data of type typ (at its current schema).
+func DecodeEvent(typ string, data []byte) (Event, error) { return events.Decode(typ, data) }
+
+// SchemaVersion is the current schema version of each event type.
+func SchemaVersion(typ string) int { return events.SchemaVersion(typ) }

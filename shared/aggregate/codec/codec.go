@@ -57,3 +57,59 @@ func (d Decoders[E]) Decode(aggregate, typ string, data []byte) (E, error) {
 	}
 	return dec(data)
 }
+
+// EventType is one event type of an aggregate: its name, its current schema
+// version and its decoder. Make one with Event.
+type EventType[E any] struct {
+	// Name is the event type on the wire ("ItemAdded").
+	Name string
+	// Version is its current schema version (older rows are upcast on read).
+	Version int
+	decode  EventDecoder[E]
+}
+
+// Event declares event type T, named by its EventType method, at schema
+// version, decoded as an E (the aggregate's event interface).
+func Event[E any, T interface{ EventType() string }](version int) EventType[E] {
+	var t T
+	return EventType[E]{Name: t.EventType(), Version: version, decode: As[E, T]()}
+}
+
+// Events are an aggregate's event types: its Definition's DecodeEvent and
+// SchemaVersion in one declaration.
+//
+//	var events = codec.NewEvents[Event]("cart",
+//		codec.Event[Event, Created](1),
+//		codec.Event[Event, ItemAdded](2))
+type Events[E any] struct {
+	aggregate string
+	types     map[string]EventType[E]
+}
+
+// NewEvents declares the event types of aggregate (named in errors).
+func NewEvents[E any](aggregate string, types ...EventType[E]) Events[E] {
+	m := make(map[string]EventType[E], len(types))
+	for _, t := range types {
+		m[t.Name] = t
+	}
+	return Events[E]{aggregate: aggregate, types: m}
+}
+
+// Decode decodes stored event data of type typ; a type not declared is an
+// error naming the aggregate.
+func (e Events[E]) Decode(typ string, data []byte) (E, error) {
+	t, ok := e.types[typ]
+	if !ok {
+		var zero E
+		return zero, fmt.Errorf("%s: unknown event type %q", e.aggregate, typ)
+	}
+	return t.decode(data)
+}
+
+// SchemaVersion is the current schema version of typ (1 if not declared).
+func (e Events[E]) SchemaVersion(typ string) int {
+	if t, ok := e.types[typ]; ok && t.Version > 0 {
+		return t.Version
+	}
+	return 1
+}
