@@ -74,8 +74,10 @@ type Definition[S any, C any, E interface{ EventType() string }] struct {
 // Reaction is a command that follows from an event, sent after Delay (a
 // deadline: a delayed message, which survives restarts) or at once.
 type Reaction struct {
+	// Command is the command to send (see FollowUp for its id).
 	Command envelope.Command
-	Delay   time.Duration
+	// Delay, when positive, holds it back that long (at most 7 days).
+	Delay time.Duration
 }
 
 // Aggregate is a Definition with its types erased, so one Handler serves
@@ -106,9 +108,11 @@ type Aggregate interface {
 
 // Decided is a decided event before it has an envelope (see NewEvents).
 type Decided struct {
+	// Type and SchemaVersion name the event's type at its current schema.
 	Type          string
 	SchemaVersion int
-	Data          json.RawMessage
+	// Data is the event as JSON.
+	Data json.RawMessage
 }
 
 // Of erases a Definition's types: the one value a registration needs

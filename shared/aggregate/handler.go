@@ -49,8 +49,10 @@ type Config struct {
 
 // Deps are the ports the handler works through.
 type Deps struct {
-	Store     eventstore.Store
-	Snapshots SnapshotStore // may be nil
+	// Store is the event store (eventstore.NewTableStore).
+	Store eventstore.Store
+	// Snapshots, if set, keeps snapshots of long streams (a speed-up only).
+	Snapshots SnapshotStore
 	// Subscribers are the event subscribers, each with its queue.
 	Subscribers []Subscriber
 	// Commands is where follow-up commands go.
@@ -59,7 +61,8 @@ type Deps struct {
 	// process manager's deadline): a queue of their own keeps them out of
 	// the commands queue's depth until they are due. Nil: Commands.
 	Deadlines queue.Sender
-	Outcomes  Outcomes
+	// Outcomes records how each client's command ended.
+	Outcomes Outcomes
 	// Validate checks every decided event before it is appended (nil: the
 	// kit's event catalog, eventcatalog.Validate). An invalid event is a
 	// permanent failure: the command goes to the poison queue.
@@ -68,7 +71,9 @@ type Deps struct {
 
 // Subscriber is an event subscriber's queue and what it wants.
 type Subscriber struct {
+	// Subscription says which events it wants (zero: every event).
 	config.Subscription
+	// Queue is its events-<name> queue.
 	Queue queue.Sender
 }
 

@@ -14,7 +14,9 @@ import (
 // Outcomes records how a command ended: its status for GET
 // /api/commands/{id} and a command.completed notice on its user's stream.
 type Outcomes struct {
-	Status  *commandstatus.Store
+	// Status keeps command statuses in Redis (commandstatus.New).
+	Status *commandstatus.Store
+	// Notices publishes command.completed on the user's stream.
 	Notices *notices.Publisher
 }
 
