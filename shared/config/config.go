@@ -169,6 +169,10 @@ type Common struct {
 	// messages alike; turn it off while replicas that predate batch
 	// messages still consume (a rolling upgrade), or to measure without it.
 	BatchSends bool
+	// ReceiveLinger is PRISM_RECEIVE_LINGER: the longest a consumer of a
+	// busy queue waits after a partial batch so that its next receive takes
+	// a batch (default 10ms; 0: never).
+	ReceiveLinger time.Duration
 	// StorageAccounts is PRISM_STORAGE_ACCOUNTS: every storage account the
 	// streams are spread over, the primary first, comma-separated; each a
 	// connection string or (Entra ID) an account URL or name. Empty: the one
@@ -207,6 +211,7 @@ func LoadCommon(r *Reader, service string, defaultPort int) Common {
 		OutageHold:              r.Duration("PRISM_OUTAGE_HOLD", 5*time.Minute),
 		Pprof:                   r.Bool("PRISM_PPROF", false),
 		BatchSends:              r.Bool("PRISM_BATCH_SENDS", true),
+		ReceiveLinger:           r.Duration("PRISM_RECEIVE_LINGER", 10*time.Millisecond),
 		EventsTable:             r.String("PRISM_EVENTS_TABLE", "events"),
 		SnapshotsTable:          r.String("PRISM_SNAPSHOTS_TABLE", "snapshots"),
 		CommandsQueue:           r.String("PRISM_COMMANDS_QUEUE", "commands"),

@@ -138,9 +138,18 @@ func (d *Deps) ConsumerConfig(concurrency int, onPoison func(context.Context, *q
 		RetrySchedule: d.Config.RetrySchedule,
 		OutageHold:    d.Config.OutageHold,
 		DrainTimeout:  d.Config.ShutdownTimeout,
+		Linger:        linger(d.Config.ReceiveLinger),
 		OnPoison:      onPoison,
 		Logger:        d.Log,
 	}
+}
+
+// linger is the consumer's Linger for PRISM_RECEIVE_LINGER (0: never).
+func linger(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // Checks are the readiness checks of storage (the table service of every

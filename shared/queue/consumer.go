@@ -56,7 +56,8 @@ type ConsumerConfig struct {
 	// Linger is the longest a consumer of a busy queue waits after a
 	// partial batch before it receives again, so that the next receive
 	// takes a batch (Kafka's linger.ms; default 10ms). A quiet queue is not
-	// lingered on: a send's nudge wakes the consumer at once.
+	// lingered on: a send's nudge wakes the consumer at once. Negative:
+	// never linger.
 	Linger time.Duration
 	// DrainTimeout is how long shutdown waits for in-flight handlers before
 	// cancelling them (default 20s).

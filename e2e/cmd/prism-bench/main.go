@@ -38,6 +38,9 @@ type Settings struct {
 	// LatencyRate paces the latency phase (commands/s; 0: half the full
 	// load's throughput).
 	LatencyRate float64
+	// Env is extra environment of every service (--env K=V, repeatable):
+	// a lever turned off to measure what it pays.
+	Env         envFlags
 	Users       int
 	Concurrency int
 	Clients     int
@@ -55,6 +58,7 @@ func main() {
 	flag.IntVar(&s.Shards, "shards", 0, "PRISM_COMMAND_SHARDS of the bench's stack (0: the default, 16)")
 	flag.StringVar(&s.Profile, "profile", "", "write CPU profiles of every process under full load to this directory (pipeline phase)")
 	flag.Float64Var(&s.LatencyRate, "latency-rate", 0, "commands/s of the latency phase (0: half the full load's throughput)")
+	flag.Var(&s.Env, "env", "K=V set in every service's environment (repeatable), e.g. --env PRISM_BATCH_SENDS=false")
 	flag.IntVar(&s.Users, "users", 32, "virtual users (each with its own cart and SSE connection) at full load")
 	flag.IntVar(&s.Concurrency, "concurrency", 32, "concurrency of the raw storage measurement")
 	flag.IntVar(&s.Clients, "clients", 1000, "SSE clients in the fan-out phase")
@@ -73,6 +77,26 @@ func main() {
 	}
 }
 
+// envFlags collects --env K=V flags.
+type envFlags map[string]string
+
+func (e *envFlags) String() string { return fmt.Sprint(map[string]string(*e)) }
+
+func (e *envFlags) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want K=V, got %q", kv)
+	}
+	if *e == nil {
+		*e = envFlags{}
+	}
+	(*e)[k] = v
+	return nil
+}
+
+// MarshalJSON lists the variables (Settings is printed with --json).
+func (e envFlags) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]string(e)) }
+
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
@@ -88,6 +112,9 @@ func run(ctx context.Context, s Settings) error {
 	}
 	if s.Shards > 0 {
 		env["PRISM_COMMAND_SHARDS"] = strconv.Itoa(s.Shards)
+	}
+	for k, v := range s.Env {
+		env[k] = v
 	}
 	st, err := stack.Start(stack.Options{Replicas: pipelineReplicas, Env: env})
 	if err != nil {
