@@ -395,7 +395,11 @@ func describeInstall(errs []*page.InstallabilityError) string {
 // expires (CartExpired, by its deadline message); the storefront shows it
 // live and the next add starts a new cart.
 func TestExpiredCartInChromium(t *testing.T) {
-	s := startStack(t, stack.Options{Replicas: 1, ServiceEnv: map[string]map[string]string{"domain-service": {"PRISM_CART_TTL": "5s"}}})
+	// The TTL must outlast the pipeline's latency on a busy machine: with 5 s,
+	// a CreateCart and the AddItem after it taking longer than that under load
+	// let the cart expire, rightly, before its first line (the test then saw
+	// no line and timed out).
+	s := startStack(t, stack.Options{Replicas: 1, ServiceEnv: map[string]map[string]string{"domain-service": {"PRISM_CART_TTL": "15s"}}})
 	ctx := ctxFor(t, 3*time.Minute)
 	mug := sku("MUG")
 	defineProducts(ctx, t, s.Client(), map[string]any{"sku": mug, "name": "Blue mug", "priceCents": 1250, "stock": 10})
@@ -425,7 +429,7 @@ func TestExpiredCartInChromium(t *testing.T) {
 		chromedp.WaitVisible(`#cart-panel[data-status="expired"]`, chromedp.ByQuery),
 		chromedp.Text(testid("cart-status"), &words, chromedp.ByQuery),
 	)
-	assert.Contains(t, words, "This cart expired after 5 seconds without changes")
+	assert.Contains(t, words, "This cart expired after 15 seconds without changes")
 	evs := events(t, s, "cart-"+first)
 	require.NotEmpty(t, evs)
 	assert.Equal(t, "CartExpired", evs[len(evs)-1].Type)
