@@ -190,6 +190,17 @@ var commonEnv = [
     value: 'false'
   }
   {
+    // Batch messages on: set 'false' for the first rollout over a version
+    // whose consumers cannot read them (docs/operations.md).
+    name: 'PRISM_BATCH_SENDS'
+    value: 'true'
+  }
+  {
+    // A busy queue's consumer waits this long after a partial batch.
+    name: 'PRISM_RECEIVE_LINGER'
+    value: '10ms'
+  }
+  {
     name: 'PRISM_EVENTS_TABLE'
     value: 'events'
   }
