@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/prism-es/prism/shared v0.0.0
+	github.com/stretchr/testify v1.12.1
 	golang.org/x/sync v0.23.0
 )
 
@@ -46,6 +47,7 @@ require (
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
