@@ -9,7 +9,7 @@
 # (the Stripe adapter's tests; go install of a pinned version, like Mailpit).
 
 SHELL := /bin/bash
-MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy prismctl
+MODULES := shared prism-api domain-service readmodel-updater stream-service e2e deploy prismctl examples/seats
 SERVICES := prism-api domain-service readmodel-updater stream-service
 PKGS := github.com/prism-es/prism/...
 GO ?= go
