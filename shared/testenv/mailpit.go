@@ -11,8 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
-	"time"
 )
 
 // MailpitVersion is the Mailpit the Makefile builds (go install, once, into
@@ -38,7 +36,7 @@ type Mailpit struct {
 	API string
 
 	dir string
-	cmd *exec.Cmd
+	srv *server
 }
 
 // StartMailpit starts Mailpit ($PRISM_MAILPIT_BIN, or MailpitDefaultBin)
@@ -51,32 +49,30 @@ func StartMailpit() (*Mailpit, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("mailpit not found at %s: run `make deps` (builds Mailpit %s once, about 4 minutes) or set PRISM_MAILPIT_BIN", bin, MailpitVersion)
 	}
-	smtpPort, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	httpPort, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "prism-mailpit-")
 	if err != nil {
 		return nil, err
 	}
-	m := &Mailpit{SMTPAddr: fmt.Sprintf("127.0.0.1:%d", smtpPort), API: fmt.Sprintf("http://127.0.0.1:%d", httpPort), dir: dir}
-	cmd := exec.Command(bin, MailpitArgs(filepath.Join(dir, "mailpit.db"), m.SMTPAddr, fmt.Sprintf("127.0.0.1:%d", httpPort))...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout, cmd.Stderr = logFile(filepath.Join(dir, "mailpit.log"))
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start mailpit: %w", err)
+	m := &Mailpit{dir: dir}
+	for attempt := 1; ; attempt++ {
+		smtpPort, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		httpPort, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		m.SMTPAddr, m.API = fmt.Sprintf("127.0.0.1:%d", smtpPort), fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+		cmd := exec.Command(bin, MailpitArgs(filepath.Join(dir, "mailpit.db"), m.SMTPAddr, fmt.Sprintf("127.0.0.1:%d", httpPort))...)
+		if m.srv, err = startServer(cmd, filepath.Join(dir, "mailpit.log"), startTimeout, smtpPort, httpPort); err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, errExited) || attempt == startAttempts {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("mailpit: %w", err)
+		}
 	}
-	m.cmd = cmd
-	if err := waitListening(30*time.Second, smtpPort, httpPort); err != nil {
-		m.Stop()
-		return nil, err
-	}
-	return m, nil
 }
 
 // MailpitArgs are the flags Prism runs Mailpit with: its own database, the
@@ -92,7 +88,7 @@ func MailpitArgs(database, smtpAddr, httpAddr string) []string {
 
 // Stop kills Mailpit and removes its data.
 func (m *Mailpit) Stop() {
-	kill(m.cmd)
+	m.srv.stop()
 	_ = os.RemoveAll(m.dir)
 }
 

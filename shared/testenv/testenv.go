@@ -38,20 +38,26 @@ type Env struct {
 	// RedisURL is the URL of the private redis-server.
 	RedisURL string
 
-	dir        string
-	mu         sync.Mutex
-	azurites   []*azurite
-	redis      *exec.Cmd
-	redisPort  int
-	azuriteBin string
-	redisBin   string
+	dir       string
+	mu        sync.Mutex
+	azurites  []*azurite
+	redis     *server
+	redisPort int
+	// redisStarted: redis-server listened once on redisPort, which stays
+	// its port from then on (a restart keeps it).
+	redisStarted bool
+	azuriteBin   string
+	redisBin     string
 }
 
 // azurite is one Azurite process: its blob, queue and table ports.
 type azurite struct {
 	ports [3]int
 	dir   string
-	cmd   *exec.Cmd
+	srv   *server
+	// started: it listened once on ports, which stay its ports from then
+	// on (a restart keeps them, and clients were given them).
+	started bool
 }
 
 // Main starts an Env, stores it in *env, runs the package's tests and exits
@@ -148,26 +154,38 @@ func ConnectionString(blobPort, queuePort, tablePort int) string {
 }
 
 // StartAzurite (re)starts every account's Azurite on its ports and data
-// directory and waits until their endpoints accept connections.
+// directory and waits until their endpoints accept connections. A first
+// start that finds a port taken (another test's server got it first) tries
+// again on fresh ports.
 func (e *Env) StartAzurite() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, az := range e.azurites {
-		if az.cmd != nil {
+	for i, az := range e.azurites {
+		if az.srv != nil {
 			continue
 		}
 		if err := os.MkdirAll(az.dir, 0o755); err != nil {
 			return err
 		}
-		cmd := exec.Command(e.azuriteBin, AzuriteArgs(az.dir, az.ports[0], az.ports[1], az.ports[2])...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Stdout, cmd.Stderr = logFile(az.dir + ".log")
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start azurite: %w", err)
-		}
-		az.cmd = cmd
-		if err := waitListening(30*time.Second, az.ports[:]...); err != nil {
-			return err
+		for attempt := 1; ; attempt++ {
+			cmd := exec.Command(e.azuriteBin, AzuriteArgs(az.dir, az.ports[0], az.ports[1], az.ports[2])...)
+			srv, err := startServer(cmd, az.dir+".log", startTimeout, az.ports[:]...)
+			if err == nil {
+				az.srv, az.started = srv, true
+				break
+			}
+			if az.started || !errors.Is(err, errExited) || attempt == startAttempts {
+				return fmt.Errorf("azurite: %w", err)
+			}
+			for p := range az.ports {
+				if az.ports[p], err = FreePort(); err != nil {
+					return err
+				}
+			}
+			e.Accounts[i] = ConnectionString(az.ports[0], az.ports[1], az.ports[2])
+			if i == 0 {
+				e.ConnString = e.Accounts[0]
+			}
 		}
 	}
 	return nil
@@ -189,8 +207,8 @@ func (e *Env) StopAzurite() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, az := range e.azurites {
-		kill(az.cmd)
-		az.cmd = nil
+		az.srv.stop()
+		az.srv = nil
 	}
 }
 
@@ -201,16 +219,21 @@ func (e *Env) StartRedis() error {
 	if e.redis != nil {
 		return nil
 	}
-	cmd := exec.Command(e.redisBin, "--port", strconv.Itoa(e.redisPort), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", e.dir, "--protected-mode", "no")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout, cmd.Stderr = logFile(filepath.Join(e.dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start redis-server: %w", err)
-	}
-	e.redis = cmd
-	if err := waitListening(10*time.Second, e.redisPort); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(e.redisBin, "--port", strconv.Itoa(e.redisPort), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", e.dir, "--protected-mode", "no")
+		srv, err := startServer(cmd, filepath.Join(e.dir, "redis.log"), startTimeout/3, e.redisPort)
+		if err == nil {
+			e.redis, e.redisStarted = srv, true
+			break
+		}
+		if e.redisStarted || !errors.Is(err, errExited) || attempt == startAttempts {
+			return fmt.Errorf("redis-server: %w", err)
+		}
+		if e.redisPort, err = FreePort(); err != nil {
+			return err
+		}
+		e.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", e.redisPort)
 	}
 	opt, _ := redis.ParseURL(e.RedisURL)
 	c := redis.NewClient(opt)
@@ -230,7 +253,7 @@ func (e *Env) StartRedis() error {
 func (e *Env) StopRedis() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	kill(e.redis)
+	e.redis.stop()
 	e.redis = nil
 }
 
@@ -269,24 +292,6 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func waitListening(timeout time.Duration, ports ...int) error {
-	deadline := time.Now().Add(timeout)
-	for _, p := range ports {
-		for {
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("nothing listens on port %d after %s", p, timeout)
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-	}
-	return nil
-}
-
 // findAzurite locates the pinned Azurite: $PRISM_AZURITE_BIN, or
 // azurite/node_modules/.bin/azurite in this directory or any parent.
 func findAzurite() (string, error) {
@@ -317,12 +322,10 @@ func (e *Env) ServerPids() (azurites []int, redis int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, az := range e.azurites {
-		if az.cmd != nil && az.cmd.Process != nil {
-			azurites = append(azurites, az.cmd.Process.Pid)
+		if az.srv != nil {
+			azurites = append(azurites, az.srv.pid())
 		}
 	}
-	if e.redis != nil && e.redis.Process != nil {
-		redis = e.redis.Process.Pid
-	}
+	redis = e.redis.pid()
 	return azurites, redis
 }
