@@ -48,3 +48,15 @@ func TestStartGivesWorkingServersAndStopsThem(t *testing.T) {
 	assert.Empty(t, azurites)
 	assert.Zero(t, redis)
 }
+
+// FreePort's ports are below the ephemeral range, where no outgoing
+// connection takes them as its source port.
+func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
+	low, high := portsBelowEphemeral()
+	for range 50 {
+		p, err := FreePort()
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, p, low)
+		assert.Less(t, p, high)
+	}
+}

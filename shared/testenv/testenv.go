@@ -11,11 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -282,14 +284,44 @@ func logFile(path string) (*os.File, *os.File) {
 	return f, f
 }
 
-// FreePort asks the kernel for a free TCP port on the loopback interface.
+// FreePort returns a TCP port free on the loopback interface, chosen at
+// random below the kernel's ephemeral range (ip_local_port_range): a port
+// the kernel hands out for bind(":0") is one it may also give, a moment
+// later, to some outgoing connection as its source port, and the server
+// meant to listen on it then fails to bind. Ports below the range are
+// never taken that way. Falls back to the kernel's choice when no port
+// below the range is free.
 func FreePort() (int, error) {
+	low, high := portsBelowEphemeral()
+	for range 100 {
+		p := low + rand.IntN(high-low)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// portsBelowEphemeral is the range FreePort picks from: from 20000 (clear
+// of well-known and registered service defaults such as Azurite's 10000s,
+// Redis's 6379 and the stack's 8080s) up to the start of the ephemeral
+// range (32768 unless the kernel says otherwise).
+func portsBelowEphemeral() (low, high int) {
+	low, high = 20000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > low+1000 {
+				high = n
+			}
+		}
+	}
+	return low, high
 }
 
 // findAzurite locates the pinned Azurite: $PRISM_AZURITE_BIN, or
