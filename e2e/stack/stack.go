@@ -265,7 +265,7 @@ func (s *Stack) AddReplica(name string) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, waitReady(p.URL(), 60*time.Second)
+	return p, waitReady(p, 60*time.Second)
 }
 
 func (s *Stack) add(name, service string, port, opsPort int) (*Process, error) {
@@ -393,7 +393,7 @@ func (s *Stack) WaitReady(timeout time.Duration) error {
 	}
 	s.mu.Unlock()
 	for _, p := range procs {
-		if err := waitReady(p.URL(), timeout); err != nil {
+		if err := waitReady(p, timeout); err != nil {
 			return fmt.Errorf("%s: %w (log: %s)", p.Name, err, p.LogPath)
 		}
 	}
@@ -503,7 +503,7 @@ func (p *Process) Restart() error {
 	if err := p.Start(); err != nil {
 		return err
 	}
-	return waitReady(p.URL(), 60*time.Second)
+	return waitReady(p, 60*time.Second)
 }
 
 // Reload stops the process gracefully (a domain-service replica hands its
@@ -513,7 +513,7 @@ func (p *Process) Reload() error {
 	if err := p.Start(); err != nil {
 		return err
 	}
-	return waitReady(p.URL(), 60*time.Second)
+	return waitReady(p, 60*time.Second)
 }
 
 // Exited reports whether the process has ended.
@@ -526,12 +526,12 @@ func (p *Process) Exited() bool {
 	}
 }
 
-func waitReady(base string, timeout time.Duration) error {
+func waitReady(p *Process, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var last error
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+"/readyz", nil)
 		res, err := http.DefaultClient.Do(req)
 		if err == nil {
 			res.Body.Close()
@@ -541,6 +541,11 @@ func waitReady(base string, timeout time.Duration) error {
 			last = fmt.Errorf("/readyz answered %d", res.StatusCode)
 		} else {
 			last = err
+		}
+		if p.Exited() {
+			// It will not get ready (a port taken, a bad setting): say so
+			// now, not after the timeout.
+			return fmt.Errorf("%s exited before it was ready (log: %s)", p.Name, p.LogPath)
 		}
 		select {
 		case <-ctx.Done():
