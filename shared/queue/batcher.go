@@ -126,11 +126,14 @@ func (b *Batcher) flush(delay time.Duration, g *sendGroup) {
 	}
 }
 
-// take removes from pending the longest prefix that fits one message.
+// take removes from pending the longest prefix that fits one message, and
+// at least the first body: alone it goes bare, without a batch's wrapping,
+// so a body that fits a message but not a batch still goes (and does not
+// stall the sends behind it).
 func take(pending *[]*pendingSend) []*pendingSend {
 	n, size := 0, batchOverhead
 	for _, p := range *pending {
-		if n == MaxBatch || size+len(p.body)+1 > MaxMessageBytes {
+		if n == MaxBatch || (n > 0 && size+len(p.body)+1 > MaxMessageBytes) {
 			break
 		}
 		n++
