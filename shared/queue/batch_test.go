@@ -242,3 +242,19 @@ func TestABatcherSendsABodyNearTheSizeLimitAlone(t *testing.T) {
 	require.NoError(t, b.Send(ctx, []byte(`{"n":1}`)), "a send behind it is not stalled")
 	assert.Equal(t, [][]byte{big, []byte(`{"n":1}`)}, drainBodies(t, q))
 }
+
+// TestABatcherForgetsTheGroupsOfDelaysItIsDoneWith: deadlines are delayed
+// by durations that differ from send to send (the time left until a hold
+// or a cart's idle time ends); a Batcher keeps no group per delay once its
+// sends are done, so a long-running sender does not grow without bound.
+func TestABatcherForgetsTheGroupsOfDelaysItIsDoneWith(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	b := queue.NewBatcher(q)
+	for i := range 20 {
+		require.NoError(t, b.Send(ctx, fmt.Appendf(nil, `{"n":%d}`, i), queue.WithDelay(time.Hour+time.Duration(i)*time.Millisecond)))
+	}
+	require.Eventually(t, func() bool { return b.Groups() == 0 }, 10*time.Second, 10*time.Millisecond,
+		"groups left: %d", b.Groups())
+}

@@ -102,6 +102,11 @@ func (b *Batcher) flush(delay time.Duration, g *sendGroup) {
 		batch := take(&g.pending)
 		if len(batch) == 0 {
 			g.flushing--
+			if g.flushing == 0 && b.groups[delay] == g {
+				// Delays differ from send to send (a deadline's time left):
+				// keep no group for one that has nothing left to send.
+				delete(b.groups, delay)
+			}
 			b.mu.Unlock()
 			return
 		}
