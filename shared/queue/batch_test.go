@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,4 +226,35 @@ func TestABatchItemWhoseDependencyIsDownIsHeldNotCounted(t *testing.T) {
 	pd, err := q.PoisonDepth(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, pd)
+}
+
+// TestABatcherSendsABodyNearTheSizeLimitAlone: a body that fits a message
+// but not a batch's wrapping goes alone and bare, and does not stall the
+// sends queued behind it.
+func TestABatcherSendsABodyNearTheSizeLimitAlone(t *testing.T) {
+	t.Parallel()
+	q := newQueue(t, nil)
+	b := queue.NewBatcher(q)
+	big := []byte(`{"pad":"` + strings.Repeat("x", queue.MaxMessageBytes-20) + `"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, b.Send(ctx, big), "a body within the limit is sent")
+	require.NoError(t, b.Send(ctx, []byte(`{"n":1}`)), "a send behind it is not stalled")
+	assert.Equal(t, [][]byte{big, []byte(`{"n":1}`)}, drainBodies(t, q))
+}
+
+// TestABatcherForgetsTheGroupsOfDelaysItIsDoneWith: deadlines are delayed
+// by durations that differ from send to send (the time left until a hold
+// or a cart's idle time ends); a Batcher keeps no group per delay once its
+// sends are done, so a long-running sender does not grow without bound.
+func TestABatcherForgetsTheGroupsOfDelaysItIsDoneWith(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := newQueue(t, nil)
+	b := queue.NewBatcher(q)
+	for i := range 20 {
+		require.NoError(t, b.Send(ctx, fmt.Appendf(nil, `{"n":%d}`, i), queue.WithDelay(time.Hour+time.Duration(i)*time.Millisecond)))
+	}
+	require.Eventually(t, func() bool { return b.Groups() == 0 }, 10*time.Second, 10*time.Millisecond,
+		"groups left: %d", b.Groups())
 }

@@ -102,6 +102,11 @@ func (b *Batcher) flush(delay time.Duration, g *sendGroup) {
 		batch := take(&g.pending)
 		if len(batch) == 0 {
 			g.flushing--
+			if g.flushing == 0 && b.groups[delay] == g {
+				// Delays differ from send to send (a deadline's time left):
+				// keep no group for one that has nothing left to send.
+				delete(b.groups, delay)
+			}
 			b.mu.Unlock()
 			return
 		}
@@ -126,11 +131,14 @@ func (b *Batcher) flush(delay time.Duration, g *sendGroup) {
 	}
 }
 
-// take removes from pending the longest prefix that fits one message.
+// take removes from pending the longest prefix that fits one message, and
+// at least the first body: alone it goes bare, without a batch's wrapping,
+// so a body that fits a message but not a batch still goes (and does not
+// stall the sends behind it).
 func take(pending *[]*pendingSend) []*pendingSend {
 	n, size := 0, batchOverhead
 	for _, p := range *pending {
-		if n == MaxBatch || size+len(p.body)+1 > MaxMessageBytes {
+		if n == MaxBatch || (n > 0 && size+len(p.body)+1 > MaxMessageBytes) {
 			break
 		}
 		n++
