@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -59,4 +60,17 @@ func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
 		assert.GreaterOrEqual(t, p, low)
 		assert.Less(t, p, high)
 	}
+}
+
+// A port FreePort handed out is not handed out again, by this process or
+// by another test process on the machine (the lock file is held).
+func TestAReservedPortIsNotReservedAgain(t *testing.T) {
+	p, err := FreePort()
+	require.NoError(t, err)
+	assert.False(t, reservePort(p), "this process holds it")
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "prism-testenv-ports", strconv.Itoa(p)), os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	// Another open file description is what another process would have.
+	assert.Error(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), "the lock is held for other processes")
 }

@@ -295,6 +295,9 @@ func FreePort() (int, error) {
 	low, high := portsBelowEphemeral()
 	for range 100 {
 		p := low + rand.IntN(high-low)
+		if !reservePort(p) {
+			continue // another test process on this machine holds it
+		}
 		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
 			l.Close()
 			return p, nil
@@ -306,6 +309,45 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// reservedPorts are the lock files of the ports this process reserved,
+// open until it exits (when the kernel releases their locks).
+var reservedPorts struct {
+	sync.Mutex
+	files map[int]*os.File
+}
+
+// reservePort reserves port p for this process among every process on the
+// machine that asks FreePort (test packages run as separate processes, at
+// once): an exclusive lock on a file named after the port, held until the
+// process exits. A port held by another process is not handed out, so two
+// tests never give one port to two servers, and a test never finds
+// another's server on its port. Where locking is not possible, every port
+// counts as free (the bind check still applies).
+func reservePort(p int) bool {
+	reservedPorts.Lock()
+	defer reservedPorts.Unlock()
+	if _, mine := reservedPorts.files[p]; mine {
+		return false // handed out already by this process
+	}
+	dir := filepath.Join(os.TempDir(), "prism-testenv-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true
+	}
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(p)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return true
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return false
+	}
+	if reservedPorts.files == nil {
+		reservedPorts.files = map[int]*os.File{}
+	}
+	reservedPorts.files[p] = f
+	return true
 }
 
 // portsBelowEphemeral is the range FreePort picks from: from 20000 (clear

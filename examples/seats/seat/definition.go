@@ -49,7 +49,7 @@ func Parse(cmd envelope.Command) (Command, error) {
 		return HoldSeat{User: user, At: cmd.Metadata.IssuedAt, For: time.Duration(p.HoldSeconds) * time.Second}, err
 	case "ConfirmHold":
 		_, err := codec.Payload[struct{}](cmd.Payload)
-		return ConfirmHold{User: user}, err
+		return ConfirmHold{User: user, At: cmd.Metadata.IssuedAt}, err
 	case "ReleaseHold":
 		_, err := codec.Payload[struct{}](cmd.Payload)
 		return ReleaseHold{User: user}, err

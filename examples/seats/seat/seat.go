@@ -56,8 +56,12 @@ type HoldSeat struct {
 	For  time.Duration
 }
 
-// ConfirmHold books the seat User holds.
-type ConfirmHold struct{ User string }
+// ConfirmHold books the seat User holds, asked At (a confirmation asked
+// after the hold ran out is refused, even before its deadline is handled).
+type ConfirmHold struct {
+	User string
+	At   time.Time
+}
 
 // ReleaseHold gives up User's hold.
 type ReleaseHold struct{ User string }
@@ -118,20 +122,30 @@ func (HoldExpired) EventType() string  { return "HoldExpired" }
 func Decide(s State, c Command) ([]Event, error) {
 	switch c := c.(type) {
 	case HoldSeat:
+		running := s.Status == Held && c.At.Before(s.Until)
 		switch {
 		case c.For <= 0:
 			return nil, apperr.New(apperr.Rejected, "a hold must last a positive time")
 		case s.Status == Booked:
 			return nil, apperr.New(apperr.Rejected, "the seat is booked")
-		case s.Status == Held && s.Holder == c.User:
+		case running && s.Holder == c.User:
 			return nil, apperr.New(apperr.Rejected, "you already hold this seat")
-		case s.Status == Held:
+		case running:
 			return nil, apperr.New(apperr.Rejected, "the seat is held by someone else")
 		}
-		return []Event{SeatHeld{User: c.User, Hold: s.Hold + 1, Until: c.At.Add(c.For)}}, nil
+		held := SeatHeld{User: c.User, Hold: s.Hold + 1, Until: c.At.Add(c.For)}
+		if s.Status == Held {
+			// The hold ran out and its deadline has not been handled yet:
+			// it expires now, and its deadline will find it replaced.
+			return []Event{HoldExpired{User: s.Holder, Hold: s.Hold}, held}, nil
+		}
+		return []Event{held}, nil
 	case ConfirmHold:
-		if s.Status != Held || s.Holder != c.User {
+		switch {
+		case s.Status != Held || s.Holder != c.User:
 			return nil, apperr.New(apperr.Rejected, "you do not hold this seat")
+		case !c.At.Before(s.Until):
+			return nil, apperr.New(apperr.Rejected, "your hold has run out")
 		}
 		return []Event{SeatBooked{User: c.User, Hold: s.Hold}}, nil
 	case ReleaseHold:

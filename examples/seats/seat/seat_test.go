@@ -50,8 +50,15 @@ func TestDecide(t *testing.T) {
 		{"booked by alice", hold, nil, "the seat is booked"},
 		{"released", hold, []seat.Event{seat.SeatHeld{User: "alice", Hold: 2, Until: t0.Add(minute)}}, ""},
 		{"expired", seat.HoldSeat{User: "bob", At: t0, For: minute}, []seat.Event{seat.SeatHeld{User: "bob", Hold: 2, Until: t0.Add(minute)}}, ""},
+		// A hold that ran out, its deadline not handled yet: it expires
+		// now and the new hold takes the seat.
+		{"held by alice", seat.HoldSeat{User: "bob", At: t0.Add(2 * minute), For: minute},
+			[]seat.Event{seat.HoldExpired{User: "alice", Hold: 1}, seat.SeatHeld{User: "bob", Hold: 2, Until: t0.Add(3 * minute)}}, ""},
+		{"held by alice", seat.HoldSeat{User: "alice", At: t0.Add(minute), For: minute},
+			[]seat.Event{seat.HoldExpired{User: "alice", Hold: 1}, seat.SeatHeld{User: "alice", Hold: 2, Until: t0.Add(2 * minute)}}, ""},
 
-		{"held by alice", seat.ConfirmHold{User: "alice"}, []seat.Event{seat.SeatBooked{User: "alice", Hold: 1}}, ""},
+		{"held by alice", seat.ConfirmHold{User: "alice", At: t0}, []seat.Event{seat.SeatBooked{User: "alice", Hold: 1}}, ""},
+		{"held by alice", seat.ConfirmHold{User: "alice", At: t0.Add(minute)}, nil, "your hold has run out"},
 		{"new", seat.ConfirmHold{User: "alice"}, nil, "you do not hold this seat"},
 		{"held by bob", seat.ConfirmHold{User: "alice"}, nil, "you do not hold this seat"},
 		{"booked by alice", seat.ConfirmHold{User: "alice"}, nil, "you do not hold this seat"},
@@ -132,7 +139,7 @@ func TestParse(t *testing.T) {
 		want seat.Command
 	}{
 		{command("HoldSeat", "alice", `{"holdSeconds":90}`), seat.HoldSeat{User: "alice", At: t0, For: 90 * time.Second}},
-		{command("ConfirmHold", "alice", `{}`), seat.ConfirmHold{User: "alice"}},
+		{command("ConfirmHold", "alice", `{}`), seat.ConfirmHold{User: "alice", At: t0}},
 		{command("ReleaseHold", "bob", `{}`), seat.ReleaseHold{User: "bob"}},
 		{command("ExpireHold", "", `{"hold":3}`), seat.ExpireHold{Hold: 3}},
 	}
