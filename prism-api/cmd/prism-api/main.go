@@ -128,7 +128,7 @@ func run(ctx context.Context) error {
 		Checks:     deps.Checks(),
 		StreamsURL: cfg.StreamsURL,
 		Operations: (&operations.Service{
-			Account: deps.Account, Redis: deps.Redis, Catalog: catalog, Store: readmodel.NewStore(deps.Account),
+			Account: deps.Account, Accounts: deps.Accounts, Redis: deps.Redis, Catalog: catalog, Store: readmodel.NewStore(deps.Account),
 			Statuses: commandstatus.New(deps.Redis),
 			Config:   operations.Config{DomainURL: cfg.DomainURL, UpdaterURL: cfg.UpdaterURL},
 		}).Start(ctx),

@@ -137,7 +137,7 @@ func key(parts ...string) string { return strings.Join(parts, "\x00") }
 func (s *Service) snapshot(ctx context.Context, r *rater) Flow {
 	now := time.Now().UTC()
 	f := Flow{At: now, Queues: []QueueFlow{}, Services: []ServiceFlow{}, Projections: []Projection{}}
-	stats, err := queue.List(ctx, s.Account)
+	stats, err := s.listQueues(ctx)
 	if err != nil {
 		f.Errors = append(f.Errors, "queues: "+err.Error())
 	}
@@ -212,7 +212,7 @@ func (s *Service) snapshot(ctx context.Context, r *rater) Flow {
 	}
 
 	for _, st := range stats {
-		qf := QueueFlow{Stats: st, Consumers: orEmpty(consumers[st.Queue]), Senders: orEmpty(senders[st.Queue]),
+		qf := QueueFlow{Stats: st.Stats, Consumers: orEmpty(consumers[st.Queue]), Senders: orEmpty(senders[st.Queue]),
 			SentPerSec: rate[key("prism_queue_messages_sent_total", st.Queue)], DonePerSec: rate[key("prism_queue_messages_completed_total", st.Queue)],
 			InFlight: inFlight[st.Queue], Slots: slots[st.Queue]}
 		if !st.OldestAt.IsZero() {

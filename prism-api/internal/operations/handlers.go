@@ -86,7 +86,7 @@ type PoisonQueue struct {
 }
 
 func (s *Service) getPoison(w http.ResponseWriter, r *http.Request) {
-	stats, err := queue.List(r.Context(), s.Account)
+	stats, err := s.listQueues(r.Context())
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
@@ -95,7 +95,7 @@ func (s *Service) getPoison(w http.ResponseWriter, r *http.Request) {
 	for _, st := range stats {
 		pq := PoisonQueue{Queue: st.Queue, Depth: st.Depth, Poison: st.Poison, Messages: []queue.Parked{}}
 		if st.Poison > 0 {
-			parked, err := queue.Peek(s.Account, st.Queue).PeekParked(r.Context(), queue.MaxBatch)
+			parked, err := queue.Peek(st.account, st.Queue).PeekParked(r.Context(), queue.MaxBatch)
 			if err != nil {
 				httpapi.WriteError(w, r, err)
 				return
@@ -128,8 +128,12 @@ func (s *Service) redrive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	q := queue.Peek(s.Account, name)
-	if _, err := q.PoisonDepth(r.Context()); queue.IsNotFound(err) {
+	q, err := s.queueNamed(r.Context(), name)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if q == nil {
 		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "there is no queue %s-poison", name))
 		return
 	}

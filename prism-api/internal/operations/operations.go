@@ -32,7 +32,11 @@ type Config struct {
 
 // Service serves the console's routes.
 type Service struct {
+	// Account is the primary storage account (read models, the console's
+	// own reads); Accounts, when set, is every account, whose queues the
+	// console lists and redrives (a command shard lives in its own).
 	Account  *storage.Account
+	Accounts storage.Accounts
 	Redis    *redis.Client
 	Catalog  *readmodel.Catalog
 	Store    *readmodel.Store
