@@ -14,6 +14,7 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
@@ -374,13 +375,32 @@ func (p *phone) showsPush(origin string, payload []byte) {
 	}
 	var n struct{ ID string }
 	require.NoError(p.t, json.Unmarshal(payload, &n))
+	// A push service delivers again what was not acknowledged; so does
+	// this test, up to three times: on a busy machine DevTools' delivery
+	// to a worker that is still starting can be dropped (seen once in
+	// make test). The tag makes a second delivery show the same single
+	// notification.
 	var body string
-	p.run("the worker shows the push", 30*time.Second,
-		serviceworker.DeliverPushMessage(origin, reg, string(payload)),
-		chromedp.Poll(fmt.Sprintf(`navigator.serviceWorker.ready.then(r => r.getNotifications({tag: %q})).then(ns => ns.length ? ns[0].body : '')`, n.ID), &body,
-			chromedp.WithPollingTimeout(20*time.Second)),
-	)
+	show := fmt.Sprintf(`navigator.serviceWorker.ready.then(r => r.getNotifications({tag: %q})).then(ns => ns.length ? ns[0].body : '')`, n.ID)
+	for attempt := 1; body == "" && attempt <= 3; attempt++ {
+		ctx, cancel := context.WithTimeout(p.tab, 30*time.Second)
+		err := chromedp.Run(ctx,
+			serviceworker.DeliverPushMessage(origin, reg, string(payload)),
+			chromedp.Poll(show, &body, chromedp.WithPollingTimeout(20*time.Second)),
+		)
+		cancel()
+		if err != nil && attempt == 3 {
+			p.shot("failed-the-worker-shows-the-push")
+			require.NoError(p.t, err, "the worker shows the push (three deliveries)")
+		}
+	}
 	assert.Contains(p.t, body, "is confirmed", "the notification the worker shows")
+	var shown int
+	p.run("one notification for the push", 10*time.Second,
+		chromedp.Evaluate(fmt.Sprintf(`navigator.serviceWorker.ready.then(r => r.getNotifications({tag: %q})).then(ns => ns.length)`, n.ID), &shown,
+			func(ep *runtime.EvaluateParams) *runtime.EvaluateParams { return ep.WithAwaitPromise(true) }),
+	)
+	assert.Equal(p.t, 1, shown, "however often it was delivered, one notification")
 }
 
 func describeInstall(errs []*page.InstallabilityError) string {
