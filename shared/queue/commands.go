@@ -46,18 +46,14 @@ func OpenCommands(accounts storage.Spread, base string, n int, waker Waker) *Com
 // WithDelay, on the deadlines queue (where no autoscaler counts it while it
 // is hidden). A body that names no aggregate is refused as invalid.
 func (c *Commands) Send(ctx context.Context, body []byte, opts ...SendOption) error {
-	var o sendOptions
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.delay > 0 {
+	delayed, k, err := route(len(c.shards), body, opts)
+	switch {
+	case err != nil:
+		return err
+	case delayed:
 		return c.deadlines.Send(ctx, body, opts...)
 	}
-	stream, err := streamOf(body)
-	if err != nil {
-		return err
-	}
-	return c.For(stream).Send(ctx, body)
+	return c.shards[k].Send(ctx, body)
 }
 
 // streamOf reads the stream a command envelope addresses.
@@ -156,16 +152,29 @@ func (c *Commands) Sender(batch bool) Sender {
 
 // Send routes body as Commands.Send does, into the queue's batcher.
 func (b *BatchedCommands) Send(ctx context.Context, body []byte, opts ...SendOption) error {
+	delayed, k, err := route(len(b.shards), body, opts)
+	switch {
+	case err != nil:
+		return err
+	case delayed:
+		return b.deadlines.Send(ctx, body, opts...)
+	}
+	return b.shards[k].Send(ctx, body)
+}
+
+// route says where a command goes among n shards: the deadlines queue when
+// it is sent with a delay, else shard k of its stream.
+func route(n int, body []byte, opts []SendOption) (delayed bool, k int, err error) {
 	var o sendOptions
 	for _, f := range opts {
 		f(&o)
 	}
 	if o.delay > 0 {
-		return b.deadlines.Send(ctx, body, opts...)
+		return true, 0, nil
 	}
 	stream, err := streamOf(body)
 	if err != nil {
-		return err
+		return false, 0, err
 	}
-	return b.shards[shard.Of(stream, len(b.shards))].Send(ctx, body)
+	return false, shard.Of(stream, n), nil
 }
