@@ -415,10 +415,8 @@ func describeInstall(errs []*page.InstallabilityError) string {
 // expires (CartExpired, by its deadline message); the storefront shows it
 // live and the next add starts a new cart.
 func TestExpiredCartInChromium(t *testing.T) {
-	// The TTL must outlast the pipeline's latency on a busy machine: with 5 s,
-	// a CreateCart and the AddItem after it taking longer than that under load
-	// let the cart expire, rightly, before its first line (the test then saw
-	// no line and timed out).
+	// The TTL leaves a busy machine room to apply the CreateCart and the
+	// AddItem before the cart expires (rightly) with no line in it.
 	s := startStack(t, stack.Options{Replicas: 1, ServiceEnv: map[string]map[string]string{"domain-service": {"PRISM_CART_TTL": "15s"}}})
 	ctx := ctxFor(t, 3*time.Minute)
 	mug := sku("MUG")

@@ -39,8 +39,15 @@ export function init(opts) {
   outbox.onChange(() => render());
 }
 
-/** restore picks up the user's cart of this tab after sign-in or reload. */
+/**
+ * restore picks up the user's cart of this tab after sign-in or reload. A
+ * cart the user started since (sign-in reads the device's outbox first,
+ * which can take a while, and the shop is usable meanwhile) is the current
+ * one already: restoring it would read it before its creation is projected,
+ * take the 404 for a cart that is gone, and forget it.
+ */
 export async function restore() {
+  if (state.cartId) return;
   const id = session.cartId(state.session.userId);
   if (!id) {
     render();
