@@ -92,7 +92,10 @@ func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
 		return err
 	}
 	table := tableOf(s.tables, snap.Stream)
-	for range 3 {
+	// Each lost race means another writer's snapshot was stored, so with n
+	// writers at most n-1 rounds are lost before this one is stored or
+	// finds one as new: the bound is far above the replicas that could race.
+	for range maxSnapshotRounds {
 		resp, err := table.GetEntity(ctx, snap.Stream, snapshotRowKey, nil)
 		switch {
 		case storage.HasStatus(err, http.StatusNotFound):
@@ -115,5 +118,8 @@ func (s *Snapshots) Put(ctx context.Context, snap Snapshot) error {
 		}
 		return storage.Classify(err, "write snapshot")
 	}
-	return nil // three writers raced; one of the newer snapshots stands
+	return nil // that many writers raced; one of the newer snapshots stands
 }
+
+// maxSnapshotRounds bounds Put's read-compare-write rounds.
+const maxSnapshotRounds = 64
